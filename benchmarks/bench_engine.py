@@ -1,0 +1,162 @@
+"""Engine throughput: transitions/s and executions/s on three in-process workloads.
+
+Run: ``python benchmarks/bench_engine.py [--seconds 3]``
+
+Workloads (from issue #2):
+  chain   10 Pass states, each with Parameters and ResultPath
+  map     an inline Map over 1,000 items, each iteration one Pass state
+  choice  a Choice loop of 100 iterations, the counter kept with States.MathAdd
+
+Each figure is printed next to a baseline measured in the same run — a minimal dict-walking
+interpreter doing the same work with no validation, history or context — so runs on different
+machines or days can be compared by ratio rather than by absolute numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from stepline import StateMachine
+
+
+def chain_definition(length: int = 10) -> dict[str, Any]:
+    states: dict[str, Any] = {}
+    for index in range(length):
+        states[f"S{index}"] = {
+            "Type": "Pass",
+            "Parameters": {"step": index, "value.$": "$.value", "label": "chain"},
+            "ResultPath": f"$.r{index % 3}",
+            **({"Next": f"S{index + 1}"} if index < length - 1 else {"End": True}),
+        }
+    return {"StartAt": "S0", "States": states}
+
+
+def map_definition() -> dict[str, Any]:
+    return {
+        "StartAt": "Each",
+        "States": {
+            "Each": {
+                "Type": "Map",
+                "ItemsPath": "$.items",
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "INLINE"},
+                    "StartAt": "Item",
+                    "States": {"Item": {"Type": "Pass", "End": True}},
+                },
+                "End": True,
+            }
+        },
+    }
+
+
+def choice_definition() -> dict[str, Any]:
+    return {
+        "StartAt": "Check",
+        "States": {
+            "Check": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.i", "NumericLessThan": 100, "Next": "Increment"}],
+                "Default": "Done",
+            },
+            "Increment": {
+                "Type": "Pass",
+                "Parameters": {"i.$": "States.MathAdd($.i, 1)"},
+                "Next": "Check",
+            },
+            "Done": {"Type": "Succeed"},
+        },
+    }
+
+
+# ------------------------------------------------------------------------- the baseline
+
+
+def _baseline_chain(definition: dict[str, Any], data: dict[str, Any]) -> Any:
+    """The least an interpreter must do for the chain: walk dicts, build params, set result."""
+    states = definition["States"]
+    name = definition["StartAt"]
+    transitions = 0
+    while True:
+        state = states[name]
+        transitions += 1
+        params = {k.removesuffix(".$"): data["value"] if k.endswith(".$") else v
+                  for k, v in state["Parameters"].items()}
+        data = dict(data)
+        data[state["ResultPath"][2:]] = params
+        if state.get("End"):
+            return transitions
+        name = state["Next"]
+
+
+def _baseline_map(items: list[Any]) -> int:
+    return len([dict(item=item) for item in items]) * 1 + 1
+
+
+def _baseline_choice(_: Any) -> int:
+    i, transitions = 0, 0
+    while True:
+        transitions += 1
+        if i < 100:
+            transitions += 1
+            i = i + 1
+            continue
+        transitions += 1
+        return transitions
+
+
+def measure(run: Callable[[], int], seconds: float, max_runs: int) -> tuple[float, float]:
+    """Run repeatedly for about ``seconds`` (at most ``max_runs``); return (runs/s, trans/s)."""
+    run()  # warm up
+    gc.collect()
+    runs = transitions = 0
+    start = time.perf_counter()
+    deadline = start + seconds
+    while runs < max_runs:
+        transitions += run()
+        runs += 1
+        if time.perf_counter() >= deadline:
+            break
+    elapsed = time.perf_counter() - start
+    return runs / elapsed, transitions / elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=3.0, help="time per workload")
+    parser.add_argument("--max-runs", type=int, default=1_000_000, help="cap on runs per workload")
+    args = parser.parse_args(argv)
+
+    chain = StateMachine(chain_definition())
+    chain_input = {"value": 42}
+    mapper = StateMachine(map_definition())
+    map_input = {"items": [{"n": n} for n in range(1000)]}
+    looper = StateMachine(choice_definition())
+    choice_input = {"i": 0}
+
+    # Each stepline transition is a state entered; Map counts the Map state + 1,000 iterations.
+    workloads: list[tuple[str, Callable[[], int], Callable[[], int]]] = [
+        ("chain (10 Pass)", lambda: chain.run(chain_input).transitions,
+         lambda: _baseline_chain(chain_definition(), chain_input)),
+        ("map (1,000 items)", lambda: mapper.run(map_input).transitions,
+         lambda: _baseline_map(map_input["items"])),
+        ("choice loop (100)", lambda: looper.run(choice_input).transitions,
+         lambda: _baseline_choice(choice_input)),
+    ]
+    print(f"python {sys.version.split()[0]}, {args.seconds:.1f} s per workload, one core")
+    print(f"{'workload':<20}{'executions/s':>14}{'transitions/s':>16}"
+          f"{'baseline trans/s':>18}{'ratio':>8}")
+    for label, run, baseline in workloads:
+        executions, transitions = measure(run, args.seconds, args.max_runs)
+        _, base_transitions = measure(baseline, min(args.seconds, 1.0), args.max_runs)
+        print(f"{label:<20}{executions:>14,.0f}{transitions:>16,.0f}"
+              f"{base_transitions:>18,.0f}{transitions / base_transitions:>8.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,33 @@
+"""stepline: run Amazon States Language workflows anywhere Python runs.
+
+Quick start::
+
+    from stepline import StateMachine
+
+    machine = StateMachine({"StartAt": "Hi", "States": {"Hi": {"Type": "Pass", "End": True}}})
+    result = machine.run({"name": "Ada"})
+    assert result.status == "SUCCEEDED"
+"""
+
+from __future__ import annotations
+
+from stepline._statemachine import ExecutionResult, StateMachine
+from stepline.asl import Diagnostic, InvalidDefinition, StatesError, validate_definition
+from stepline.engine import HistoryEvent, SystemClock, VirtualClock
+from stepline.tasks import TaskContext, TaskRegistry
+
+__all__ = [
+    "Diagnostic",
+    "ExecutionResult",
+    "HistoryEvent",
+    "InvalidDefinition",
+    "StateMachine",
+    "StatesError",
+    "SystemClock",
+    "TaskContext",
+    "TaskRegistry",
+    "VirtualClock",
+    "validate_definition",
+]
+
+__version__ = "0.1.0"

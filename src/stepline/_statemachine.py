@@ -1,0 +1,246 @@
+"""The library API: ``StateMachine(definition).run(input)``.
+
+This is the front door for library users and for the CLI: compile once, run many times, with
+Python callables as Task resources and a choice of clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from stepline.asl import CompiledDefinition, StatesError, compile_definition
+from stepline.asl._errors import DATA_LIMIT_EXCEEDED
+from stepline.engine import (
+    DEFAULT_MAX_PAYLOAD_BYTES,
+    Clock,
+    Execution,
+    ExecutionIdentity,
+    HistoryEvent,
+    SystemClock,
+    drive,
+)
+from stepline.tasks import TaskHandler, TaskRegistry
+
+__all__ = ["ExecutionResult", "StateMachine"]
+
+_DEFAULT_INPUT: Final[Any] = object()
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+
+
+class ExecutionResult:
+    """How an execution ended.
+
+    Attributes:
+        status: ``SUCCEEDED``, ``FAILED``, ``TIMED_OUT`` or ``ABORTED``.
+        output: The execution's output (a JSON value) when it succeeded, else ``None``.
+        error: The ASL error name when it did not succeed.
+        cause: The error's cause.
+        execution_arn: The execution's ARN.
+        start_date: When it started (UTC).
+        stop_date: When it ended (UTC).
+        transitions: How many states were entered.
+    """
+
+    __slots__ = (
+        "_execution",
+        "_history",
+        "cause",
+        "error",
+        "execution_arn",
+        "output",
+        "start_date",
+        "status",
+        "stop_date",
+        "transitions",
+    )
+
+    def __init__(self, execution: Execution) -> None:
+        stop = execution.stop_time
+        self._execution = execution
+        self._history: list[HistoryEvent] | None = None
+        self.status: str = execution.status
+        self.output: Any = execution.output
+        self.error: str | None = execution.error
+        self.cause: str | None = execution.cause
+        self.execution_arn = execution.identity.execution_arn
+        self.start_date = datetime.fromtimestamp(execution.start_time, UTC)
+        self.stop_date = datetime.fromtimestamp(stop, UTC) if stop is not None else None
+        self.transitions = execution.transitions
+
+    @property
+    def history(self) -> list[HistoryEvent]:
+        """Every event of the execution, in order (built on first access)."""
+        if self._history is None:
+            self._history = self._execution.events
+        return self._history
+
+    @property
+    def succeeded(self) -> bool:
+        """True when the status is ``SUCCEEDED``."""
+        return self.status == "SUCCEEDED"
+
+    def history_events(self) -> list[dict[str, Any]]:
+        """The history in botocore's ``GetExecutionHistory`` ``events`` shape."""
+        return [event.to_aws() for event in self.history]
+
+    def __repr__(self) -> str:
+        return (
+            f"ExecutionResult(status={self.status!r}, output={self.output!r}, "
+            f"error={self.error!r}, cause={self.cause!r})"
+        )
+
+
+class StateMachine:
+    """A compiled state machine that runs in this process.
+
+    Args:
+        definition: The ASL definition, as a mapping or JSON text.
+        name: The state machine's name (it appears in ARNs and ``$$.StateMachine``).
+        tasks: ``{resource ARN: callable}`` serving the Task states (see :class:`TaskRegistry`).
+        region: Region used in ARNs and history.
+        account: Account id used in ARNs.
+        role_arn: The execution role recorded in history and ``$$.Execution.RoleArn``.
+        max_payload_bytes: Payload quota for inputs, outputs and task results (AWS: 256 KiB).
+        clock: Time source; :class:`~stepline.engine.VirtualClock` skips Wait and retry delays.
+
+    Raises:
+        InvalidDefinition: With every problem found in the definition.
+    """
+
+    def __init__(
+        self,
+        definition: Mapping[str, Any] | str | bytes,
+        *,
+        name: str = "StateMachine",
+        tasks: Mapping[str, TaskHandler] | TaskRegistry | None = None,
+        region: str = "us-east-1",
+        account: str = "123456789012",
+        role_arn: str | None = None,
+        max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+        clock: Clock | None = None,
+    ) -> None:
+        self.compiled: CompiledDefinition = compile_definition(definition)
+        self.name = name
+        self.region = region
+        self.account = account
+        self.arn = f"arn:aws:states:{region}:{account}:stateMachine:{name}"
+        self.role_arn = role_arn or f"arn:aws:iam::{account}:role/stepline-local"
+        self.max_payload_bytes = max_payload_bytes
+        self.clock: Clock = clock or SystemClock()
+        self.tasks = tasks if isinstance(tasks, TaskRegistry) else TaskRegistry(tasks)
+
+    @property
+    def definition(self) -> Mapping[str, Any]:
+        """The definition as given (parsed)."""
+        return self.compiled.definition
+
+    def task(self, resource: str) -> Callable[[TaskHandler], TaskHandler]:
+        """Decorator registering a callable as the handler of a Task resource."""
+
+        def register(fn: TaskHandler) -> TaskHandler:
+            self.tasks.register(resource, fn)
+            return fn
+
+        return register
+
+    def start(
+        self,
+        execution_input: Any = _DEFAULT_INPUT,
+        *,
+        name: str | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+    ) -> Execution:
+        """Create an execution without running it (for drivers and step-by-step tests).
+
+        Raises:
+            ValueError: The input is not JSON-serialisable, or the name is invalid.
+        """
+        if execution_input is _DEFAULT_INPUT:
+            execution_input = {}
+        name = name or str(uuid.uuid4())
+        if not 1 <= len(name) <= 80 or not set(name) <= _NAME_CHARS:
+            raise ValueError(
+                f"Invalid execution name {name!r}: use 1 to 80 letters, digits, '-' or '_'."
+            )
+        identity = ExecutionIdentity(
+            self.arn,
+            f"arn:aws:states:{self.region}:{self.account}:execution:{self.name}:{name}",
+            self.role_arn,
+        )
+        clock = clock or self.clock
+        try:
+            execution = Execution(
+                self.compiled,
+                execution_input,
+                identity,
+                clock.now,
+                max_payload_bytes=self.max_payload_bytes,
+                rng=rng,
+            )
+        except TypeError as exc:
+            raise ValueError(f"The execution input is not JSON-serialisable: {exc}") from None
+        except StatesError as exc:
+            if exc.error == DATA_LIMIT_EXCEEDED:
+                raise ValueError(exc.cause) from None
+            raise
+        execution.region = self.region
+        return execution
+
+    def run(
+        self,
+        execution_input: Any = _DEFAULT_INPUT,
+        *,
+        name: str | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+    ) -> ExecutionResult:
+        """Run an execution to its end and return how it ended.
+
+        Not for use inside a running event loop: use :meth:`run_async` there.
+
+        Args:
+            execution_input: The input (any JSON value); ``{}`` when omitted.
+            name: The execution name (a UUID when omitted).
+            clock: Overrides the state machine's clock for this run.
+            rng: Randomness for retry jitter.
+        """
+        clock = clock or self.clock
+        execution = self.start(execution_input, name=name, clock=clock, rng=rng)
+        effects = execution.advance()
+        if not execution.done:
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                asyncio.run(drive(execution, self.tasks, clock, effects))
+            else:
+                raise RuntimeError(
+                    "StateMachine.run() was called inside a running event loop; "
+                    "use 'await StateMachine.run_async(...)' there."
+                )
+        return _result(execution)
+
+    async def run_async(
+        self,
+        execution_input: Any = _DEFAULT_INPUT,
+        *,
+        name: str | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+    ) -> ExecutionResult:
+        """Like :meth:`run`, awaited inside an event loop."""
+        clock = clock or self.clock
+        execution = self.start(execution_input, name=name, clock=clock, rng=rng)
+        effects = execution.advance()
+        if not execution.done:
+            await drive(execution, self.tasks, clock, effects)
+        return _result(execution)
+
+
+def _result(execution: Execution) -> ExecutionResult:
+    return ExecutionResult(execution)

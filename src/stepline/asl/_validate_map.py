@@ -1,0 +1,243 @@
+"""Validation of the Map state's own rules (JSONPath mode).
+
+A Map runs a nested state machine once per item. Its processor is either ``ItemProcessor``
+(with an optional ``ProcessorConfig``: ``Mode`` ``INLINE`` or ``DISTRIBUTED``) or the legacy
+``Iterator`` — never both. Fields AWS documents for Distributed Map only (``ItemReader``,
+``ResultWriter``, ``ItemBatcher``, ``Label`` and the failure tolerances) are refused in
+INLINE mode. ``ItemReader`` and ``ResultWriter`` read and write Amazon S3, which stepline does
+not have, so they are refused in every mode with a message that says what to do instead.
+
+Field types common to several states (paths, templates, numbers) are checked by the
+per-field table in ``_validate_states``; this module adds the rules that relate fields.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, Final, Literal
+
+from stepline.asl._diagnostics import pointer
+from stepline.asl._validate_common import (
+    DUPLICATE_LABEL_NAME,
+    INVALID_LABEL_NAME,
+    MAX_SECONDS,
+    SCHEMA_VALIDATION_FAILED,
+    UNSUPPORTED_FEATURE,
+    Context,
+    check_enum,
+    check_exclusive,
+    check_fields,
+    check_integer,
+    check_object,
+    check_reference_path,
+    check_template,
+    describe,
+)
+
+__all__ = ["DISTRIBUTED_ONLY", "validate_map"]
+
+Mode = Literal["INLINE", "DISTRIBUTED"]
+
+DISTRIBUTED_ONLY: Final = (
+    "ItemReader",
+    "ResultWriter",
+    "ItemBatcher",
+    "Label",
+    "ToleratedFailureCount",
+    "ToleratedFailureCountPath",
+    "ToleratedFailurePercentage",
+    "ToleratedFailurePercentagePath",
+)
+
+_PROCESSOR_CONFIG_FIELDS: Final = frozenset({"Mode", "ExecutionType"})
+_BATCHER_FIELDS: Final = frozenset(
+    {
+        "MaxItemsPerBatch",
+        "MaxItemsPerBatchPath",
+        "MaxInputBytesPerBatch",
+        "MaxInputBytesPerBatchPath",
+        "BatchInput",
+    }
+)
+# AWS caps a batch at the payload quota, 256 KiB.
+_MAX_BATCH_BYTES: Final = 262_144
+_MAX_LABEL_LENGTH: Final = 40
+# Labels become part of Map Run ARNs, so they follow AWS's resource-name rules.
+_LABEL_FORBIDDEN: Final = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
+
+
+def validate_map(ctx: Context, body: Mapping[Any, Any], location: str) -> None:
+    """Validate the Map-specific rules of the state at ``location``.
+
+    Args:
+        ctx: Where findings go; nested processors are validated through it.
+        body: The Map state.
+        location: Its JSON Pointer, e.g. ``/States/Ship``.
+    """
+    check_exclusive(
+        ctx, body, location, ("ItemProcessor", "Iterator"), "A Map state", exactly_one=True
+    )
+    mode: Mode = "INLINE"
+    if "ItemProcessor" in body:
+        mode = _validate_item_processor(ctx, body["ItemProcessor"], location + "/ItemProcessor")
+    if "Iterator" in body:
+        ctx.validate_scope(ctx, body["Iterator"], location + "/Iterator", "iterator")
+    for names in (
+        ("ItemSelector", "Parameters"),
+        ("MaxConcurrency", "MaxConcurrencyPath"),
+        ("ToleratedFailureCount", "ToleratedFailureCountPath"),
+        ("ToleratedFailurePercentage", "ToleratedFailurePercentagePath"),
+    ):
+        check_exclusive(ctx, body, location, names, "A Map state")
+
+    for name in DISTRIBUTED_ONLY:
+        if name in body and mode != "DISTRIBUTED":
+            ctx.error(
+                SCHEMA_VALIDATION_FAILED,
+                f"Field '{name}' is only supported by a Distributed Map; set "
+                'ItemProcessor.ProcessorConfig to {"Mode": "DISTRIBUTED", '
+                f'"ExecutionType": "STANDARD"}} or remove \'{name}\'.',
+                location + pointer(name),
+            )
+    if mode != "DISTRIBUTED":
+        return
+    if "ItemReader" in body:
+        ctx.error(
+            UNSUPPORTED_FEATURE,
+            "Field 'ItemReader' is not supported: it reads the items from Amazon S3 "
+            f"(Resource {_resource_of(body['ItemReader'])}), and stepline has no S3. Put the "
+            "items in the state input and select them with ItemsPath instead.",
+            location + "/ItemReader",
+        )
+    if "ResultWriter" in body:
+        ctx.error(
+            UNSUPPORTED_FEATURE,
+            "Field 'ResultWriter' is not supported: it writes the results to Amazon S3 "
+            f"(Resource {_resource_of(body['ResultWriter'])}), and stepline has no S3. Remove "
+            "it; the Map state's output then holds the results.",
+            location + "/ResultWriter",
+        )
+    if "ItemBatcher" in body:
+        _validate_item_batcher(ctx, body["ItemBatcher"], location + "/ItemBatcher")
+    if "Label" in body:
+        _validate_label(ctx, body["Label"], location + "/Label")
+
+
+def _resource_of(config: Any) -> str:
+    resource = config.get("Resource") if isinstance(config, Mapping) else None
+    return f"'{resource}'" if isinstance(resource, str) else "not given"
+
+
+def _validate_item_processor(ctx: Context, processor: Any, location: str) -> Mode:
+    """Validate ``ItemProcessor`` and return the processing mode it declares."""
+    mode: Mode = "INLINE"
+    if isinstance(processor, Mapping) and "ProcessorConfig" in processor:
+        mode = _validate_processor_config(
+            ctx, processor["ProcessorConfig"], location + "/ProcessorConfig"
+        )
+    ctx.validate_scope(ctx, processor, location, "processor")
+    return mode
+
+
+def _validate_processor_config(ctx: Context, value: Any, location: str) -> Mode:
+    config = check_object(ctx, value, location, "ProcessorConfig")
+    if config is None:
+        return "INLINE"
+    check_fields(ctx, config, location, _PROCESSOR_CONFIG_FIELDS, "ProcessorConfig")
+    mode: Mode = "INLINE"
+    if "Mode" in config and check_enum(
+        ctx, config["Mode"], location + "/Mode", "Mode", ("INLINE", "DISTRIBUTED")
+    ):
+        mode = "DISTRIBUTED" if config["Mode"] == "DISTRIBUTED" else "INLINE"
+    if "ExecutionType" in config:
+        check_enum(
+            ctx,
+            config["ExecutionType"],
+            location + "/ExecutionType",
+            "ExecutionType",
+            ("STANDARD", "EXPRESS"),
+        )
+        if mode == "INLINE":
+            ctx.error(
+                SCHEMA_VALIDATION_FAILED,
+                "ExecutionType only applies to a Distributed Map (the child workflow "
+                "executions' type); remove it, or set Mode to 'DISTRIBUTED'.",
+                location + "/ExecutionType",
+            )
+    elif mode == "DISTRIBUTED":
+        ctx.error(
+            SCHEMA_VALIDATION_FAILED,
+            "These fields are required: [ExecutionType]; a Distributed Map must say whether "
+            "its child workflow executions are 'STANDARD' or 'EXPRESS'.",
+            location,
+        )
+    return mode
+
+
+def _validate_item_batcher(ctx: Context, value: Any, location: str) -> None:
+    batcher = check_object(ctx, value, location, "ItemBatcher")
+    if batcher is None:
+        return
+    check_fields(ctx, batcher, location, _BATCHER_FIELDS, "ItemBatcher")
+    for static, dynamic, maximum in (
+        ("MaxItemsPerBatch", "MaxItemsPerBatchPath", MAX_SECONDS),
+        ("MaxInputBytesPerBatch", "MaxInputBytesPerBatchPath", _MAX_BATCH_BYTES),
+    ):
+        check_exclusive(ctx, batcher, location, (static, dynamic), "ItemBatcher")
+        if static in batcher:
+            check_integer(
+                ctx,
+                batcher[static],
+                location + pointer(static),
+                static,
+                minimum=1,
+                maximum=maximum,
+            )
+        if dynamic in batcher:
+            check_reference_path(ctx, batcher[dynamic], location + pointer(dynamic), dynamic)
+    if not any(name in batcher for name in _BATCHER_FIELDS - {"BatchInput"}):
+        ctx.error(
+            SCHEMA_VALIDATION_FAILED,
+            "ItemBatcher must limit the batch size: add MaxItemsPerBatch or "
+            "MaxInputBytesPerBatch (or their …Path forms).",
+            location,
+        )
+    if "BatchInput" in batcher:
+        check_template(ctx, batcher["BatchInput"], location + "/BatchInput", "BatchInput")
+
+
+def _validate_label(ctx: Context, value: Any, location: str) -> None:
+    if not isinstance(value, str) or not value:
+        ctx.error(
+            INVALID_LABEL_NAME,
+            f"Label must be a non-empty string, got {describe(value)}.",
+            location,
+        )
+        return
+    if len(value) > _MAX_LABEL_LENGTH:
+        ctx.error(
+            INVALID_LABEL_NAME,
+            f"Label {describe(value)} is {len(value)} characters long; a Label can have at "
+            f"most {_MAX_LABEL_LENGTH}.",
+            location,
+        )
+    bad = _LABEL_FORBIDDEN.search(value)
+    if bad:
+        ctx.error(
+            INVALID_LABEL_NAME,
+            f"Label {describe(value)} contains {describe(bad.group())}, which a Label cannot "
+            "contain (no whitespace, brackets, wildcards, control characters or any of "
+            "\" # % \\ ^ | ~ ` $ & , ; : /); use letters, digits, '-' and '_'.",
+            location,
+        )
+    first = ctx.labels.get(value)
+    if first is not None:
+        ctx.error(
+            DUPLICATE_LABEL_NAME,
+            f"Label {describe(value)} is already used by the Map state at {first}; labels "
+            "must be unique within the state machine.",
+            location,
+        )
+    else:
+        ctx.labels[value] = location

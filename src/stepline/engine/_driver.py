@@ -1,0 +1,164 @@
+"""The in-process driver: performs an execution's effects with asyncio until it ends.
+
+Tasks run concurrently as asyncio tasks with their ``TimeoutSeconds`` and ``HeartbeatSeconds``
+enforced; timers are kept in a heap and fired in due order through the :class:`Clock` port, so
+a :class:`VirtualClock` skips waits without reordering them. The durable service will drive the
+same :class:`Execution` from a store instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+from typing import Any
+
+from stepline.asl._errors import HEARTBEAT_TIMEOUT, TIMEOUT, StatesError
+from stepline.engine._execution import Execution
+from stepline.engine._ports import Clock, TaskEffect, TaskInvoker, TimerEffect
+
+__all__ = ["drive"]
+
+Outcome = tuple[int, Any, str | None, str | None]
+
+
+class _Heartbeat:
+    """Given to a running task; each call pushes its heartbeat deadline forward."""
+
+    __slots__ = ("_clock", "last")
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self.last = clock.now()
+
+    def __call__(self) -> None:
+        self.last = self._clock.now()
+
+
+async def _run_task(invoker: TaskInvoker, effect: TaskEffect, clock: Clock) -> Outcome:
+    heartbeat = _Heartbeat(clock)
+    work = asyncio.ensure_future(invoker.invoke(effect, heartbeat))
+    started = clock.now()
+    try:
+        while True:
+            limits = []
+            if effect.timeout_seconds is not None:
+                limits.append(started + effect.timeout_seconds - clock.now())
+            if effect.heartbeat_seconds is not None:
+                limits.append(heartbeat.last + effect.heartbeat_seconds - clock.now())
+            wait = max(min(limits), 0.0) if limits else None
+            done, _ = await asyncio.wait({work}, timeout=wait)
+            if done:
+                return (effect.id, work.result(), None, None)
+            now = clock.now()
+            if effect.timeout_seconds is not None and now >= started + effect.timeout_seconds:
+                work.cancel()
+                return (
+                    effect.id,
+                    None,
+                    TIMEOUT,
+                    f"The task did not finish within its TimeoutSeconds "
+                    f"({effect.timeout_seconds} s).",
+                )
+            if (
+                effect.heartbeat_seconds is not None
+                and now >= heartbeat.last + effect.heartbeat_seconds
+            ):
+                work.cancel()
+                return (
+                    effect.id,
+                    None,
+                    HEARTBEAT_TIMEOUT,
+                    f"The task sent no heartbeat within its HeartbeatSeconds "
+                    f"({effect.heartbeat_seconds} s).",
+                )
+    except StatesError as failure:
+        return (effect.id, None, failure.error, failure.cause)
+    except asyncio.CancelledError:
+        work.cancel()
+        raise
+    except Exception as exc:  # an invoker that broke its contract: still a task failure
+        return (effect.id, None, type(exc).__name__, str(exc))
+
+
+async def drive(
+    execution: Execution,
+    invoker: TaskInvoker,
+    clock: Clock,
+    effects: list[TaskEffect | TimerEffect],
+) -> None:
+    """Perform effects and feed outcomes back until the execution ends.
+
+    Args:
+        execution: An execution that has been advanced once.
+        invoker: Runs Task resources.
+        clock: Time source for timers and timeouts.
+        effects: The effects returned by that first :meth:`Execution.advance`.
+    """
+    running: dict[int, asyncio.Future[Outcome]] = {}
+    timers: list[tuple[float, int]] = []
+    try:
+        while not execution.done:
+            for effect in effects:
+                if isinstance(effect, TimerEffect):
+                    heapq.heappush(timers, (effect.due, effect.id))
+                else:
+                    running[effect.id] = asyncio.ensure_future(_run_task(invoker, effect, clock))
+            for effect_id in execution.take_cancelled():
+                future = running.pop(effect_id, None)
+                if future is not None:
+                    future.cancel()
+            effects = []
+            if execution.done:
+                break
+            if not running and not timers:
+                raise RuntimeError("execution is running but waits on nothing")  # a bug
+            if _deadline_passed(execution, clock):
+                execution.time_out()
+                break
+            due_timer = await _wait_for_something(execution, running, timers, clock)
+            if due_timer is not None:
+                execution.fire_timer(due_timer)
+            for effect_id in [i for i, f in running.items() if f.done()]:
+                _, result, error, cause = running.pop(effect_id).result()
+                execution.complete_task(effect_id, result, error=error, cause=cause)
+            effects = execution.advance()
+    finally:
+        for future in running.values():
+            future.cancel()
+        if running:
+            await asyncio.gather(*running.values(), return_exceptions=True)
+
+
+def _deadline_passed(execution: Execution, clock: Clock) -> bool:
+    return execution.deadline is not None and clock.now() >= execution.deadline
+
+
+async def _wait_for_something(
+    execution: Execution,
+    running: dict[int, asyncio.Future[Outcome]],
+    timers: list[tuple[float, int]],
+    clock: Clock,
+) -> int | None:
+    """Wait until a task finishes, the earliest timer is due, or the deadline passes.
+
+    Returns:
+        The id of a timer that became due (popped from the heap), else ``None``.
+    """
+    if timers and timers[0][0] <= clock.now():
+        return heapq.heappop(timers)[1]
+    wake_at = timers[0][0] if timers else None
+    if execution.deadline is not None:
+        wake_at = execution.deadline if wake_at is None else min(wake_at, execution.deadline)
+    sleeper = asyncio.ensure_future(clock.sleep_until(wake_at)) if wake_at is not None else None
+    waiting: set[asyncio.Future[Any]] = set(running.values())
+    if sleeper is not None:
+        waiting.add(sleeper)
+    await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+    if sleeper is not None and not sleeper.done():
+        sleeper.cancel()
+    if _deadline_passed(execution, clock):
+        execution.time_out()
+        return None
+    if timers and timers[0][0] <= clock.now():
+        return heapq.heappop(timers)[1]
+    return None

@@ -1,0 +1,561 @@
+"""The engine core: one execution, stepped without I/O.
+
+:class:`Execution` walks the compiled definition, records history events and, when it needs the
+outside world, returns effects (:class:`TaskEffect`, :class:`TimerEffect`) and waits to be told
+their outcome. Everything that needs no effect — Pass, Choice, Succeed, Fail, the bookkeeping
+of Parallel and Map — runs in one :meth:`Execution.advance` call, in a tight loop.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Final, Literal
+
+from stepline.asl._errors import (
+    DATA_LIMIT_EXCEEDED,
+    NO_CHOICE_MATCHED,
+    RUNTIME,
+    StatesError,
+)
+from orjson import dumps as _orjson_dumps
+
+from stepline.asl._json import dumps_bytes
+from stepline.asl._model import (
+    ChoiceState,
+    CompiledDefinition,
+    FailState,
+    PassState,
+    State,
+    SucceedState,
+    WaitState,
+)
+from stepline.asl._paths import set_at_path
+from stepline.engine._fanout import FanoutMixin
+from stepline.engine._frames import Frame
+from stepline.engine._history import HistoryEvent
+from stepline.engine._io import apply_input_path, apply_output_path, apply_result, select
+from stepline.engine._ports import TaskEffect, TimerEffect
+from stepline.engine._recovery import (
+    TERMINAL_ERRORS,
+    find_catcher,
+    find_retrier,
+    retry_delay,
+)
+from stepline.engine._tasks import TaskMixin
+
+__all__ = ["DEFAULT_MAX_PAYLOAD_BYTES", "Execution", "ExecutionIdentity", "Status"]
+
+_SHARED_RNG: Final = random.Random()
+_NOT_TRUNCATED: Final = {"truncated": False}  # shared; HistoryEvent.to_aws copies it
+
+DEFAULT_MAX_PAYLOAD_BYTES: Final = 256 * 1024
+"""AWS's payload quota (256 KiB) for inputs, outputs and task results."""
+
+Status = Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
+
+# What a state handler tells the frame loop.
+CONTINUE: Final = 0  # the frame moved to its next state: keep going
+BLOCKED: Final = 1  # the frame waits for an effect or for children
+ENDED: Final = 2  # the frame finished (succeeded or failed)
+
+
+class ExecutionIdentity:
+    """Names and ARNs an execution is known by (they appear in ``$$``).
+
+    Args:
+        state_machine_arn: ARN of the state machine.
+        execution_arn: ARN of this execution.
+        role_arn: The execution role.
+    """
+
+    __slots__ = ("execution_arn", "name", "role_arn", "state_machine_arn", "state_machine_name")
+
+    def __init__(self, state_machine_arn: str, execution_arn: str, role_arn: str) -> None:
+        self.state_machine_arn = state_machine_arn
+        self.execution_arn = execution_arn
+        self.role_arn = role_arn
+        self.state_machine_name = state_machine_arn.rsplit(":", 1)[-1]
+        self.name = execution_arn.rsplit(":", 1)[-1]
+
+
+def iso_time(timestamp: float) -> str:
+    """AWS's timestamp form in ``$$``: ``2024-01-02T03:04:05.678Z``."""
+    moment = datetime.fromtimestamp(timestamp, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+class Execution(TaskMixin, FanoutMixin):
+    """One run of a compiled definition, advanced step by step by a driver.
+
+    Args:
+        definition: The compiled definition.
+        execution_input: The execution's input (any JSON value).
+        identity: ARNs and names for the context object.
+        now: The clock the engine reads (seconds since the epoch).
+        max_payload_bytes: The payload quota; AWS's 256 KiB by default.
+        rng: Randomness for retry jitter (seedable for tests).
+
+    Raises:
+        StatesError: ``States.DataLimitExceeded`` when the input is over the quota.
+    """
+
+    def __init__(
+        self,
+        definition: CompiledDefinition,
+        execution_input: Any,
+        identity: ExecutionIdentity,
+        now: Callable[[], float],
+        *,
+        max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.definition = definition
+        self.identity = identity
+        self.now = now
+        self.max_payload_bytes = max_payload_bytes
+        self.rng = rng or _SHARED_RNG
+        self._events: list[tuple[int, float, str, dict[str, Any] | None]] = []
+        self.status: Status = "RUNNING"
+        self.output: Any = None
+        self.output_json: str | None = None
+        self.error: str | None = None
+        self.cause: str | None = None
+        self.transitions = 0
+        self.start_time = now()
+        self.stop_time: float | None = None
+        self.deadline = (
+            self.start_time + definition.timeout_seconds
+            if definition.timeout_seconds is not None
+            else None
+        )
+        self.input = execution_input
+        self._ready: deque[Frame] = deque()
+        self._effects: list[TaskEffect | TimerEffect] = []
+        self._cancelled: list[int] = []
+        self._next_effect_id = 1
+        self._tasks: dict[int, tuple[Frame, State, Any, Any]] = {}
+        self._timers: dict[int, tuple[Frame, str]] = {}
+        input_json = self._encode(execution_input, "execution input")
+        self._execution_context: dict[str, Any] | None = None
+        started = self._emit(
+            0,
+            "ExecutionStarted",
+            {
+                "input": input_json,
+                "inputDetails": _NOT_TRUNCATED,
+                "roleArn": identity.role_arn,
+            },
+        )
+        self._handlers: dict[str, Callable[[Frame, Any], int]] = {
+            "Pass": self._run_pass,
+            "Task": self._run_task,
+            "Choice": self._run_choice,
+            "Wait": self._run_wait,
+            "Succeed": self._run_succeed,
+            "Fail": self._run_fail,
+            "Parallel": self._run_parallel,
+            "Map": self._run_map,
+        }
+        self._ready.append(Frame(definition.graph, execution_input, None, 0, started))
+
+    # ----------------------------------------------------------------- the driver's interface
+
+    @property
+    def done(self) -> bool:
+        """True once the execution has ended, whatever the status."""
+        return self.status != "RUNNING"
+
+    def advance(self) -> list[TaskEffect | TimerEffect]:
+        """Run every frame that can run; return the effects newly requested.
+
+        Call :meth:`take_cancelled` afterwards to learn of effects no longer wanted.
+        """
+        ready = self._ready
+        while ready and self.status == "RUNNING":
+            frame = ready.popleft()
+            if not frame.aborted:
+                self._run_frame(frame)
+        effects, self._effects = self._effects, []
+        return effects
+
+    def take_cancelled(self) -> list[int]:
+        """Ids of effects whose outcome is no longer wanted (aborted branches, ended run)."""
+        cancelled, self._cancelled = self._cancelled, []
+        if self.status != "RUNNING":
+            cancelled.extend(self._tasks)
+            cancelled.extend(self._timers)
+            self._tasks.clear()
+            self._timers.clear()
+        return cancelled
+
+    def fire_timer(self, effect_id: int) -> None:
+        """A :class:`TimerEffect` is due: resume the Wait or retry that asked for it."""
+        entry = self._timers.pop(effect_id, None)
+        if entry is None or self.status != "RUNNING":
+            return
+        frame, kind = entry
+        frame.pending_effect = None
+        if frame.aborted:
+            return
+        frame.resume = ("timer", None) if kind == "wait" else None
+        self._ready.append(frame)
+
+    def time_out(self) -> None:
+        """The execution's ``TimeoutSeconds`` has passed: end it as ``TIMED_OUT``."""
+        if self.status != "RUNNING":
+            return
+        self._finish(
+            "TIMED_OUT",
+            "ExecutionTimedOut",
+            {
+                "error": "States.Timeout",
+                "cause": "The execution ran longer than the TimeoutSeconds of its state machine.",
+            },
+        )
+
+    def abort(self, error: str | None = None, cause: str | None = None) -> None:
+        """Stop the execution from outside (``StopExecution``)."""
+        if self.status != "RUNNING":
+            return
+        details: dict[str, Any] = {}
+        if error is not None:
+            details["error"] = error
+        if cause is not None:
+            details["cause"] = cause
+        self.error, self.cause = error, cause
+        self._finish("ABORTED", "ExecutionAborted", details)
+
+    # ------------------------------------------------------------------------- the frame loop
+
+    def _run_frame(self, frame: Frame) -> None:
+        states = frame.graph.states
+        handlers = self._handlers
+        while True:
+            state = states[frame.state_name]
+            if frame.fresh:
+                frame.fresh = False
+                frame.retry_counts = None
+                frame.entered_at = self.now()
+                self.transitions += 1
+                frame.entered_event_id = frame.last_event_id = self._emit(
+                    frame.last_event_id,
+                    state.type + "StateEntered",
+                    {
+                        "name": state.name,
+                        "input": self._encode(frame.input, "state input"),
+                        "inputDetails": _NOT_TRUNCATED,
+                    },
+                    frame.entered_at,
+                )
+            try:
+                outcome = handlers[state.type](frame, state)
+            except StatesError as failure:
+                outcome = self._state_failed(frame, state, failure.error, failure.cause)
+            if outcome != CONTINUE or self.status != "RUNNING":
+                return
+
+    def _emit(
+        self,
+        previous: int,
+        event_type: str,
+        details: dict[str, Any] | None,
+        timestamp: float | None = None,
+    ) -> int:
+        # Events are stored as tuples on the hot path; `history` turns them into objects.
+        events = self._events
+        events.append(
+            (previous, self.now() if timestamp is None else timestamp, event_type, details)
+        )
+        return len(events)
+
+    @property
+    def events(self) -> list[HistoryEvent]:
+        """The history so far, in order."""
+        return [
+            HistoryEvent(index, previous, timestamp, event_type, details)
+            for index, (previous, timestamp, event_type, details) in enumerate(self._events, 1)
+        ]
+
+    @property
+    def event_count(self) -> int:
+        """How many events the history holds."""
+        return len(self._events)
+
+    def _emit_in(self, frame: Frame, event_type: str, details: dict[str, Any] | None) -> int:
+        frame.last_event_id = self._emit(frame.last_event_id, event_type, details)
+        return frame.last_event_id
+
+    def _encode(self, value: Any, what: str) -> str:
+        """JSON text of a payload, enforcing the payload quota (``States.DataLimitExceeded``)."""
+        try:
+            encoded = _orjson_dumps(value)
+        except TypeError:
+            try:
+                encoded = dumps_bytes(value)
+            except (TypeError, ValueError) as exc:
+                raise StatesError(
+                    RUNTIME, f"The {what} is not JSON-serialisable ({exc}). Return only JSON values."
+                ) from None
+        if len(encoded) > self.max_payload_bytes:
+            raise StatesError(
+                DATA_LIMIT_EXCEEDED,
+                f"The {what} is {len(encoded)} bytes, over the payload limit of "
+                f"{self.max_payload_bytes} bytes. Pass large data by reference instead.",
+            )
+        return encoded.decode()
+
+    def context_object(self, frame: Frame, state: State) -> dict[str, Any]:
+        """The context object ``$$`` as the state sees it now."""
+        execution = self._execution_context
+        if execution is None:
+            # Built on first use: most states never read `$$`.
+            identity = self.identity
+            execution = self._execution_context = {
+                "Id": identity.execution_arn,
+                "Input": self.input,
+                "Name": identity.name,
+                "RoleArn": identity.role_arn,
+                "StartTime": iso_time(self.start_time),
+                "RedriveCount": 0,
+            }
+        counts = frame.retry_counts
+        return {
+            "Execution": execution,
+            "StateMachine": {
+                "Id": self.identity.state_machine_arn,
+                "Name": self.identity.state_machine_name,
+            },
+            "State": {
+                "EnteredTime": iso_time(frame.entered_at),
+                "Name": state.name,
+                "RetryCount": sum(counts) if counts else 0,
+            },
+        }
+
+    def _context(self, frame: Frame, state: State) -> Any:
+        return self.context_object(frame, state) if state.uses_context else None
+
+    def _exit(self, frame: Frame, state: State, output: Any) -> int:
+        """Record the state's exit with its output and move the frame on."""
+        self._emit_in(
+            frame,
+            state.type + "StateExited",
+            {
+                "name": state.name,
+                "output": self._encode(output, "state output"),
+                "outputDetails": _NOT_TRUNCATED,
+            },
+        )
+        return self._transition(frame, state, state.next, output)
+
+    def _transition(self, frame: Frame, state: State, target: str | None, output: Any) -> int:
+        if target is None:
+            return self._end_frame(frame, output)
+        frame.state_name = target
+        frame.input = output
+        frame.fresh = True
+        return CONTINUE
+
+    # ------------------------------------------------------------------- simple state types
+
+    def _run_pass(self, frame: Frame, state: PassState) -> int:
+        raw = frame.input
+        context = self._context(frame, state)
+        effective = apply_input_path(state, raw, context)
+        if state.parameters is not None:
+            effective = state.parameters(effective, context)
+        result = state.result if state.has_result else effective
+        return self._exit(frame, state, apply_result(state, raw, result, context))
+
+    def _run_choice(self, frame: Frame, state: ChoiceState) -> int:
+        context = self._context(frame, state)
+        effective = apply_input_path(state, frame.input, context)
+        target = state.default
+        for branch in state.choices:
+            if branch.matches(effective, context):
+                target = branch.next
+                break
+        else:
+            if target is None:
+                raise StatesError(
+                    NO_CHOICE_MATCHED,
+                    f"No Choice rule of the state '{state.name}' matched the input, and the "
+                    "state has no Default. Add a Default or a rule that covers this input.",
+                )
+        output = apply_output_path(state, effective, context)
+        self._emit_in(
+            frame,
+            "ChoiceStateExited",
+            {
+                "name": state.name,
+                "output": self._encode(output, "state output"),
+                "outputDetails": _NOT_TRUNCATED,
+            },
+        )
+        return self._transition(frame, state, target, output)
+
+    def _run_wait(self, frame: Frame, state: WaitState) -> int:
+        context = self._context(frame, state)
+        effective = apply_input_path(state, frame.input, context)
+        if frame.resume is not None:
+            frame.resume = None
+            return self._exit(frame, state, apply_output_path(state, effective, context))
+        due = self._wait_until(state, effective, context)
+        if due <= self.now():
+            return self._exit(frame, state, apply_output_path(state, effective, context))
+        self._start_timer(frame, due, "wait")
+        return BLOCKED
+
+    def _wait_until(self, state: WaitState, effective: Any, context: Any) -> float:
+        if state.seconds is not None:
+            return self.now() + state.seconds
+        if state.timestamp is not None:
+            return state.timestamp.timestamp()
+        if state.seconds_path is not None:
+            seconds = select(state.seconds_path, "SecondsPath", effective, context)
+            if type(seconds) is not int or seconds < 0:
+                raise StatesError(
+                    RUNTIME,
+                    f"The SecondsPath '{state.seconds_path.text}' of the Wait state "
+                    f"'{state.name}' must select a non-negative integer, got {seconds!r}.",
+                )
+            return self.now() + seconds
+        assert state.timestamp_path is not None
+        from stepline.asl._timestamps import parse_timestamp
+
+        text = select(state.timestamp_path, "TimestampPath", effective, context)
+        moment = parse_timestamp(text) if isinstance(text, str) else None
+        if moment is None:
+            raise StatesError(
+                RUNTIME,
+                f"The TimestampPath '{state.timestamp_path.text}' of the Wait state "
+                f"'{state.name}' must select an ISO 8601 timestamp such as "
+                f"'2026-01-31T12:00:00Z', got {text!r}.",
+            )
+        return moment.timestamp()
+
+    def _start_timer(self, frame: Frame, due: float, kind: str) -> None:
+        effect_id = self._next_effect_id
+        self._next_effect_id += 1
+        self._timers[effect_id] = (frame, kind)
+        frame.pending_effect = effect_id
+        self._effects.append(TimerEffect(effect_id, due))
+
+    def _run_succeed(self, frame: Frame, state: SucceedState) -> int:
+        context = self._context(frame, state)
+        effective = apply_input_path(state, frame.input, context)
+        return self._exit(frame, state, apply_output_path(state, effective, context))
+
+    def _run_fail(self, frame: Frame, state: FailState) -> int:
+        error, cause = state.error, state.cause
+        if state.error_path is not None:
+            error = self._fail_field(frame, state, state.error_path, "ErrorPath")
+        if state.cause_path is not None:
+            cause = self._fail_field(frame, state, state.cause_path, "CausePath")
+        return self._fail_frame(frame, error, cause)
+
+    def _fail_field(self, frame: Frame, state: FailState, evaluate: Any, field: str) -> str:
+        from stepline.asl._paths import MISSING
+
+        value = evaluate(frame.input, self._context(frame, state))
+        if not isinstance(value, str):
+            text = state.error_path_text if field == "ErrorPath" else state.cause_path_text
+            found = "nothing" if value is MISSING else repr(value)
+            raise StatesError(
+                RUNTIME,
+                f"The {field} '{text}' of the Fail state '{state.name}' must select a string, "
+                f"got {found}.",
+            )
+        return value
+
+    # ------------------------------------------------------------- errors, retries, catches
+
+    def _state_failed(self, frame: Frame, state: State, error: str, cause: str) -> int:
+        """A state raised an ASL error: retry it, catch it, or fail the frame."""
+        if error not in TERMINAL_ERRORS:
+            if state.retry:
+                index = find_retrier(state.retry, error)
+                if index is not None:
+                    counts = frame.retry_counts or [0] * len(state.retry)
+                    retrier = state.retry[index]
+                    if counts[index] < retrier.max_attempts:
+                        delay = retry_delay(retrier, counts[index], self.rng)
+                        counts[index] += 1
+                        frame.retry_counts = counts
+                        frame.resume = None
+                        self._start_timer(frame, self.now() + delay, "retry")
+                        return BLOCKED
+            if state.catch:
+                catcher = find_catcher(state.catch, error)
+                if catcher is not None:
+                    error_output = {"Error": error, "Cause": cause}
+                    keys = catcher.result_path
+                    if keys is None:
+                        output = frame.input
+                    elif not keys:
+                        output = error_output
+                    else:
+                        output = set_at_path(frame.input, keys, error_output)
+                    self._emit_in(
+                        frame,
+                        state.type + "StateExited",
+                        {
+                            "name": state.name,
+                            "output": self._encode(output, "state output"),
+                            "outputDetails": _NOT_TRUNCATED,
+                        },
+                    )
+                    return self._transition(frame, state, catcher.next, output)
+        elif error == RUNTIME:
+            cause = (
+                f"An error occurred while executing the state '{state.name}' (entered at the "
+                f"event id #{frame.entered_event_id}). {cause}"
+            )
+        return self._fail_frame(frame, error, cause)
+
+    def _fail_frame(self, frame: Frame, error: str | None, cause: str | None) -> int:
+        if frame.parent is None:
+            self.error, self.cause = error, cause
+            details: dict[str, Any] = {}
+            if error is not None:
+                details["error"] = error
+            if cause is not None:
+                details["cause"] = cause
+            self._finish("FAILED", "ExecutionFailed", details, frame.last_event_id)
+        else:
+            self._child_failed(frame, error or "", cause or "")
+        return ENDED
+
+    def _end_frame(self, frame: Frame, output: Any) -> int:
+        if frame.parent is None:
+            output_json = self._encode(output, "execution output")
+            self.output = output
+            self.output_json = output_json
+            self._finish(
+                "SUCCEEDED",
+                "ExecutionSucceeded",
+                {"output": output_json, "outputDetails": _NOT_TRUNCATED},
+                frame.last_event_id,
+            )
+        else:
+            self._child_succeeded(frame, output)
+        return ENDED
+
+    def _finish(
+        self,
+        status: Status,
+        event_type: str,
+        details: dict[str, Any],
+        previous: int | None = None,
+    ) -> None:
+        self.status = status
+        if status != "SUCCEEDED" and self.error is None:
+            self.error = details.get("error")
+            self.cause = details.get("cause")
+        self.stop_time = self.now()
+        self._emit(len(self._events) if previous is None else previous, event_type, details)
+        self._ready.clear()
+

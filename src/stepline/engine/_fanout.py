@@ -1,0 +1,258 @@
+"""Parallel and Map states: start children, collect their outputs, fail or tolerate failures.
+
+Children are frames of their own, run by the same loop as everything else. A Parallel state
+fails as soon as one branch fails (the others are aborted) with that branch's error; a Map state
+does the same unless its tolerated-failure threshold allows the failure, in which case the
+iteration's error output ``{"Error", "Cause"}`` stands in its result slot.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from stepline.asl._errors import EXCEED_TOLERATED_FAILURE_THRESHOLD, RUNTIME, StatesError
+from stepline.asl._model import MapState, ParallelState, State
+from stepline.engine._frames import Fanout, Frame
+from stepline.engine._io import apply_input_path, apply_result, select
+
+__all__ = ["FanoutMixin"]
+
+_BLOCKED = 1
+
+
+class FanoutMixin:
+    """The Parallel- and Map-state part of :class:`~stepline.engine._execution.Execution`."""
+
+    if TYPE_CHECKING:
+        status: str
+        _ready: deque[Frame]
+        _tasks: dict[int, Any]
+        _timers: dict[int, Any]
+        _cancelled: list[int]
+
+        def _emit_in(
+            self, frame: Frame, event_type: str, details: dict[str, Any] | None
+        ) -> int: ...
+        def _exit(self, frame: Frame, state: State, output: Any) -> int: ...
+        def context_object(self, frame: Frame, state: State) -> dict[str, Any]: ...
+        def _context(self, frame: Frame, state: State) -> Any: ...
+        def _emit(
+            self,
+            previous: int,
+            event_type: str,
+            details: dict[str, Any] | None,
+            timestamp: float | None = None,
+        ) -> int: ...
+
+    # ------------------------------------------------------------------------------ Parallel
+
+    def _run_parallel(self, frame: Frame, state: ParallelState) -> int:
+        fanout = frame.fanout
+        if fanout is not None:
+            return self._fanout_done(frame, state, fanout)
+        context = self._context(frame, state)
+        effective = apply_input_path(state, frame.input, context)
+        if state.parameters is not None:
+            effective = state.parameters(effective, context)
+        self._emit_in(frame, "ParallelStateStarted", None)
+        fanout = Fanout(state, frame.input, effective, len(state.branches))
+        frame.fanout = fanout
+        for index, branch in enumerate(state.branches):
+            child = Frame(branch, effective, frame, index, frame.last_event_id)
+            fanout.children[index] = child
+            fanout.running += 1
+            self._ready.append(child)
+        return _BLOCKED
+
+    # ----------------------------------------------------------------------------------- Map
+
+    def _run_map(self, frame: Frame, state: MapState) -> int:
+        fanout = frame.fanout
+        if fanout is not None:
+            return self._fanout_done(frame, state, fanout)
+        context = self._context(frame, state)
+        effective = apply_input_path(state, frame.input, context)
+        items = effective
+        if state.items_path is not None:
+            items = select(state.items_path, "ItemsPath", effective, context)
+        if not isinstance(items, list):
+            where = state.items_path.text if state.items_path is not None else "$"
+            raise StatesError(
+                RUNTIME,
+                f"The ItemsPath '{where}' of the Map state '{state.name}' must select an "
+                f"array, but it selected a {type(items).__name__}.",
+            )
+        fanout = Fanout(state, frame.input, effective, len(items))
+        fanout.concurrency = self._map_number(
+            state, state.max_concurrency, state.max_concurrency_path, "MaxConcurrencyPath",
+            effective,
+        )
+        if state.tolerated_failure_count is not None or state.tolerated_failure_count_path:
+            fanout.tolerated_count = self._map_number(
+                state,
+                state.tolerated_failure_count or 0,
+                state.tolerated_failure_count_path,
+                "ToleratedFailureCountPath",
+                effective,
+            )
+        if state.tolerated_failure_percentage is not None or (
+            state.tolerated_failure_percentage_path
+        ):
+            percentage = state.tolerated_failure_percentage
+            if state.tolerated_failure_percentage_path is not None:
+                percentage = self._map_percentage(state, effective)
+            fanout.tolerated_percentage = percentage
+        fanout.context = context
+        self._emit_in(frame, "MapStateStarted", {"length": len(items)})
+        frame.fanout = fanout
+        if not items:
+            return self._fanout_done(frame, state, fanout)
+        fanout.waiting.extend(enumerate(items))
+        limit = fanout.concurrency or len(items)
+        while fanout.waiting and fanout.running < limit:
+            self._start_iteration(frame, state, fanout)
+        return _BLOCKED
+
+    def _map_number(
+        self, state: MapState, static: int, path: Any, field: str, effective: Any
+    ) -> int:
+        if path is None:
+            return static
+        value = select(path, field, effective, None)
+        if type(value) is not int or value < 0:
+            raise StatesError(
+                RUNTIME,
+                f"The {field} '{path.text}' of the Map state '{state.name}' must select a "
+                f"non-negative integer, got {value!r}.",
+            )
+        return value
+
+    def _map_percentage(self, state: MapState, effective: Any) -> float:
+        path = state.tolerated_failure_percentage_path
+        assert path is not None
+        value = select(path, "ToleratedFailurePercentagePath", effective, None)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
+            raise StatesError(
+                RUNTIME,
+                f"The ToleratedFailurePercentagePath '{path.text}' of the Map state "
+                f"'{state.name}' must select a number from 0 to 100, got {value!r}.",
+            )
+        return float(value)
+
+    def _start_iteration(self, frame: Frame, state: MapState, fanout: Fanout) -> None:
+        index, item = fanout.waiting.popleft()
+        if state.item_selector is not None:
+            context = fanout.context
+            if context is not None:
+                context = dict(context)
+                context["Map"] = {"Item": {"Index": index, "Value": item}}
+            iteration_input = state.item_selector(fanout.effective_input, context)
+        else:
+            iteration_input = item
+        started = self._emit(
+            frame.last_event_id, "MapIterationStarted", {"name": state.name, "index": index}
+        )
+        child = Frame(state.processor, iteration_input, frame, index, started)
+        fanout.children[index] = child
+        fanout.running += 1
+        self._ready.append(child)
+
+    # ------------------------------------------------------------- children reporting back
+
+    def _child_succeeded(self, child: Frame, output: Any) -> None:
+        parent = child.parent
+        assert parent is not None
+        fanout = parent.fanout
+        if fanout is None or fanout.error is not None:
+            return
+        fanout.results[child.index] = output
+        self._child_ended(parent, child, fanout, "MapIterationSucceeded")
+
+    def _child_failed(self, child: Frame, error: str, cause: str) -> None:
+        parent = child.parent
+        assert parent is not None
+        fanout = parent.fanout
+        if fanout is None or fanout.error is not None:
+            return
+        state = fanout.state
+        if isinstance(state, MapState):
+            fanout.failures += 1
+            if self._tolerated(fanout):
+                fanout.results[child.index] = {"Error": error, "Cause": cause}
+                self._child_ended(parent, child, fanout, "MapIterationFailed")
+                return
+            self._emit(
+                child.last_event_id,
+                "MapIterationFailed",
+                {"name": state.name, "index": child.index},
+            )
+            if fanout.tolerated_count is not None or fanout.tolerated_percentage is not None:
+                error = EXCEED_TOLERATED_FAILURE_THRESHOLD
+                cause = (
+                    f"The Map state '{state.name}' failed because {fanout.failures} of "
+                    f"{fanout.total} iterations failed, more than its tolerated failure "
+                    "threshold allows."
+                )
+        fanout.children.pop(child.index, None)
+        fanout.error = (error, cause)
+        self._abort_children(parent, fanout)
+        self._ready.append(parent)
+
+    def _tolerated(self, fanout: Fanout) -> bool:
+        if fanout.tolerated_count is None and fanout.tolerated_percentage is None:
+            return False
+        if fanout.tolerated_count is not None and fanout.failures <= fanout.tolerated_count:
+            return True
+        if fanout.tolerated_percentage is not None and fanout.total:
+            return fanout.failures * 100.0 <= fanout.tolerated_percentage * fanout.total
+        return False
+
+    def _child_ended(self, parent: Frame, child: Frame, fanout: Fanout, event: str) -> None:
+        state = fanout.state
+        if isinstance(state, MapState):
+            self._emit(child.last_event_id, event, {"name": state.name, "index": child.index})
+        fanout.children.pop(child.index, None)
+        fanout.running -= 1
+        fanout.remaining -= 1
+        if fanout.waiting:
+            assert isinstance(state, MapState)
+            self._start_iteration(parent, state, fanout)
+        elif fanout.remaining == 0:
+            self._ready.append(parent)
+
+    def _abort_children(self, parent: Frame, fanout: Fanout) -> None:
+        state = fanout.state
+        for index, child in list(fanout.children.items()):
+            self._abort_frame(child)
+            if isinstance(state, MapState):
+                self._emit(
+                    child.last_event_id, "MapIterationAborted", {"name": state.name, "index": index}
+                )
+        fanout.children.clear()
+        fanout.waiting.clear()
+
+    def _abort_frame(self, frame: Frame) -> None:
+        """Mark a frame and its descendants aborted and cancel what they wait on."""
+        frame.aborted = True
+        if frame.pending_effect is not None:
+            effect_id = frame.pending_effect
+            frame.pending_effect = None
+            if self._tasks.pop(effect_id, None) is not None or self._timers.pop(
+                effect_id, None
+            ) is not None:
+                self._cancelled.append(effect_id)
+        if frame.fanout is not None:
+            for child in frame.fanout.children.values():
+                self._abort_frame(child)
+
+    def _fanout_done(self, frame: Frame, state: ParallelState | MapState, fanout: Fanout) -> int:
+        frame.fanout = None
+        kind = "Map" if isinstance(state, MapState) else "Parallel"
+        if fanout.error is not None:
+            self._emit_in(frame, kind + "StateFailed", None)
+            raise StatesError(*fanout.error)
+        self._emit_in(frame, kind + "StateSucceeded", None)
+        context = self._context(frame, state)
+        return self._exit(frame, state, apply_result(state, frame.input, fanout.results, context))
+

@@ -1,0 +1,131 @@
+"""The mutable bookkeeping of a running execution: frames and fan-outs.
+
+A *frame* is one thread of control walking a :class:`StateGraph`: the top level, one Parallel
+branch, or one Map iteration. A frame blocked on a Parallel or Map state owns a *fan-out* that
+tracks its children. Both are plain data so that a store can later persist them as a snapshot.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from stepline.asl._model import State, StateGraph
+
+__all__ = ["Fanout", "Frame"]
+
+
+class Frame:
+    """One thread of control in an execution.
+
+    Attributes:
+        graph: The scope it walks.
+        state_name: The current state.
+        input: The raw input of the current state.
+        parent: The frame whose Parallel/Map state spawned this one (``None`` at the top).
+        index: The branch or item index within the parent's fan-out.
+        fresh: True until the current state's Entered event is recorded.
+        last_event_id: The last event of this frame (``previousEventId`` of the next).
+        entered_event_id: The Entered event of the current state (quoted in runtime errors).
+        entered_at: When the current state was entered (for ``$$.State.EnteredTime``).
+        retry_counts: Attempts used per retrier of the current state.
+        resume: What the current state was waiting for, once it arrived:
+            ``("result", value)``, ``("error", (name, cause))`` or ``("timer", None)``.
+        pending_effect: Id of the effect the frame waits on, if any.
+        fanout: The children of the current Parallel/Map state, if any.
+        aborted: Set when a sibling's failure (or a stop) ends this frame from outside.
+    """
+
+    __slots__ = (
+        "aborted",
+        "entered_at",
+        "entered_event_id",
+        "fanout",
+        "fresh",
+        "graph",
+        "index",
+        "input",
+        "last_event_id",
+        "parent",
+        "pending_effect",
+        "resume",
+        "retry_counts",
+        "state_name",
+    )
+
+    def __init__(
+        self,
+        graph: StateGraph,
+        state_input: Any,
+        parent: Frame | None,
+        index: int,
+        last_event_id: int,
+    ) -> None:
+        self.graph = graph
+        self.state_name = graph.start_at
+        self.input = state_input
+        self.parent = parent
+        self.index = index
+        self.fresh = True
+        self.last_event_id = last_event_id
+        self.entered_event_id = 0
+        self.entered_at = 0.0
+        self.retry_counts: list[int] | None = None
+        self.resume: tuple[str, Any] | None = None
+        self.pending_effect: int | None = None
+        self.fanout: Fanout | None = None
+        self.aborted = False
+
+
+class Fanout:
+    """The children of a Parallel or Map state and how far they have come.
+
+    Attributes:
+        state: The Parallel or Map state.
+        raw_input: The state's raw input (ResultPath merges into it).
+        effective_input: Its input after InputPath/Parameters (Map items are read from it).
+        results: One slot per branch/item, filled as children finish.
+        waiting: Items not yet started (Map with MaxConcurrency), as ``(index, item)``.
+        running: Children started and not finished.
+        remaining: Children not finished (started or not).
+        failures: Map iterations that failed (tolerated ones included).
+        tolerated_count: Failures allowed by count (``None``: no limit by count).
+        tolerated_percentage: Failures allowed by percentage (``None``: no limit by percentage).
+        children: The running child frames.
+        error: ``(name, cause)`` once the fan-out has failed.
+    """
+
+    __slots__ = (
+        "children",
+        "concurrency",
+        "context",
+        "effective_input",
+        "error",
+        "failures",
+        "raw_input",
+        "remaining",
+        "results",
+        "running",
+        "state",
+        "tolerated_count",
+        "tolerated_percentage",
+        "total",
+        "waiting",
+    )
+
+    def __init__(self, state: State, raw_input: Any, effective_input: Any, total: int) -> None:
+        self.state = state
+        self.raw_input = raw_input
+        self.effective_input = effective_input
+        self.total = total
+        self.results: list[Any] = [None] * total
+        self.waiting: deque[tuple[int, Any]] = deque()
+        self.running = 0
+        self.remaining = total
+        self.failures = 0
+        self.concurrency = 0
+        self.tolerated_count: int | None = None
+        self.tolerated_percentage: float | None = None
+        self.children: dict[int, Frame] = {}
+        self.error: tuple[str, str] | None = None
+        self.context: Any = None

@@ -1,0 +1,189 @@
+"""Task states in the engine: schedule the task as an effect, then take its outcome.
+
+The engine records ``TaskScheduled``/``TaskStarted`` when it hands the task to the driver, and
+``TaskSucceeded``/``TaskFailed``/``TaskTimedOut`` when the driver reports back through
+:meth:`TaskMixin.complete_task`; Retry and Catch then apply as for any other state error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from stepline.asl._errors import HEARTBEAT_TIMEOUT, RUNTIME, TIMEOUT, StatesError
+from stepline.asl._model import State, TaskState
+from stepline.asl._paths import CompiledPath
+from stepline.engine._frames import Frame
+from stepline.engine._io import apply_input_path, apply_result, select
+from stepline.engine._ports import TaskEffect, TimerEffect
+
+if TYPE_CHECKING:
+    from stepline.engine._execution import ExecutionIdentity
+
+__all__ = ["TaskMixin", "split_resource"]
+
+_SERVICE_ARN = re.compile(r"^arn:[^:]+:states:[^:]*:[^:]*:([^:]+):(.+)$")
+
+
+def split_resource(resource: str) -> tuple[str, str]:
+    """AWS's ``resourceType`` and ``resource`` for history, from a Task's ``Resource``.
+
+    ``arn:aws:states:::http:invoke`` → ``("http", "invoke")``;
+    ``arn:aws:lambda:us-east-1:123:function:f`` → ``("lambda", "<the ARN>")``.
+    """
+    match = _SERVICE_ARN.match(resource)
+    if match:
+        return match.group(1), match.group(2)
+    parts = resource.split(":")
+    if len(parts) > 2 and parts[0] == "arn":
+        return parts[2], resource
+    return "custom", resource
+
+
+class TaskMixin:
+    """The Task-state part of :class:`~stepline.engine._execution.Execution`."""
+
+    if TYPE_CHECKING:
+        identity: ExecutionIdentity
+        status: str
+        now: Callable[[], float]
+        _ready: deque[Frame]
+        _effects: list[TaskEffect | TimerEffect]
+        _tasks: dict[int, tuple[Frame, State, Any, Any]]
+        _next_effect_id: int
+
+        def _emit_in(
+            self, frame: Frame, event_type: str, details: dict[str, Any] | None
+        ) -> int: ...
+        def _encode(self, value: Any, what: str) -> str: ...
+        def _exit(self, frame: Frame, state: State, output: Any) -> int: ...
+        def context_object(self, frame: Frame, state: State) -> dict[str, Any]: ...
+        def _context(self, frame: Frame, state: State) -> Any: ...
+
+    region: str = "us-east-1"
+
+    def _run_task(self, frame: Frame, state: TaskState) -> int:
+        resume = frame.resume
+        if resume is not None:
+            frame.resume = None
+            kind, value = resume
+            if kind == "error":
+                raise StatesError(value[0], value[1])
+            context = self._context(frame, state)
+            return self._exit(frame, state, apply_result(state, frame.input, value, context))
+        context = self.context_object(frame, state)
+        effective = apply_input_path(state, frame.input, context)
+        if state.parameters is not None:
+            effective = state.parameters(effective, context)
+        parameters_json = self._encode(effective, "task parameters")
+        timeout = self._seconds(
+            state, state.timeout_seconds, state.timeout_seconds_path, "TimeoutSecondsPath", effective
+        )
+        heartbeat = self._seconds(
+            state,
+            state.heartbeat_seconds,
+            state.heartbeat_seconds_path,
+            "HeartbeatSecondsPath",
+            effective,
+        )
+        resource_type, resource = split_resource(state.resource)
+        details: dict[str, Any] = {
+            "resourceType": resource_type,
+            "resource": resource,
+            "region": self.region,
+            "parameters": parameters_json,
+        }
+        if timeout is not None:
+            details["timeoutInSeconds"] = timeout
+        if heartbeat is not None:
+            details["heartbeatInSeconds"] = heartbeat
+        self._emit_in(frame, "TaskScheduled", details)
+        self._emit_in(frame, "TaskStarted", {"resourceType": resource_type, "resource": resource})
+        effect_id = self._next_effect_id
+        self._next_effect_id += 1
+        self._tasks[effect_id] = (frame, state, resource_type, resource)
+        frame.pending_effect = effect_id
+        self._effects.append(
+            TaskEffect(
+                id=effect_id,
+                resource=state.resource,
+                parameters=effective,
+                state_name=state.name,
+                context=context,
+                timeout_seconds=timeout,
+                heartbeat_seconds=heartbeat,
+            )
+        )
+        return 1  # BLOCKED
+
+    def _seconds(
+        self,
+        state: TaskState,
+        static: int | None,
+        path: CompiledPath | None,
+        field: str,
+        effective: Any,
+    ) -> int | None:
+        if path is None:
+            return static
+        value = select(path, field, effective, None)
+        if type(value) is not int or value <= 0:
+            raise StatesError(
+                RUNTIME,
+                f"The {field} '{path.text}' of the Task state '{state.name}' must select a "
+                f"positive integer, got {value!r}.",
+            )
+        return value
+
+    def complete_task(
+        self,
+        effect_id: int,
+        result: Any = None,
+        *,
+        error: str | None = None,
+        cause: str | None = None,
+    ) -> None:
+        """Report the outcome of a :class:`TaskEffect`.
+
+        Args:
+            effect_id: The effect's id.
+            result: The task's result when it succeeded.
+            error: The ASL error name when it failed (``States.Timeout`` and
+                ``States.HeartbeatTimeout`` are recorded as ``TaskTimedOut``).
+            cause: The failure's cause.
+        """
+        entry = self._tasks.pop(effect_id, None)
+        if entry is None or self.status != "RUNNING":
+            return
+        frame, _state, resource_type, resource = entry
+        frame.pending_effect = None
+        if frame.aborted:
+            return
+        if error is None:
+            try:
+                output_json = self._encode(result, "task result")
+            except StatesError as failure:
+                error, cause = failure.error, failure.cause
+        if error is None:
+            self._emit_in(
+                frame,
+                "TaskSucceeded",
+                {
+                    "resourceType": resource_type,
+                    "resource": resource,
+                    "output": output_json,
+                    "outputDetails": {"truncated": False},
+                },
+            )
+            frame.resume = ("result", result)
+        else:
+            event_type = "TaskTimedOut" if error in (TIMEOUT, HEARTBEAT_TIMEOUT) else "TaskFailed"
+            details: dict[str, Any] = {"resourceType": resource_type, "resource": resource}
+            details["error"] = error
+            if cause is not None:
+                details["cause"] = cause
+            self._emit_in(frame, event_type, details)
+            frame.resume = ("error", (error, cause or ""))
+        self._ready.append(frame)
