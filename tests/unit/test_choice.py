@@ -10,11 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stepline.asl._choice import (
-    COMPARISON_OPERATORS,
-    compile_choice_rule,
-    validate_choice_rule,
-)
+from stepline.asl._choice import COMPARISON_OPERATORS, compile_choice_rule
+from stepline.asl._choice_validate import validate_choice_rule
 from stepline.asl._diagnostics import Diagnostic
 from stepline.asl._errors import DefinitionError, StatesError
 

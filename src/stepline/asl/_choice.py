@@ -1,10 +1,13 @@
-"""Choice rules in JSONPath mode: validation, and compilation into fast matchers.
+"""Choice rules in JSONPath mode: the operator catalogue, and compilation into fast matchers.
 
 A Choice rule is either a *boolean expression* (``And``, ``Or``, ``Not`` over nested rules) or a
-*data test*: a ``Variable`` path plus exactly one comparison operator. :func:`validate_choice_rule`
-reports every problem with a rule as diagnostics; :func:`compile_choice_rule` turns a valid rule
-into a ``matches(input, context) -> bool`` closure in which the paths, the literal operand and the
+*data test*: a ``Variable`` path plus exactly one comparison operator. This module holds the
+operator tables and :func:`compile_choice_rule`, which turns a valid rule into a
+``matches(input, context) -> bool`` closure in which the paths, the literal operand and the
 comparison are all bound once, so that evaluation does no parsing and no operator dispatch.
+:func:`~stepline.asl._choice_validate.validate_choice_rule` (in
+:mod:`stepline.asl._choice_validate`, which imports the tables from here) reports every problem
+with a rule as diagnostics before it is compiled.
 
 Runtime semantics (AWS Step Functions, as documented and as observed; decisions are marked):
 
@@ -34,27 +37,27 @@ Runtime semantics (AWS Step Functions, as documented and as observed; decisions 
 
 from __future__ import annotations
 
-import difflib
 import operator
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from stepline.asl._diagnostics import Diagnostic, pointer
 from stepline.asl._errors import RUNTIME, DefinitionError, StatesError
 from stepline.asl._paths import MISSING, CompiledPath, compile_reference_path
 from stepline.asl._timestamps import timestamp_nanos
 
 __all__ = [
+    "BOOLEAN_OPERATORS",
     "COMPARISON_OPERATORS",
+    "LITERAL_OPERATORS",
+    "PATH_OPERATORS",
+    "TYPE_TESTS",
     "compile_choice_rule",
-    "validate_choice_rule",
+    "describe",
 ]
 
 Matcher = Callable[[Any, Any], bool]
 _Test = Callable[[Any], bool]
 _Relation = Callable[[Any, Any], bool]
-
-SCHEMA: Final = "SCHEMA_VALIDATION_FAILED"
 
 # --- the operator catalogue --------------------------------------------------------------------
 
@@ -67,7 +70,7 @@ _RELATIONS: Final = {
 }
 
 #: ``name -> (family, relation)`` for operators whose operand is a literal.
-_LITERAL_OPS: Final[dict[str, tuple[str, str]]] = {
+LITERAL_OPERATORS: Final[dict[str, tuple[str, str]]] = {
     **{
         f"{family}{rel}": (family, code)
         for family in ("String", "Numeric", "Timestamp")
@@ -76,18 +79,18 @@ _LITERAL_OPS: Final[dict[str, tuple[str, str]]] = {
     "BooleanEquals": ("Boolean", "eq"),
 }
 #: ``name -> (family, relation)`` for operators whose operand is a reference path.
-_PATH_OPS: Final[dict[str, tuple[str, str]]] = {
-    f"{name}Path": spec for name, spec in _LITERAL_OPS.items()
+PATH_OPERATORS: Final[dict[str, tuple[str, str]]] = {
+    f"{name}Path": spec for name, spec in LITERAL_OPERATORS.items()
 }
-_TYPE_TESTS: Final = ("IsNull", "IsPresent", "IsNumeric", "IsString", "IsBoolean", "IsTimestamp")
-_BOOLEAN_OPS: Final = ("And", "Or", "Not")
+#: The type-test operators; their operand is ``true`` or ``false``.
+TYPE_TESTS: Final = ("IsNull", "IsPresent", "IsNumeric", "IsString", "IsBoolean", "IsTimestamp")
+#: The operators that combine nested rules instead of testing a value.
+BOOLEAN_OPERATORS: Final = ("And", "Or", "Not")
 
 #: Every comparison operator of a data-test rule.
 COMPARISON_OPERATORS: Final[frozenset[str]] = frozenset(
-    [*_LITERAL_OPS, *_PATH_OPS, "StringMatches", *_TYPE_TESTS]
+    [*LITERAL_OPERATORS, *PATH_OPERATORS, "StringMatches", *TYPE_TESTS]
 )
-_ALL_OPERATORS: Final = COMPARISON_OPERATORS | frozenset(_BOOLEAN_OPS)
-_KNOWN_FIELDS: Final = sorted(_ALL_OPERATORS | {"Variable", "Comment", "Next", "Assign"})
 
 _FAMILY_NOUN: Final = {
     "String": "a string",
@@ -140,22 +143,6 @@ _ORDER_RELATIONS: Final[dict[str, _Relation]] = {
     "le": operator.le,
     "ge": operator.ge,
 }
-
-
-def _pattern_problem(pattern: str) -> str | None:
-    """Why a ``StringMatches`` pattern is malformed, or ``None`` if it is fine."""
-    index = 0
-    length = len(pattern)
-    while index < length:
-        if pattern[index] == "\\":
-            if index + 1 == length:
-                return "it ends with a lone backslash"
-            if pattern[index + 1] not in "*\\":
-                return f"'\\{pattern[index + 1]}' at position {index} is not an escape"
-            index += 2
-        else:
-            index += 1
-    return None
 
 
 def _pattern_segments(pattern: str) -> list[str]:
@@ -231,9 +218,36 @@ def _missing_error(path: str, field: str, location: str) -> StatesError:
 def _invalid_value_error(path: str, op: str, family: str, value: Any, location: str) -> StatesError:
     cause = (
         f"Invalid value provided at path '{path}': {op} compares against {_FAMILY_NOUN[family]}, "
-        f"but the path selects {_describe(value)}."
+        f"but the path selects {describe(value)}."
     )
     return StatesError(RUNTIME, cause + _where(op, location))
+
+
+def describe(value: Any) -> str:
+    """Name a JSON value for a message: ``null``, ``the number 3``, ``the string 'a'``, ….
+
+    Args:
+        value: Any JSON value, or :data:`~stepline.asl._paths.MISSING` ("nothing").
+
+    Returns:
+        A short phrase; strings longer than 40 characters are cut to 37 plus ``...``.
+    """
+    if value is MISSING:
+        return "nothing"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {'true' if value else 'false'}"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"the string {shown!r}"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, Mapping):
+        return "an object"
+    return f"a {type(value).__name__}"
 
 
 # --- compilation -------------------------------------------------------------------------------
@@ -336,7 +350,7 @@ def _equals_leaf(variable: CompiledPath, family: str, literal: Any, location: st
 
 
 def _path_leaf(variable: CompiledPath, op: str, operand: CompiledPath, location: str) -> Matcher:
-    family, relation = _PATH_OPS[op]
+    family, relation = PATH_OPERATORS[op]
     evaluate = variable.evaluate
     evaluate_operand = operand.evaluate
     text = variable.text
@@ -411,7 +425,7 @@ def _combine_or(rules: tuple[Matcher, ...]) -> Matcher:
 def _compile(rule: Any, location: str) -> Matcher:
     if not isinstance(rule, Mapping):
         raise DefinitionError("A Choice rule must be a JSON object.")
-    for name in _BOOLEAN_OPS:
+    for name in BOOLEAN_OPERATORS:
         if name in rule:
             value = rule[name]
             if name == "Not":
@@ -434,14 +448,14 @@ def _compile(rule: Any, location: str) -> Matcher:
     variable = compile_reference_path(variable_text)
     if op == "IsPresent":
         return _is_present_leaf(variable, operand is True)
-    if op in _TYPE_TESTS:
+    if op in TYPE_TESTS:
         return _leaf(variable, _is_test(op, operand is True), location)
     if op == "StringMatches":
         pattern = _compile_pattern(operand)
         return _leaf(variable, lambda value: type(value) is str and pattern(value), location)
-    if op in _PATH_OPS:
+    if op in PATH_OPERATORS:
         return _path_leaf(variable, op, compile_reference_path(operand), location)
-    family, relation = _LITERAL_OPS[op]
+    family, relation = LITERAL_OPERATORS[op]
     if relation == "eq" and family != "Timestamp":
         return _equals_leaf(variable, family, operand, location)
     return _leaf(variable, _literal_test(family, relation, operand), location)
@@ -457,7 +471,8 @@ def compile_choice_rule(rule: Mapping[str, Any], *, location: str = "") -> Match
     ``Assign``) are the caller's concern and are ignored here.
 
     Args:
-        rule: A rule that :func:`validate_choice_rule` accepted.
+        rule: A rule that :func:`~stepline.asl._choice_validate.validate_choice_rule`
+            accepted.
         location: The rule's JSON Pointer (e.g. ``/States/Route/Choices/0``). When given, runtime
             error causes name the rule and field after AWS's own sentence; when empty, causes
             are exactly AWS's text.
@@ -471,347 +486,3 @@ def compile_choice_rule(rule: Mapping[str, Any], *, location: str = "") -> Match
         DefinitionError: The rule is malformed (it was not validated first).
     """
     return _compile(rule, location)
-
-
-# --- validation --------------------------------------------------------------------------------
-
-
-def _describe(value: Any) -> str:
-    if value is MISSING:
-        return "nothing"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"the boolean {'true' if value else 'false'}"
-    if isinstance(value, int | float):
-        return f"the number {value!r}"
-    if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        return f"the string {shown!r}"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, Mapping):
-        return "an object"
-    return f"a {type(value).__name__}"
-
-
-def _check_path(value: Any, field: str, location: str, out: list[Diagnostic]) -> None:
-    where = location + pointer(field)
-    if not isinstance(value, str):
-        out.append(
-            Diagnostic(
-                SCHEMA,
-                f"'{field}' must be a reference path string such as \"$.order.total\", "
-                f"got {_describe(value)}.",
-                where,
-            )
-        )
-        return
-    try:
-        compile_reference_path(value)
-    except DefinitionError as exc:
-        out.append(Diagnostic(exc.code, f"'{field}': {exc.message}", where))
-
-
-def _check_operand(op: str, value: Any, location: str, out: list[Diagnostic]) -> None:
-    where = location + pointer(op)
-    if op in _PATH_OPS:
-        _check_path(value, op, location, out)
-        return
-    if op in _TYPE_TESTS:
-        if type(value) is not bool:
-            out.append(
-                Diagnostic(
-                    SCHEMA,
-                    f"'{op}' must be true or false, got {_describe(value)}. "
-                    f'Write "{op}": true (or false to test the opposite).',
-                    where,
-                )
-            )
-        return
-    if op == "StringMatches":
-        if type(value) is not str:
-            out.append(
-                Diagnostic(
-                    SCHEMA,
-                    f"'StringMatches' must be a string pattern such as \"log-*.txt\", "
-                    f"got {_describe(value)}.",
-                    where,
-                )
-            )
-            return
-        problem = _pattern_problem(value)
-        if problem is not None:
-            out.append(
-                Diagnostic(
-                    SCHEMA,
-                    f"The 'StringMatches' pattern is malformed: {problem}. Only '*' is a "
-                    "wildcard; in the pattern, '\\*' is a literal asterisk and '\\\\' a literal "
-                    'backslash (in JSON source: "\\\\*" and "\\\\\\\\").',
-                    where,
-                )
-            )
-        return
-    family, _relation = _LITERAL_OPS[op]
-    if family == "String":
-        if type(value) is not str:
-            out.append(
-                Diagnostic(
-                    SCHEMA,
-                    f"'{op}' must be a string, got {_describe(value)}. Quote the value, or use "
-                    f"'{op.replace('String', 'Numeric', 1)}' or 'BooleanEquals' to compare "
-                    "numbers or booleans.",
-                    where,
-                )
-            )
-    elif family == "Numeric":
-        if type(value) not in (int, float):
-            out.append(
-                Diagnostic(
-                    SCHEMA,
-                    f"'{op}' must be a number, got {_describe(value)}. Write a JSON number "
-                    f"such as 42 or 0.5 (unquoted), or use "
-                    f"'{op.replace('Numeric', 'String', 1)}' to compare strings.",
-                    where,
-                )
-            )
-    elif family == "Boolean":
-        if type(value) is not bool:
-            out.append(
-                Diagnostic(
-                    SCHEMA,
-                    f"'BooleanEquals' must be true or false, got {_describe(value)}. Write an "
-                    "unquoted JSON boolean.",
-                    where,
-                )
-            )
-    elif timestamp_nanos(value) is None:
-        out.append(
-            Diagnostic(
-                SCHEMA,
-                f"'{op}' must be a timestamp string such as \"2016-03-14T01:59:00Z\" or "
-                "\"2016-03-14T03:59:00.5+02:00\" (RFC 3339 with an uppercase 'T' and, without "
-                f"an offset, an uppercase 'Z'), got {_describe(value)}.",
-                where,
-            )
-        )
-
-
-def _unknown_field(key: str, location: str, out: list[Diagnostic]) -> None:
-    close = difflib.get_close_matches(key, _KNOWN_FIELDS, n=1, cutoff=0.75)
-    hint = f" Did you mean '{close[0]}'?" if close else ""
-    out.append(
-        Diagnostic(
-            SCHEMA,
-            f"'{key}' is not a field of a Choice rule.{hint} A rule holds 'Variable' and one "
-            "comparison operator (such as 'StringEquals' or 'NumericLessThanPath'), or one of "
-            "'And', 'Or', 'Not'; plus 'Next' at the top level and an optional 'Comment'.",
-            location + pointer(key),
-        )
-    )
-
-
-def _validate(rule: Any, location: str, top_level: bool, out: list[Diagnostic]) -> None:
-    if not isinstance(rule, Mapping):
-        out.append(
-            Diagnostic(
-                SCHEMA,
-                f"A Choice rule must be a JSON object, got {_describe(rule)}. Write e.g. "
-                '{"Variable": "$.status", "StringEquals": "done", "Next": "Finish"}.',
-                location,
-            )
-        )
-        return
-
-    # Keys are strings in JSON; str() only guards Python callers from a crash.
-    rule = {key if isinstance(key, str) else str(key): value for key, value in rule.items()}
-    operators = [key for key in rule if key in _ALL_OPERATORS]
-    comparisons = [key for key in operators if key in COMPARISON_OPERATORS]
-    has_condition = "Condition" in rule
-
-    for key, value in rule.items():
-        if key in _ALL_OPERATORS or key == "Variable":
-            continue
-        if key == "Comment":
-            if not isinstance(value, str):
-                out.append(
-                    Diagnostic(
-                        SCHEMA,
-                        f"'Comment' must be a string, got {_describe(value)}.",
-                        location + pointer(key),
-                    )
-                )
-        elif key == "Next":
-            if not top_level:
-                out.append(
-                    Diagnostic(
-                        SCHEMA,
-                        "'Next' is only allowed on a rule directly inside 'Choices'; a rule "
-                        "nested in 'And', 'Or' or 'Not' only decides true or false. Remove "
-                        "this 'Next' and keep the one on the enclosing top-level rule.",
-                        location + pointer(key),
-                    )
-                )
-            elif not isinstance(value, str) or not value:
-                out.append(
-                    Diagnostic(
-                        SCHEMA,
-                        f"'Next' must be the name of a state, got {_describe(value)}.",
-                        location + pointer(key),
-                    )
-                )
-        elif key == "Assign":
-            if not top_level:
-                out.append(
-                    Diagnostic(
-                        SCHEMA,
-                        "'Assign' is only allowed on a rule directly inside 'Choices'; move it "
-                        "to the enclosing top-level rule.",
-                        location + pointer(key),
-                    )
-                )
-            elif not isinstance(value, Mapping):
-                out.append(
-                    Diagnostic(
-                        SCHEMA,
-                        f"'Assign' must be an object of variable names to values, got "
-                        f"{_describe(value)}.",
-                        location + pointer(key),
-                    )
-                )
-        elif key == "Condition":
-            out.append(
-                Diagnostic(
-                    SCHEMA,
-                    "'Condition' is a JSONata field, but this state uses JSONPath. Either "
-                    'write the rule as "Variable" plus a comparison operator (e.g. '
-                    '"Variable": "$.total", "NumericGreaterThan": 100), or set '
-                    '"QueryLanguage": "JSONata" on the state (or the state machine).',
-                    location + pointer(key),
-                )
-            )
-        else:
-            _unknown_field(key, location, out)
-
-    if top_level and "Next" not in rule:
-        out.append(
-            Diagnostic(
-                SCHEMA,
-                "This Choice rule has no 'Next'. Every rule directly inside 'Choices' needs "
-                '"Next": "<state name>", the state to go to when the rule matches.',
-                location,
-            )
-        )
-
-    if not operators:
-        if not has_condition:
-            lead = (
-                "This Choice rule has 'Variable' but no comparison operator"
-                if "Variable" in rule
-                else "This Choice rule has no operator"
-            )
-            out.append(
-                Diagnostic(
-                    SCHEMA,
-                    f'{lead}. Add exactly one: a comparison such as "StringEquals": "done", '
-                    '"NumericGreaterThanPath": "$.limit" or "IsPresent": true (with "Variable"), '
-                    "or one of 'And', 'Or', 'Not'.",
-                    location,
-                )
-            )
-        return
-
-    if len(operators) > 1:
-        listed = ", ".join(f"'{name}'" for name in operators)
-        out.append(
-            Diagnostic(
-                SCHEMA,
-                f"This Choice rule has {len(operators)} operators ({listed}); a rule holds "
-                "exactly one. Split it into separate rules, or combine them with "
-                '"And": [{...}, {...}].',
-                location,
-            )
-        )
-
-    for name in operators:
-        value = rule[name]
-        where = location + pointer(name)
-        if name == "Not":
-            if isinstance(value, list):
-                out.append(
-                    Diagnostic(
-                        SCHEMA,
-                        "'Not' takes a single Choice rule (an object), not an array. To negate "
-                        'several rules, wrap them: "Not": {"And": [...]} or "Not": {"Or": [...]}.',
-                        where,
-                    )
-                )
-            else:
-                _validate(value, where, False, out)
-        elif name in ("And", "Or"):
-            if not isinstance(value, list):
-                out.append(
-                    Diagnostic(
-                        SCHEMA,
-                        f"'{name}' must be an array of Choice rules, got {_describe(value)}. "
-                        f'Write "{name}": [{{...}}, {{...}}].',
-                        where,
-                    )
-                )
-            elif not value:
-                out.append(
-                    Diagnostic(
-                        SCHEMA,
-                        f"'{name}' must hold at least one Choice rule; it is empty. Add the "
-                        f"rules to combine, or remove the '{name}'.",
-                        where,
-                    )
-                )
-            else:
-                for index, item in enumerate(value):
-                    _validate(item, where + pointer(index), False, out)
-        else:
-            _check_operand(name, value, location, out)
-
-    if comparisons:
-        if "Variable" not in rule:
-            out.append(
-                Diagnostic(
-                    SCHEMA,
-                    f"This Choice rule uses '{comparisons[0]}' but has no 'Variable'. Add "
-                    '"Variable": "$.field", the path of the value to test.',
-                    location,
-                )
-            )
-        else:
-            _check_path(rule["Variable"], "Variable", location, out)
-    elif "Variable" in rule:
-        out.append(
-            Diagnostic(
-                SCHEMA,
-                f"'Variable' has no effect on an '{operators[0]}' rule, which tests its nested "
-                "rules. Move 'Variable' into each nested rule that compares a value.",
-                location + pointer("Variable"),
-            )
-        )
-
-
-def validate_choice_rule(rule: Any, location: str, top_level: bool) -> list[Diagnostic]:
-    """Check one Choice rule (JSONPath mode) and, recursively, the rules nested in it.
-
-    Never raises for any JSON value: every problem becomes a :class:`Diagnostic` of severity
-    ``ERROR`` and code ``SCHEMA_VALIDATION_FAILED`` (or the path compiler's code for a malformed
-    path), located at the offending field, e.g. ``/States/Route/Choices/0/And/1/Variable``.
-
-    Args:
-        rule: The rule as loaded from the definition.
-        location: JSON Pointer of the rule, e.g. ``/States/Route/Choices/0``.
-        top_level: True for a rule directly inside ``Choices`` (it must have ``Next``); False
-            for rules nested in ``And``/``Or``/``Not`` (they must not).
-
-    Returns:
-        The diagnostics, in field order; empty when the rule is valid.
-    """
-    out: list[Diagnostic] = []
-    _validate(rule, location, top_level, out)
-    return out

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from stepline.asl._choice import compile_choice_rule
-from stepline.asl._diagnostics import InvalidDefinition
+from stepline.asl._diagnostics import InvalidDefinition, pointer
 from stepline.asl._intrinsics import compile_intrinsic, is_intrinsic
 from stepline.asl._model import (
     Catcher,
@@ -182,6 +182,9 @@ def _path_or_intrinsic(text: str) -> Evaluator:
     return compile_path(text).evaluate
 
 
+_IO_FIELDS = ("InputPath", "Parameters", "Result", "ResultSelector", "ResultPath", "OutputPath")
+
+
 def _compile_state(name: str, body: Mapping[str, Any]) -> State:
     state_type = body["Type"]
     input_path, input_null = _io_path(body, "InputPath")
@@ -198,6 +201,7 @@ def _compile_state(name: str, body: Mapping[str, Any]) -> State:
         "output_path_null": output_null,
         "result_path": _result_path(body),
         "uses_context": _reads_context(body),
+        "passthrough": not any(field in body for field in _IO_FIELDS),
     }
     if state_type == "Pass":
         return PassState(
@@ -224,8 +228,13 @@ def _compile_state(name: str, body: Mapping[str, Any]) -> State:
         return ChoiceState(
             **common,
             choices=tuple(
-                ChoiceBranch(matches=compile_choice_rule(rule), next=rule["Next"])
-                for rule in body["Choices"]
+                ChoiceBranch(
+                    matches=compile_choice_rule(
+                        rule, location=pointer("States", name, "Choices", index)
+                    ),
+                    next=rule["Next"],
+                )
+                for index, rule in enumerate(body["Choices"])
             ),
             default=body.get("Default"),
         )

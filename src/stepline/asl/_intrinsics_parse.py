@@ -144,7 +144,7 @@ class ArgumentError(Exception):
         self.detail = detail
 
 
-# --- argument checks: shared by compile time (literals) and run time ----------------------
+# --- argument checks: shared by compile time (literals) and run time -----------------------------
 
 
 def json_type(value: Any) -> str:
@@ -235,6 +235,22 @@ def check_integer(value: Any) -> int:
     return java_round(check_number(value))
 
 
+def check_chunk_size(value: Any) -> int:
+    """Accept a number that rounds to 1 or more."""
+    number = check_integer(value)
+    if number > 0:
+        return number
+    raise ArgumentError(f"is the chunk size and must be 1 or more, but it is {number}")
+
+
+def check_step(value: Any) -> int:
+    """Accept a number that does not round to 0."""
+    number = check_integer(value)
+    if number:
+        return number
+    raise ArgumentError("is the step and must not be 0; pass e.g. 1 or -1")
+
+
 def check_int32(value: Any) -> int:
     """Accept a number that rounds to a 32-bit integer (States.MathAdd's documented range)."""
     number = check_integer(value)
@@ -306,11 +322,11 @@ SIGNATURES: Final = {
         Signature("States.JsonToString", "States.JsonToString(value)", 1, 1, (None,)),
         Signature("States.Array", "States.Array(value, ...)", 0, None, (None,)),
         Signature("States.ArrayPartition", "States.ArrayPartition(array, chunkSize)", 2, 2,
-                  (check_array, check_integer)),
+                  (check_array, check_chunk_size)),
         Signature("States.ArrayContains", "States.ArrayContains(array, value)", 2, 2,
                   (check_array, None)),
         Signature("States.ArrayRange", "States.ArrayRange(first, last, step)", 3, 3,
-                  (check_integer, check_integer, check_integer)),
+                  (check_integer, check_integer, check_step)),
         Signature("States.ArrayGetItem", "States.ArrayGetItem(array, index)", 2, 2,
                   (check_array, check_index)),
         Signature("States.ArrayLength", "States.ArrayLength(array)", 1, 1, (check_array,)),
@@ -345,7 +361,7 @@ def argument_problem(spec: Signature, index: int, detail: str) -> str:
     return f"the {_ordinal(index)} argument of {spec.name} {detail}. Usage: {spec.usage}"
 
 
-# --- parsing ----------------------------------------------------------------------
+# --- parsing -------------------------------------------------------------------------------------
 
 # Compile-time only: deciding whether a "key.$" value is an intrinsic or a path.
 _INTRINSIC_START = re.compile(r"States\.[A-Za-z0-9_]+\s*\(")
@@ -585,6 +601,7 @@ class _Parser:
             elif char == "," and not parens and not brackets:
                 break
             pos += 1
+        pos = min(pos, len(text))  # a backslash may have skipped past the end
         end = pos
         while end > start and text[end - 1] in _WHITESPACE:
             end -= 1

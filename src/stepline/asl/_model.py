@@ -83,6 +83,8 @@ class State:
     retry: tuple[Retrier, ...] = ()
     catch: tuple[Catcher, ...] = ()
     uses_context: bool = False
+    passthrough: bool = False
+    """True when no I/O field is set: the state's output is its input, unchanged."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -164,9 +164,19 @@ def _check_root(text: str) -> tuple[bool, str]:
     if not isinstance(text, str):
         raise DefinitionError(f"A path must be a string, got {type(text).__name__}.")
     if text.startswith("$$"):
-        return True, text[2:]
-    if text.startswith("$"):
-        return False, text[1:]
+        is_context, body = True, text[2:]
+    elif text.startswith("$"):
+        is_context, body = False, text[1:]
+    else:
+        body = None
+    if body is not None:
+        if body and body[0] not in ".[":
+            raise DefinitionError(
+                f"The path {text!r} is not valid JSONPath: after '$' comes '.member' or "
+                "'[...]'. (Workflow variables such as '$name' are not supported yet.)",
+                "INVALID_JSON_PATH",
+            )
+        return is_context, body
     raise DefinitionError(
         f"The path {text!r} must start with '$' (the state input) or '$$' (the context object).",
         "INVALID_JSON_PATH",

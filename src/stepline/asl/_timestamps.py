@@ -57,7 +57,7 @@ def _fields(text: object) -> _Fields | None:
     hours = int(hour)
     minutes = int(minute)
     seconds = int(second)
-    if hours > 23 or minutes > 59 or seconds > 60:
+    if hours > 23 or minutes > 59 or seconds > 59:
         return None
     try:
         day_value = date(int(year), int(month), int(day))

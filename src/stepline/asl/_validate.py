@@ -96,27 +96,32 @@ def validate_definition(definition: Any, *, max_state_name_length: int = 80) -> 
     ctx = Context(max_state_name_length=max_state_name_length, validate_scope=_validate_scope)
     if isinstance(definition, str | bytes | bytearray):
         definition = _parse(ctx, definition)
-        if ctx.diagnostics:
+        if definition is _UNREADABLE:
             return ctx.diagnostics
-    if definition is None:
+    elif definition is None:
         ctx.error(
             MISSING_DESCRIPTION,
             "The definition is empty; provide a JSON object with StartAt and States.",
             "",
         )
-    elif not isinstance(definition, Mapping):
+        return ctx.diagnostics
+    if not isinstance(definition, Mapping):
         ctx.error(
             SCHEMA_VALIDATION_FAILED,
             f"Definition must be a valid JSON object, got {describe(definition)}.",
             "",
         )
-    else:
-        _validate_machine(ctx, definition)
-        _report_missing_targets(ctx)
+        return ctx.diagnostics
+    _validate_machine(ctx, definition)
+    _report_missing_targets(ctx)
     return ctx.diagnostics
 
 
 # --- JSON text ------------------------------------------------------------------------------
+
+
+_UNREADABLE: Final = object()
+"""What :func:`_parse` returns for text that is not a JSON value (``None`` is JSON's null)."""
 
 
 class _NotJSONError(ValueError):
@@ -128,7 +133,7 @@ def _reject_constant(name: str) -> Any:
 
 
 def _parse(ctx: Context, text: str | bytes | bytearray) -> Any:
-    """Parse JSON text; on failure, record the diagnostic and return ``None``."""
+    """Parse JSON text; on failure, record the diagnostic and return :data:`_UNREADABLE`."""
     if isinstance(text, bytes | bytearray):
         try:
             text = bytes(text).decode("utf-8")
@@ -138,17 +143,17 @@ def _parse(ctx: Context, text: str | bytes | bytearray) -> Any:
                 f"The definition is not UTF-8 text (invalid byte at offset {exc.start}).",
                 "",
             )
-            return None
+            return _UNREADABLE
     if not text:
         ctx.error(
             MISSING_DESCRIPTION,
             "The definition is empty; provide a JSON object with StartAt and States.",
             "",
         )
-        return None
+        return _UNREADABLE
     if not text.strip():
         ctx.error(SCHEMA_VALIDATION_FAILED, "Definition must be a valid JSON object.", "")
-        return None
+        return _UNREADABLE
     duplicates: dict[int, list[str]] = {}
 
     def collect(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -173,17 +178,18 @@ def _parse(ctx: Context, text: str | bytes | bytearray) -> Any:
             f"{exc.colno}.",
             "",
         )
-        return None
-    except _NotJSONError as exc:
+        return _UNREADABLE
+    except ValueError as exc:
+        # NaN/Infinity (refused above), or an integer too long for Python to convert.
         ctx.error(INVALID_JSON_DESCRIPTION, f"The definition is not valid JSON: {exc}.", "")
-        return None
+        return _UNREADABLE
     except RecursionError:
         ctx.error(
             INVALID_JSON_DESCRIPTION,
             "The definition is nested too deeply to be read as JSON.",
             "",
         )
-        return None
+        return _UNREADABLE
     if duplicates:
         _report_duplicate_keys(ctx, parsed, duplicates)
     return parsed

@@ -410,7 +410,8 @@ def check_required(
     if missing:
         ctx.error(
             SCHEMA_VALIDATION_FAILED,
-            f"These fields are required: [{', '.join(missing)}]; add them to {what}.",
+            f"These fields are required: [{', '.join(missing)}]; add "
+            f"{'it' if len(missing) == 1 else 'them'} to {what}.",
             location,
         )
 
@@ -548,8 +549,15 @@ def check_template(ctx: Context, template: Any, location: str, name: str) -> Non
         )
         return
     stack: list[tuple[Any, str]] = [(template, location)]
+    # A Python caller can pass a value that contains itself; JSON cannot. Visit each
+    # container once so that such a value ends the walk instead of looping forever.
+    seen: set[int] = set()
     while stack:
         value, here = stack.pop()
+        if isinstance(value, Mapping | list):
+            if id(value) in seen:
+                continue
+            seen.add(id(value))
         children: list[tuple[Any, str]] = []
         if isinstance(value, Mapping):
             for key, item in value.items():

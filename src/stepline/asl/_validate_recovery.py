@@ -156,7 +156,7 @@ def catch_transitions(value: Any, location: str) -> list[Transition]:
     return [
         Transition(catcher["Next"], location + pointer(index, "Next"))
         for index, catcher in enumerate(value)
-        if isinstance(catcher, Mapping) and isinstance(catcher.get("Next"), str)
+        if isinstance(catcher, Mapping) and isinstance(catcher.get("Next"), str) and catcher["Next"]
     ]
 
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from stepline.asl._choice import validate_choice_rule
+from stepline.asl._choice_validate import validate_choice_rule
 from stepline.asl._diagnostics import pointer
 from stepline.asl._timestamps import parse_timestamp
 from stepline.asl._validate_common import (
@@ -276,20 +276,25 @@ def _summary(state_type: str, body: Mapping[Any, Any], location: str) -> StateSu
     """Transitions of a state whose type is known, from the fields that type allows."""
     summary = StateSummary(terminal=state_type in ("Succeed", "Fail") or body.get("End") is True)
     allowed = STATE_FIELDS[state_type]
-    if "Next" in allowed and isinstance(body.get("Next"), str):
+    if "Next" in allowed and _is_name(body.get("Next")):
         summary.transitions.append(Transition(body["Next"], location + "/Next"))
     if state_type == "Choice":
         choices = body.get("Choices")
         if isinstance(choices, list):
             for index, rule in enumerate(choices):
-                if isinstance(rule, Mapping) and isinstance(rule.get("Next"), str):
+                if isinstance(rule, Mapping) and _is_name(rule.get("Next")):
                     where = location + pointer("Choices", index, "Next")
                     summary.transitions.append(Transition(rule["Next"], where))
-        if isinstance(body.get("Default"), str):
+        if _is_name(body.get("Default")):
             summary.transitions.append(Transition(body["Default"], location + "/Default"))
     if "Catch" in allowed:
         summary.transitions.extend(catch_transitions(body.get("Catch"), location + "/Catch"))
     return summary
+
+
+def _is_name(value: Any) -> bool:
+    """Whether a transition field holds something to look up (bad values are reported)."""
+    return isinstance(value, str) and value != ""
 
 
 def _lenient_summary(body: Mapping[Any, Any], location: str) -> StateSummary:
@@ -299,15 +304,15 @@ def _lenient_summary(body: Mapping[Any, Any], location: str) -> StateSummary:
     "no terminal state" finding.
     """
     summary = StateSummary(terminal=True)
-    if isinstance(body.get("Next"), str):
+    if _is_name(body.get("Next")):
         summary.transitions.append(Transition(body["Next"], location + "/Next"))
-    if isinstance(body.get("Default"), str):
+    if _is_name(body.get("Default")):
         summary.transitions.append(Transition(body["Default"], location + "/Default"))
     summary.transitions.extend(catch_transitions(body.get("Catch"), location + "/Catch"))
     choices = body.get("Choices")
     if isinstance(choices, list):
         for index, rule in enumerate(choices):
-            if isinstance(rule, Mapping) and isinstance(rule.get("Next"), str):
+            if isinstance(rule, Mapping) and _is_name(rule.get("Next")):
                 where = location + pointer("Choices", index, "Next")
                 summary.transitions.append(Transition(rule["Next"], where))
     return summary
@@ -510,8 +515,13 @@ def _pass_rule(ctx: Context, body: Mapping[Any, Any], location: str) -> None:
     if "Result" not in body:
         return
     stack: list[Any] = [body["Result"]]
+    seen: set[int] = set()  # a Python value may contain itself; visit each container once
     while stack:
         value = stack.pop()
+        if isinstance(value, Mapping | list):
+            if id(value) in seen:
+                continue
+            seen.add(id(value))
         if isinstance(value, Mapping):
             if any(isinstance(key, str) and key.endswith(".$") for key in value):
                 ctx.warning(

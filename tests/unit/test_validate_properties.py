@@ -1,0 +1,323 @@
+"""Properties of definition validation over generated definitions.
+
+* Any JSON value, any ASL-looking object, any text: ``validate_definition`` returns
+  diagnostics and never raises, and every diagnostic points at a node that exists.
+* Generated well-formed machines have no diagnostics at all.
+* Whatever the validator accepts, the compiler (which trusts it) compiles.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from stepline.asl._compile import compile_definition
+from stepline.asl._diagnostics import Diagnostic
+from stepline.asl._validate import validate_definition
+
+KNOWN_CODES = {
+    "SCHEMA_VALIDATION_FAILED",
+    "INVALID_JSON_DESCRIPTION",
+    "MISSING_DESCRIPTION",
+    "INVALID_RESOURCE",
+    "MISSING_END_STATE",
+    "DUPLICATE_STATE_NAME",
+    "INVALID_STATE_NAME",
+    "DUPLICATE_LABEL_NAME",
+    "INVALID_LABEL_NAME",
+    "MISSING_TRANSITION_TARGET",
+    "TOO_DEEPLY_NESTED",
+    "NO_DOLLAR",
+    "NO_PATH",
+    "PASS_RESULT_IS_STATIC",
+    "UNSUPPORTED_FEATURE",
+    # Codes of the path and intrinsic compilers, passed through from DefinitionError.
+    "INVALID_JSON_PATH",
+    "INVALID_INTRINSIC",
+}
+
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# --- strategies -----------------------------------------------------------------------------------
+
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**12), max_value=10**12)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12)
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=25,
+)
+
+FIELD_NAMES = [
+    "Type", "Next", "End", "Comment", "InputPath", "OutputPath", "ResultPath", "Parameters",
+    "ResultSelector", "Result", "Retry", "Catch", "Resource", "TimeoutSeconds",
+    "TimeoutSecondsPath", "HeartbeatSeconds", "HeartbeatSecondsPath", "Credentials", "Choices",
+    "Default", "Seconds", "SecondsPath", "Timestamp", "TimestampPath", "Error", "ErrorPath",
+    "Cause", "CausePath", "Branches", "ItemProcessor", "Iterator", "ProcessorConfig", "Mode",
+    "ExecutionType", "ItemsPath", "ItemSelector", "MaxConcurrency", "MaxConcurrencyPath",
+    "ToleratedFailureCount", "ToleratedFailurePercentage", "ItemReader", "ResultWriter",
+    "ItemBatcher", "MaxItemsPerBatch", "Label", "StartAt", "States", "ErrorEquals",
+    "IntervalSeconds", "MaxAttempts", "BackoffRate", "MaxDelaySeconds", "JitterStrategy",
+    "QueryLanguage", "Version", "Variable", "StringEquals", "NumericLessThan", "And", "Or",
+    "Not", "IsPresent", "Assign", "Output", "RoleArn", "x.$", "id.$",
+]  # fmt: skip
+ASL_STRINGS = [
+    "Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map", "A", "B", "Done",
+    "$", "$.a", "$.a[0]", "$$.Execution.Id", "$.a[*]", "$..b", "$[", "nope", "",
+    "States.ALL", "States.Timeout", "States.Format('{}', $.a)", "States.Nope(1)", "States.UUID(",
+    "arn:aws:states:::http:invoke", "arn:aws:lambda", "INLINE", "DISTRIBUTED", "STANDARD",
+    "FULL", "NONE", "JSONPath", "JSONata", "1.0", "2026-03-14T01:59:00Z", "2026-13-01",
+]  # fmt: skip
+asl_scalars = (
+    st.sampled_from(ASL_STRINGS)
+    | st.none()
+    | st.booleans()
+    | st.integers(min_value=-3, max_value=100_000_001)
+    | st.sampled_from([0.5, 1.0, 1.5, 2.0, 100.5, -0.0])
+)
+asl_values = st.recursive(
+    asl_scalars,
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(st.sampled_from(FIELD_NAMES) | st.sampled_from(ASL_STRINGS), children,
+                      max_size=5),
+    max_leaves=30,
+)  # fmt: skip
+state_names = st.sampled_from(["A", "B", "Done", "", "a/b~c", "x" * 81, "bell\x07"])
+asl_states = st.dictionaries(
+    st.sampled_from(FIELD_NAMES), asl_values | st.sampled_from(ASL_STRINGS), max_size=8
+)
+asl_definitions = st.fixed_dictionaries(
+    {"StartAt": st.sampled_from(["A", "B", 3]), "States": st.dictionaries(state_names, asl_states,
+                                                                          max_size=4)},
+    optional={
+        "Comment": asl_values,
+        "TimeoutSeconds": asl_scalars,
+        "QueryLanguage": st.sampled_from(["JSONPath", "JSONata", "x"]),
+        "Version": asl_scalars,
+        "Bogus": asl_values,
+    },
+)  # fmt: skip
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def resolve(document: Any, location: str) -> bool:
+    """Whether the JSON Pointer ``location`` names a node of ``document``."""
+    if location == "":
+        return True
+    node = document
+    for raw in location[1:].split("/"):
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict):
+            matches = [key for key in node if str(key) == part]
+            if not matches:
+                return False
+            node = node[matches[0]]
+        elif isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                return False
+            node = node[int(part)]
+        else:
+            return False
+    return True
+
+
+def check_diagnostics(definition: Any, found: list[Diagnostic]) -> None:
+    assert isinstance(found, list)
+    for diagnostic in found:
+        assert isinstance(diagnostic, Diagnostic)
+        assert diagnostic.severity in ("ERROR", "WARNING")
+        assert diagnostic.code in KNOWN_CODES, diagnostic
+        assert diagnostic.message
+        assert diagnostic.location == "" or diagnostic.location.startswith("/")
+        assert resolve(definition, diagnostic.location), diagnostic
+
+
+# --- never raises, always points somewhere real ---------------------------------------------------
+
+
+@SETTINGS
+@given(json_values)
+def test_any_json_value_gives_diagnostics_not_exceptions(value: Any) -> None:
+    found = validate_definition(value)
+    check_diagnostics(value, found)
+    if not isinstance(value, dict):
+        assert [d.severity for d in found] == ["ERROR"]
+
+
+@SETTINGS
+@given(asl_definitions)
+def test_any_asl_looking_definition_gives_diagnostics_not_exceptions(definition: Any) -> None:
+    before = copy.deepcopy(definition)
+    check_diagnostics(definition, validate_definition(definition))
+    assert definition == before  # validation never changes the definition
+
+
+@SETTINGS
+@given(st.dictionaries(st.sampled_from(FIELD_NAMES), asl_values, max_size=6), asl_states)
+def test_any_state_inside_nested_scopes_gives_diagnostics(top: Any, state: Any) -> None:
+    nested = {
+        "StartAt": "P",
+        "States": {
+            "P": {
+                "Type": "Parallel",
+                "Branches": [{"StartAt": "S", "States": {"S": state}}],
+                "End": True,
+            },
+            "M": {"Type": "Map", "ItemProcessor": {"StartAt": "T", "States": {"T": state}},
+                  **top},
+        },
+    }  # fmt: skip
+    check_diagnostics(nested, validate_definition(nested))
+
+
+@SETTINGS
+@given(st.text(max_size=40) | st.binary(max_size=40))
+def test_any_text_gives_diagnostics_not_exceptions(text: str | bytes) -> None:
+    found = validate_definition(text)
+    assert all(isinstance(d, Diagnostic) for d in found)
+    assert all(d.code in KNOWN_CODES for d in found)
+
+
+@SETTINGS
+@given(asl_definitions)
+def test_json_text_and_objects_are_validated_alike(definition: Any) -> None:
+    text = json.dumps(definition)
+    as_object = json.loads(text)  # non-string keys become strings, as in JSON
+    assert validate_definition(text) == validate_definition(as_object)
+
+
+@SETTINGS
+@given(st.floats(allow_nan=True, allow_infinity=True), st.sampled_from(FIELD_NAMES))
+def test_python_only_numbers_are_diagnosed_not_fatal(number: float, field: str) -> None:
+    definition = {
+        "StartAt": "A",
+        "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:::http:invoke",
+                         field: number, "Retry": [{"ErrorEquals": ["E"], field: number}],
+                         "End": True}},
+    }  # fmt: skip
+    check_diagnostics(definition, validate_definition(definition))
+
+
+# --- well-formed machines are clean ---------------------------------------------------------------
+
+pass_like = st.sampled_from(
+    [
+        {"Type": "Pass"},
+        {"Type": "Pass", "Result": {"a": [1, 2]}, "ResultPath": "$.r"},
+        {"Type": "Pass", "Parameters": {"id.$": "$.id", "n": 1}},
+        {"Type": "Wait", "Seconds": 0},
+        {"Type": "Wait", "SecondsPath": "$.s"},
+        {"Type": "Task", "Resource": "arn:aws:states:::http:invoke", "TimeoutSeconds": 5},
+        {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::http:invoke",
+            "Retry": [{"ErrorEquals": ["States.ALL"], "BackoffRate": 1.5}],
+        },
+    ]
+)
+ends = st.sampled_from(
+    [{"Type": "Succeed"}, {"Type": "Fail", "Error": "E"}, {"Type": "Pass", "End": True}]
+)
+
+
+@SETTINGS
+@given(st.lists(pass_like, min_size=0, max_size=8), ends)
+def test_generated_chains_are_clean_and_compile(steps: list[dict[str, Any]], end: Any) -> None:
+    names = [f"Step {index}" for index in range(len(steps))] + ["End"]
+    states = {name: dict(body) for name, body in zip(names, [*steps, end], strict=True)}
+    for name, following in itertools.pairwise(names):
+        states[name]["Next"] = following
+    definition = {"StartAt": names[0], "States": states}
+    assert validate_definition(definition) == []
+    assert compile_definition(definition).state_count == len(names)
+
+
+# --- what the validator accepts, the compiler compiles --------------------------------------------
+
+BASE = {
+    "StartAt": "Route",
+    "States": {
+        "Route": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.go", "BooleanEquals": True, "Next": "Work"}],
+            "Default": "Stop",
+        },
+        "Work": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::http:invoke",
+            "Parameters": {"id.$": "$.id"},
+            "ResultSelector": {"body.$": "$.ResponseBody"},
+            "ResultPath": "$.result",
+            "Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 2}],
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Stop"}],
+            "Next": "Each",
+        },
+        "Each": {
+            "Type": "Map",
+            "ItemsPath": "$.items",
+            "ItemSelector": {"v.$": "$$.Map.Item.Value"},
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "INLINE"},
+                "StartAt": "Inner",
+                "States": {"Inner": {"Type": "Pass", "End": True}},
+            },
+            "Next": "Both",
+        },
+        "Both": {
+            "Type": "Parallel",
+            "Branches": [{"StartAt": "Nap", "States": {"Nap": {"Type": "Wait", "Seconds": 1,
+                                                                 "End": True}}}],
+            "Next": "Done",
+        },
+        "Done": {"Type": "Succeed"},
+        "Stop": {"Type": "Fail", "ErrorPath": "$.Error"},
+    },
+}  # fmt: skip
+
+
+def _containers(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [path]
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found.extend(_containers(value, (*path, key)))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found.extend(_containers(value, (*path, index)))
+    return found
+
+
+PATHS = [path for path in _containers(BASE) if path]
+
+
+@SETTINGS
+@given(st.sampled_from(PATHS), st.sampled_from(["delete", "replace"]), asl_values)
+def test_whatever_validates_also_compiles(path: tuple[Any, ...], action: str, value: Any) -> None:
+    definition = copy.deepcopy(BASE)
+    parent: Any = definition
+    for part in path[:-1]:
+        parent = parent[part]
+    if action == "delete":
+        if isinstance(parent, list):
+            parent.pop(path[-1])
+        else:
+            del parent[path[-1]]
+    else:
+        parent[path[-1]] = value
+    found = validate_definition(definition)
+    check_diagnostics(definition, found)
+    if not any(d.severity == "ERROR" for d in found):
+        compile_definition(definition)
