@@ -84,8 +84,10 @@ def _baseline_chain(definition: dict[str, Any], data: dict[str, Any]) -> Any:
     while True:
         state = states[name]
         transitions += 1
-        params = {k.removesuffix(".$"): data["value"] if k.endswith(".$") else v
-                  for k, v in state["Parameters"].items()}
+        params = {
+            k.removesuffix(".$"): data["value"] if k.endswith(".$") else v
+            for k, v in state["Parameters"].items()
+        }
         data = dict(data)
         data[state["ResultPath"][2:]] = params
         if state.get("End"):
@@ -144,21 +146,34 @@ def main(argv: list[str] | None = None) -> int:
 
     # Each stepline transition is a state entered; Map counts the Map state + 1,000 iterations.
     workloads: list[tuple[str, Callable[[], int], Callable[[], int]]] = [
-        ("chain (10 Pass)", lambda: chain.run(chain_input).transitions,
-         lambda: _baseline_chain(chain_definition(), chain_input)),
-        ("map (1,000 items)", lambda: mapper.run(map_input).transitions,
-         lambda: _baseline_map(map_input["items"])),
-        ("choice loop (100)", lambda: looper.run(choice_input).transitions,
-         lambda: _baseline_choice(choice_input)),
+        (
+            "chain (10 Pass)",
+            lambda: chain.run(chain_input).transitions,
+            lambda: _baseline_chain(chain_definition(), chain_input),
+        ),
+        (
+            "map (1,000 items)",
+            lambda: mapper.run(map_input).transitions,
+            lambda: _baseline_map(map_input["items"]),
+        ),
+        (
+            "choice loop (100)",
+            lambda: looper.run(choice_input).transitions,
+            lambda: _baseline_choice(choice_input),
+        ),
     ]
     print(f"python {sys.version.split()[0]}, {args.seconds:.1f} s per workload, one core")
-    print(f"{'workload':<20}{'executions/s':>14}{'transitions/s':>16}"
-          f"{'baseline trans/s':>18}{'ratio':>8}")
+    print(
+        f"{'workload':<20}{'executions/s':>14}{'transitions/s':>16}"
+        f"{'baseline trans/s':>18}{'ratio':>8}"
+    )
     for label, run, baseline in workloads:
         executions, transitions = measure(run, args.seconds, args.max_runs)
         _, base_transitions = measure(baseline, min(args.seconds, 1.0), args.max_runs)
-        print(f"{label:<20}{executions:>14,.0f}{transitions:>16,.0f}"
-              f"{base_transitions:>18,.0f}{transitions / base_transitions:>8.2f}")
+        print(
+            f"{label:<20}{executions:>14,.0f}{transitions:>16,.0f}"
+            f"{base_transitions:>18,.0f}{transitions / base_transitions:>8.2f}"
+        )
     return 0
 
 

@@ -11,7 +11,7 @@ Quick start::
 
 from __future__ import annotations
 
-from stepline._statemachine import ExecutionResult, StateMachine
+from stepline._statemachine import ExecutionResult, InvalidExecutionInput, StateMachine
 from stepline.asl import Diagnostic, InvalidDefinition, StatesError, validate_definition
 from stepline.engine import HistoryEvent, SystemClock, VirtualClock
 from stepline.tasks import TaskContext, TaskRegistry
@@ -21,6 +21,7 @@ __all__ = [
     "ExecutionResult",
     "HistoryEvent",
     "InvalidDefinition",
+    "InvalidExecutionInput",
     "StateMachine",
     "StatesError",
     "SystemClock",

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from stepline.asl import CompiledDefinition, StatesError, compile_definition
-from stepline.asl._errors import DATA_LIMIT_EXCEEDED
+from stepline.asl._json import json_problem
 from stepline.engine import (
     DEFAULT_MAX_PAYLOAD_BYTES,
     Clock,
@@ -26,10 +26,18 @@ from stepline.engine import (
 )
 from stepline.tasks import TaskHandler, TaskRegistry
 
-__all__ = ["ExecutionResult", "StateMachine"]
+__all__ = ["ExecutionResult", "InvalidExecutionInput", "StateMachine"]
 
 _DEFAULT_INPUT: Final[Any] = object()
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+
+
+class InvalidExecutionInput(ValueError):
+    """The input or the name given to start an execution is not acceptable.
+
+    Raised before anything runs (no history is recorded), as AWS's ``StartExecution`` answers
+    ``InvalidExecutionInput`` / ``InvalidName``.
+    """
 
 
 class ExecutionResult:
@@ -159,13 +167,17 @@ class StateMachine:
         """Create an execution without running it (for drivers and step-by-step tests).
 
         Raises:
-            ValueError: The input is not JSON-serialisable, or the name is invalid.
+            InvalidExecutionInput: The input is not JSON, is over the payload quota, or the
+                name is invalid.
         """
         if execution_input is _DEFAULT_INPUT:
             execution_input = {}
+        problem = json_problem(execution_input)
+        if problem is not None:
+            raise InvalidExecutionInput(f"The execution input is not JSON: {problem}.")
         name = name or str(uuid.uuid4())
         if not 1 <= len(name) <= 80 or not set(name) <= _NAME_CHARS:
-            raise ValueError(
+            raise InvalidExecutionInput(
                 f"Invalid execution name {name!r}: use 1 to 80 letters, digits, '-' or '_'."
             )
         identity = ExecutionIdentity(
@@ -183,12 +195,8 @@ class StateMachine:
                 max_payload_bytes=self.max_payload_bytes,
                 rng=rng,
             )
-        except TypeError as exc:
-            raise ValueError(f"The execution input is not JSON-serialisable: {exc}") from None
         except StatesError as exc:
-            if exc.error == DATA_LIMIT_EXCEEDED:
-                raise ValueError(exc.cause) from None
-            raise
+            raise InvalidExecutionInput(exc.cause) from None
         execution.region = self.region
         return execution
 

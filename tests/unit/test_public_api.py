@@ -12,6 +12,7 @@ PUBLIC = {
         "ExecutionResult",
         "HistoryEvent",
         "InvalidDefinition",
+        "InvalidExecutionInput",
         "StateMachine",
         "StatesError",
         "SystemClock",
@@ -47,6 +48,7 @@ PUBLIC = {
         "error_matches",
     },
     "stepline.tasks": {"TaskContext", "TaskHandler", "TaskRegistry"},
+    "stepline.cli": {"main"},
 }
 
 

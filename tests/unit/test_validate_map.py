@@ -256,10 +256,6 @@ def test_result_selector_is_allowed_on_map() -> None:
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        ("ToleratedFailureCount", 1),
-        ("ToleratedFailureCountPath", "$.n"),
-        ("ToleratedFailurePercentage", 10),
-        ("ToleratedFailurePercentagePath", "$.p"),
         ("Label", "rows"),
         ("ItemBatcher", {"MaxItemsPerBatch": 10}),
         ("ItemReader", {"Resource": "arn:aws:states:::s3:getObject"}),
@@ -273,6 +269,24 @@ def test_distributed_only_fields_are_refused_inline(field: str, value: Any) -> N
             ("SCHEMA_VALIDATION_FAILED", f"/States/A/{field}")
         ]
         assert "DISTRIBUTED" in found[0].message
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("ToleratedFailureCount", 1),
+        ("ToleratedFailureCountPath", "$.n"),
+        ("ToleratedFailurePercentage", 10),
+        ("ToleratedFailurePercentagePath", "$.p"),
+    ],
+)
+def test_failure_tolerance_inline_is_a_portability_warning(field: str, value: Any) -> None:
+    for config in (None, {"Mode": "INLINE"}):
+        found = validate_definition(map_state(config, **{field: value}))
+        assert [(d.code, d.location, d.severity) for d in found] == [
+            ("STEPLINE_EXTENSION", f"/States/A/{field}", "WARNING")
+        ]
+        assert "Distributed Map" in found[0].message
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from stepline.asl._diagnostics import Diagnostic
 from stepline.asl._validate import validate_definition
 
 KNOWN_CODES = {
+    "STEPLINE_EXTENSION",
     "SCHEMA_VALIDATION_FAILED",
     "INVALID_JSON_DESCRIPTION",
     "MISSING_DESCRIPTION",

@@ -20,6 +20,7 @@ from stepline.asl._model import (
     CompiledDefinition,
     Evaluator,
     FailState,
+    ItemBatcher,
     MapState,
     ParallelState,
     PassState,
@@ -74,10 +75,12 @@ def compile_definition(definition: Mapping[str, Any] | str | bytes) -> CompiledD
     Raises:
         InvalidDefinition: With every diagnostic of severity ``ERROR`` found.
     """
-    loaded = load_definition(definition)
-    diagnostics = validate_definition(loaded)
+    # Text goes to the validator as text, so that duplicate keys (which json.loads would
+    # silently collapse) are reported.
+    diagnostics = validate_definition(definition)
     if any(d.severity == "ERROR" for d in diagnostics):
         raise InvalidDefinition(diagnostics)
+    loaded = load_definition(definition)
     graph = _compile_graph(loaded)
     return CompiledDefinition(
         graph=graph,
@@ -296,4 +299,15 @@ def _compile_map(body: Mapping[str, Any], common: dict[str, Any]) -> MapState:
         tolerated_failure_percentage_path=_optional_ref(body, "ToleratedFailurePercentagePath"),
         mode=config.get("Mode", "INLINE"),
         label=body.get("Label"),
+        batcher=_item_batcher(body["ItemBatcher"]) if "ItemBatcher" in body else None,
+    )
+
+
+def _item_batcher(body: Mapping[str, Any]) -> ItemBatcher:
+    return ItemBatcher(
+        max_items=body.get("MaxItemsPerBatch"),
+        max_items_path=_optional_ref(body, "MaxItemsPerBatchPath"),
+        max_bytes=body.get("MaxInputBytesPerBatch"),
+        max_bytes_path=_optional_ref(body, "MaxInputBytesPerBatchPath"),
+        batch_input=_template(body, "BatchInput"),
     )

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["dumps_bytes", "dumps_text", "loads", "payload_size"]
+__all__ = ["dumps_bytes", "dumps_text", "json_problem", "loads", "payload_size"]
 
 
 def dumps_bytes(value: Any) -> bytes:
@@ -40,3 +40,29 @@ def payload_size(value: Any) -> int:
 def loads(text: str | bytes) -> Any:
     """Decode JSON text exactly (big integers stay integers)."""
     return json.loads(text)
+
+
+def json_problem(value: Any, where: str = "") -> str | None:
+    """Describe why ``value`` is not plain JSON (with a JSON Pointer to the culprit), or ``None``.
+
+    Plain JSON here means what survives a round trip unchanged: ``dict`` with ``str`` keys,
+    ``list``, ``str``, ``int``, finite ``float``, ``bool`` and ``None``. Tuples, sets, NaN,
+    non-string keys and arbitrary objects are refused instead of being silently converted.
+    """
+    stack: list[tuple[Any, str]] = [(value, where)]
+    while stack:
+        item, pointer = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            for key, child in item.items():
+                if type(key) is not str:
+                    return f"the object at '{pointer or '/'}' has a non-string key {key!r}"
+                stack.append((child, f"{pointer}/{key}"))
+        elif kind is list:
+            stack.extend((child, f"{pointer}/{index}") for index, child in enumerate(item))
+        elif kind is float:
+            if item != item or item in (float("inf"), float("-inf")):
+                return f"the number at '{pointer or '/'}' is {item!r}, which JSON cannot hold"
+        elif kind not in (str, int, bool, type(None)):
+            return f"the value at '{pointer or '/'}' is a {kind.__name__}, not a JSON value"
+    return None

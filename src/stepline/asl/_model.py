@@ -19,6 +19,7 @@ __all__ = [
     "ChoiceState",
     "CompiledDefinition",
     "FailState",
+    "ItemBatcher",
     "MapState",
     "ParallelState",
     "PassState",
@@ -172,6 +173,18 @@ class MapState(State):
     tolerated_failure_percentage_path: CompiledPath | None = None
     mode: Literal["INLINE", "DISTRIBUTED"] = "INLINE"
     label: str | None = None
+    batcher: ItemBatcher | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemBatcher:
+    """A Distributed Map's ``ItemBatcher``: children receive ``{"Items": [...], "BatchInput"}``."""
+
+    max_items: int | None = None
+    max_items_path: CompiledPath | None = None
+    max_bytes: int | None = None
+    max_bytes_path: CompiledPath | None = None
+    batch_input: Evaluator | None = None
 
 
 @dataclass(frozen=True, slots=True)

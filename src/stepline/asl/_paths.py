@@ -20,9 +20,6 @@ import re
 from collections.abc import Callable
 from typing import Any, Final
 
-import jsonpath
-from jsonpath.exceptions import JSONPathError
-
 from stepline.asl._errors import RESULT_PATH_MATCH_FAILURE, DefinitionError, StatesError
 
 __all__ = [
@@ -147,7 +144,7 @@ class CompiledPath:
         root = context if self.is_context else data
         try:
             found = self._query.findall(root)
-        except (JSONPathError, TypeError, ValueError):
+        except _query_errors:
             found = []
         if self.definite:
             return found[0] if found else MISSING
@@ -158,6 +155,10 @@ class CompiledPath:
 
 
 _CACHE: dict[tuple[str, bool], CompiledPath] = {}
+
+# What evaluating a python-jsonpath query may raise (a type mismatch inside a filter, say):
+# it means "no match". Extended with the library's own error once it is imported.
+_query_errors: tuple[type[Exception], ...] = (TypeError, ValueError, LookupError, ArithmeticError)
 
 
 def _check_root(text: str) -> tuple[bool, str]:
@@ -232,6 +233,13 @@ def compile_path(text: str) -> CompiledPath:
     elif body.endswith(".length()"):
         compiled = _LengthPath(text, is_context, compile_path(text[: -len(".length()")]))
     else:
+        # Imported here: python-jsonpath takes ~0.1 s to import and most definitions only use
+        # reference paths, so `stepline --version` and simple runs never pay for it.
+        import jsonpath
+        from jsonpath.exceptions import JSONPathError
+
+        global _query_errors
+        _query_errors = (JSONPathError, TypeError, ValueError, LookupError, ArithmeticError)
         try:
             query = jsonpath.compile("$" + body)
         except (JSONPathError, TypeError, ValueError, RecursionError) as exc:

@@ -85,9 +85,7 @@ def _compile_object(template: dict[str, Any], field: str) -> Evaluator:
     frozen = tuple(entries)
 
     def evaluate_object(data: Any, context: Any) -> Any:
-        return {
-            key: (value if fn is None else fn(data, context)) for key, fn, value in frozen
-        }
+        return {key: (value if fn is None else fn(data, context)) for key, fn, value in frozen}
 
     return evaluate_object
 

@@ -78,6 +78,8 @@ NO_PATH: Final = "NO_PATH"
 PASS_RESULT_IS_STATIC: Final = "PASS_RESULT_IS_STATIC"
 # stepline's own: a field AWS accepts but this version of stepline cannot run (JSONata, S3, …).
 UNSUPPORTED_FEATURE: Final = "UNSUPPORTED_FEATURE"
+# A warning: stepline accepts something AWS may refuse (a stepline extension of ASL).
+STEPLINE_EXTENSION: Final = "STEPLINE_EXTENSION"
 
 # AWS's ceiling for second counts and attempt counts (Task timeouts, Wait, Retry).
 MAX_SECONDS: Final = 99_999_999

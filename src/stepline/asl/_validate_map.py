@@ -23,6 +23,7 @@ from stepline.asl._validate_common import (
     INVALID_LABEL_NAME,
     MAX_SECONDS,
     SCHEMA_VALIDATION_FAILED,
+    STEPLINE_EXTENSION,
     UNSUPPORTED_FEATURE,
     Context,
     check_enum,
@@ -48,6 +49,17 @@ DISTRIBUTED_ONLY: Final = (
     "ToleratedFailureCountPath",
     "ToleratedFailurePercentage",
     "ToleratedFailurePercentagePath",
+)
+
+# Failure tolerance is meaningful for any Map, and issue #2 asks for it inline: allowed there
+# with a warning, because AWS documents it for Distributed Maps only.
+_ALSO_INLINE: Final = frozenset(
+    {
+        "ToleratedFailureCount",
+        "ToleratedFailureCountPath",
+        "ToleratedFailurePercentage",
+        "ToleratedFailurePercentagePath",
+    }
 )
 
 _PROCESSOR_CONFIG_FIELDS: Final = frozenset({"Mode", "ExecutionType"})
@@ -92,7 +104,16 @@ def validate_map(ctx: Context, body: Mapping[Any, Any], location: str) -> None:
         check_exclusive(ctx, body, location, names, "A Map state")
 
     for name in DISTRIBUTED_ONLY:
-        if name in body and mode != "DISTRIBUTED":
+        if name in body and mode != "DISTRIBUTED" and name in _ALSO_INLINE:
+            ctx.warning(
+                STEPLINE_EXTENSION,
+                f"Field '{name}' is documented by AWS only for a Distributed Map; stepline "
+                "honours it in an inline Map too, but AWS may refuse this definition. Set "
+                'ItemProcessor.ProcessorConfig to {"Mode": "DISTRIBUTED", '
+                '"ExecutionType": "STANDARD"} to stay portable.',
+                location + pointer(name),
+            )
+        elif name in body and mode != "DISTRIBUTED":
             ctx.error(
                 SCHEMA_VALIDATION_FAILED,
                 f"Field '{name}' is only supported by a Distributed Map; set "

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from stepline import ExecutionResult, StateMachine, VirtualClock
+from stepline import ExecutionResult, InvalidExecutionInput, StateMachine, VirtualClock
 from stepline.asl import DefinitionError, Diagnostic, InvalidDefinition
 from stepline.asl._errors import RUNTIME
 from stepline.cli._errors import EXIT_FAILED, EXIT_OK, CliError
@@ -71,10 +71,12 @@ def run_execution(options: RunOptions, out: TextIO, err: TextIO) -> int:
     handlers = load_tasks(options.tasks)
     _warn_unused_tasks(document, handlers, err)
     machine = _machine(document, handlers, options.fast_waits)
-    _check_start(machine, execution_input, options.name)
-
-    with _stdout_to_stderr() if options.json else contextlib.nullcontext():
-        result = machine.run(execution_input, name=options.name)
+    try:
+        with _stdout_to_stderr() if options.json else contextlib.nullcontext():
+            result = machine.run(execution_input, name=options.name)
+    except InvalidExecutionInput as exc:
+        what = "--name" if options.name is not None and "name" in str(exc) else "the input"
+        raise CliError(f"Cannot start the execution: {exc} Check {what}.") from None
 
     if options.json:
         _print_json(result, out)
@@ -130,19 +132,6 @@ def _machine_name(source: str) -> str:
     stem = os.path.splitext(os.path.basename(source))[0]
     name = _MACHINE_NAME_CHARS.sub("-", stem).strip("-")[:80]
     return name or "StateMachine"
-
-
-def _check_start(machine: StateMachine, execution_input: Any, name: str | None) -> None:
-    """Refuse a bad execution name or input (too large) before running anything.
-
-    ``StateMachine.run`` reports both as ``ValueError``, but a ``ValueError`` raised while the
-    execution runs would be a bug, not the user's mistake, so only ``start`` is asked here.
-    """
-    try:
-        machine.start(execution_input, name=name)
-    except ValueError as exc:
-        what = "--name" if name is not None and "name" in str(exc) else "the input"
-        raise CliError(f"Cannot start the execution: {exc} Check {what}.") from None
 
 
 def _warn_unused_tasks(

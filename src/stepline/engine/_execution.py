@@ -303,7 +303,8 @@ class Execution(TaskMixin, FanoutMixin):
                 encoded = dumps_bytes(value)
             except (TypeError, ValueError) as exc:
                 raise StatesError(
-                    RUNTIME, f"The {what} is not JSON-serialisable ({exc}). Return only JSON values."
+                    RUNTIME,
+                    f"The {what} is not JSON-serialisable ({exc}). Return only JSON values.",
                 ) from None
         if len(encoded) > self.max_payload_bytes:
             raise StatesError(
@@ -577,4 +578,3 @@ class Execution(TaskMixin, FanoutMixin):
         self.stop_time = self.now()
         self._emit(len(self._events) if previous is None else previous, event_type, details)
         self._ready.clear()
-

@@ -12,7 +12,8 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from stepline.asl._errors import EXCEED_TOLERATED_FAILURE_THRESHOLD, RUNTIME, StatesError
-from stepline.asl._model import MapState, ParallelState, State
+from stepline.asl._json import dumps_bytes
+from stepline.asl._model import ItemBatcher, MapState, ParallelState, State
 from stepline.engine._frames import Fanout, Frame
 from stepline.engine._io import apply_input_path, apply_result, select
 
@@ -83,9 +84,14 @@ class FanoutMixin:
                 f"The ItemsPath '{where}' of the Map state '{state.name}' must select an "
                 f"array, but it selected a {type(items).__name__}.",
             )
+        if state.batcher is not None:
+            items = self._batch(state, state.batcher, items, effective, context)
         fanout = Fanout(state, frame.input, effective, len(items))
         fanout.concurrency = self._map_number(
-            state, state.max_concurrency, state.max_concurrency_path, "MaxConcurrencyPath",
+            state,
+            state.max_concurrency,
+            state.max_concurrency_path,
+            "MaxConcurrencyPath",
             effective,
         )
         if state.tolerated_failure_count is not None or state.tolerated_failure_count_path:
@@ -113,6 +119,55 @@ class FanoutMixin:
         while fanout.waiting and fanout.running < limit:
             self._start_iteration(frame, state, fanout)
         return _BLOCKED
+
+    def _batch(
+        self, state: MapState, batcher: ItemBatcher, items: list[Any], effective: Any, context: Any
+    ) -> list[Any]:
+        """Group the items as ``ItemBatcher`` says; each batch becomes one child's input.
+
+        ``ItemSelector`` applies to each item before batching, so the batches are final inputs
+        and :meth:`_start_iteration` must not apply it again (it sees ``state.batcher``).
+        """
+        max_items = self._map_number(
+            state, batcher.max_items or 0, batcher.max_items_path, "MaxItemsPerBatchPath", effective
+        )
+        max_bytes = self._map_number(
+            state,
+            batcher.max_bytes or 0,
+            batcher.max_bytes_path,
+            "MaxInputBytesPerBatchPath",
+            effective,
+        )
+        batch_input = (
+            batcher.batch_input(effective, context) if batcher.batch_input is not None else None
+        )
+        selected = []
+        for index, item in enumerate(items):
+            if state.item_selector is not None:
+                item_context = context
+                if item_context is not None:
+                    item_context = dict(item_context)
+                    item_context["Map"] = {"Item": {"Index": index, "Value": item}}
+                item = state.item_selector(effective, item_context)
+            selected.append(item)
+        batches: list[Any] = []
+        current: list[Any] = []
+        size = 2  # the brackets of the Items array
+        for item in selected:
+            item_size = len(dumps_bytes(item)) + 1 if max_bytes else 0
+            full = (max_items and len(current) >= max_items) or (
+                max_bytes and current and size + item_size > max_bytes
+            )
+            if full:
+                batches.append(current)
+                current, size = [], 2
+            current.append(item)
+            size += item_size
+        if current:
+            batches.append(current)
+        if batch_input is None:
+            return [{"Items": batch} for batch in batches]
+        return [{"BatchInput": batch_input, "Items": batch} for batch in batches]
 
     def _map_number(
         self, state: MapState, static: int, path: Any, field: str, effective: Any
@@ -142,7 +197,7 @@ class FanoutMixin:
 
     def _start_iteration(self, frame: Frame, state: MapState, fanout: Fanout) -> None:
         index, item = fanout.waiting.popleft()
-        if state.item_selector is not None:
+        if state.item_selector is not None and state.batcher is None:
             context = fanout.context
             if context is not None:
                 context = dict(context)
@@ -238,9 +293,10 @@ class FanoutMixin:
         if frame.pending_effect is not None:
             effect_id = frame.pending_effect
             frame.pending_effect = None
-            if self._tasks.pop(effect_id, None) is not None or self._timers.pop(
-                effect_id, None
-            ) is not None:
+            if (
+                self._tasks.pop(effect_id, None) is not None
+                or self._timers.pop(effect_id, None) is not None
+            ):
                 self._cancelled.append(effect_id)
         if frame.fanout is not None:
             for child in frame.fanout.children.values():
@@ -255,4 +311,3 @@ class FanoutMixin:
         self._emit_in(frame, kind + "StateSucceeded", None)
         context = self._context(frame, state)
         return self._exit(frame, state, apply_result(state, frame.input, fanout.results, context))
-

@@ -79,7 +79,11 @@ class TaskMixin:
             effective = state.parameters(effective, context)
         parameters_json = self._encode(effective, "task parameters")
         timeout = self._seconds(
-            state, state.timeout_seconds, state.timeout_seconds_path, "TimeoutSecondsPath", effective
+            state,
+            state.timeout_seconds,
+            state.timeout_seconds_path,
+            "TimeoutSecondsPath",
+            effective,
         )
         heartbeat = self._seconds(
             state,

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from stepline.asl._errors import RUNTIME, StatesError
+from stepline.asl._json import json_problem
 from stepline.engine._ports import HeartbeatSink, TaskEffect
 
 __all__ = ["TaskContext", "TaskHandler", "TaskRegistry"]
@@ -34,7 +35,14 @@ class TaskContext:
         heartbeat_seconds: The heartbeat limit, if any.
     """
 
-    __slots__ = ("_heartbeat", "context", "heartbeat_seconds", "resource", "state_name", "timeout_seconds")
+    __slots__ = (
+        "_heartbeat",
+        "context",
+        "heartbeat_seconds",
+        "resource",
+        "state_name",
+        "timeout_seconds",
+    )
 
     def __init__(self, effect: TaskEffect, heartbeat: HeartbeatSink) -> None:
         self.resource = effect.resource
@@ -108,22 +116,33 @@ class TaskRegistry:
             raise StatesError(
                 RUNTIME,
                 f"No task handler is registered for the resource '{effect.resource}' of the "
-                f"state '{effect.state_name}'. Register one (StateMachine(..., tasks={{ARN: "
-                f"callable}})); registered resources: {known}.",
+                f"state '{effect.state_name}'. Register a callable for it (library: "
+                f"StateMachine(..., tasks={{resource: callable}}); CLI: --task "
+                f"RESOURCE=module:function). Registered resources: {known}.",
             )
         args: tuple[Any, ...] = (effect.parameters,)
         if entry.wants_context:
             args = (effect.parameters, TaskContext(effect, heartbeat))
         try:
             if entry.is_async:
-                return await entry.fn(*args)
-            if effect.timeout_seconds is not None or effect.heartbeat_seconds is not None:
+                result = await entry.fn(*args)
+            elif effect.timeout_seconds is not None or effect.heartbeat_seconds is not None:
                 # In a thread, so that the time limits can be enforced while it runs.
-                return await asyncio.to_thread(entry.fn, *args)
-            return entry.fn(*args)
+                result = await asyncio.to_thread(entry.fn, *args)
+            else:
+                result = entry.fn(*args)
         except StatesError:
             raise
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             raise StatesError(type(exc).__name__, str(exc)) from None
+        problem = json_problem(result)
+        if problem is not None:
+            raise StatesError(
+                RUNTIME,
+                f"The task handler for '{effect.resource}' returned a result that is not JSON: "
+                f"{problem}. Return only dicts with string keys, lists, strings, finite numbers, "
+                "booleans and None.",
+            )
+        return result

@@ -34,8 +34,12 @@ from _engine_kit import (
 
 from stepline import ExecutionResult, StateMachine, VirtualClock
 
-botocore_session = pytest.importorskip("botocore.session")
-from botocore.validate import ParamValidator  # noqa: E402
+
+def _botocore_model() -> Any:
+    """botocore's Step Functions service model (the test skips where botocore is missing)."""
+    session = pytest.importorskip("botocore.session")
+    return session.get_session().get_service_model("stepfunctions")
+
 
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
@@ -291,8 +295,7 @@ def test_failed_map_history() -> None:
 
 
 def test_history_event_types_are_all_known_to_botocore() -> None:
-    model = botocore_session.get_session().get_service_model("stepfunctions")
-    known = set(model.shape_for("HistoryEventType").enum)
+    known = set(_botocore_model().shape_for("HistoryEventType").enum)
     for result in _mixed_runs():
         for event in result.history:
             assert event.type in known, event.type
@@ -360,7 +363,9 @@ def _member_for(event_type: str) -> str:
 
 
 def test_to_aws_validates_against_botocore_output_shape() -> None:
-    model = botocore_session.get_session().get_service_model("stepfunctions")
+    model = _botocore_model()
+    from botocore.validate import ParamValidator
+
     output_shape = model.operation_model("GetExecutionHistory").output_shape
     history_event = model.shape_for("HistoryEvent")
     for result in _mixed_runs():
