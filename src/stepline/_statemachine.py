@@ -29,7 +29,8 @@ from stepline.tasks import TaskHandler, TaskRegistry
 __all__ = ["ExecutionResult", "InvalidExecutionInput", "StateMachine"]
 
 _DEFAULT_INPUT: Final[Any] = object()
-_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+# AWS's rule for execution names: 1-80 characters, none of these, no whitespace or controls.
+_NAME_FORBIDDEN = frozenset('<>{}[]?*"#%\\^|~`$&,;:/')
 
 
 class InvalidExecutionInput(ValueError):
@@ -175,10 +176,14 @@ class StateMachine:
         problem = json_problem(execution_input)
         if problem is not None:
             raise InvalidExecutionInput(f"The execution input is not JSON: {problem}.")
-        name = name or str(uuid.uuid4())
-        if not 1 <= len(name) <= 80 or not set(name) <= _NAME_CHARS:
+        if name is None:
+            name = str(uuid.uuid4())
+        if not 1 <= len(name) <= 80 or any(
+            char in _NAME_FORBIDDEN or char.isspace() or not char.isprintable() for char in name
+        ):
             raise InvalidExecutionInput(
-                f"Invalid execution name {name!r}: use 1 to 80 letters, digits, '-' or '_'."
+                f"Invalid execution name {name!r}: use 1 to 80 characters without whitespace, "
+                'control characters or any of < > { } [ ] ? * " # % \\ ^ | ~ ` $ & , ; : /.'
             )
         identity = ExecutionIdentity(
             self.arn,

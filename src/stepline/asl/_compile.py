@@ -166,7 +166,7 @@ def _template(body: Mapping[str, Any], field: str) -> Evaluator | None:
 
 
 def _reads_context(body: Mapping[str, Any]) -> bool:
-    """Whether the state reads ``$$`` anywhere, so the engine builds the context object only then."""
+    """Whether the state reads ``$$`` anywhere (the engine builds ``$$`` only for those)."""
     for field, value in body.items():
         if field in ("Parameters", "ResultSelector", "ItemSelector") and template_uses_context(
             value

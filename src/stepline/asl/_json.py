@@ -9,6 +9,7 @@ into floats.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import orjson
@@ -45,9 +46,9 @@ def loads(text: str | bytes) -> Any:
 def json_problem(value: Any, where: str = "") -> str | None:
     """Describe why ``value`` is not plain JSON (with a JSON Pointer to the culprit), or ``None``.
 
-    Plain JSON here means what survives a round trip unchanged: ``dict`` with ``str`` keys,
-    ``list``, ``str``, ``int``, finite ``float``, ``bool`` and ``None``. Tuples, sets, NaN,
-    non-string keys and arbitrary objects are refused instead of being silently converted.
+    Plain JSON here means ``dict`` with ``str`` keys, ``list`` (or ``tuple``, which becomes an
+    array), ``str``, ``int``, finite ``float``, ``bool`` and ``None``. Sets, NaN, non-string
+    keys and arbitrary objects are refused instead of being silently converted.
     """
     stack: list[tuple[Any, str]] = [(value, where)]
     while stack:
@@ -58,10 +59,10 @@ def json_problem(value: Any, where: str = "") -> str | None:
                 if type(key) is not str:
                     return f"the object at '{pointer or '/'}' has a non-string key {key!r}"
                 stack.append((child, f"{pointer}/{key}"))
-        elif kind is list:
+        elif kind is list or kind is tuple:
             stack.extend((child, f"{pointer}/{index}") for index, child in enumerate(item))
         elif kind is float:
-            if item != item or item in (float("inf"), float("-inf")):
+            if not math.isfinite(item):
                 return f"the number at '{pointer or '/'}' is {item!r}, which JSON cannot hold"
         elif kind not in (str, int, bool, type(None)):
             return f"the value at '{pointer or '/'}' is a {kind.__name__}, not a JSON value"

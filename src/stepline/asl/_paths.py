@@ -132,13 +132,13 @@ class CompiledPath:
         keys = self.keys
         if not keys:
             return data
-        return _walk(data, keys)  # type: ignore[arg-type]
+        return _walk(data, keys)
 
     def _evaluate_context_keys(self, data: Any, context: Any) -> Any:
         keys = self.keys
         if not keys:
             return context
-        return _walk(context, keys)  # type: ignore[arg-type]
+        return _walk(context, keys)
 
     def _evaluate_query(self, data: Any, context: Any) -> Any:
         root = context if self.is_context else data
@@ -302,7 +302,8 @@ def set_at_path(data: Any, keys: tuple[Key, ...], value: Any) -> Any:
     if type(data) is not list or not -len(data) <= index < len(data):
         raise StatesError(
             RESULT_PATH_MATCH_FAILURE,
-            f"Unable to apply ResultPath: index [{index}] does not exist in the {_json_type(data)}.",
+            f"Unable to apply ResultPath: index [{index}] does not exist in the "
+            f"{_json_type(data)}.",
         )
     updated_list = list(data)
     updated_list[index] = set_at_path(data[index], keys[1:], value)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import time
+from asyncio import FIRST_COMPLETED
 from typing import Any
 
 from stepline.asl._errors import HEARTBEAT_TIMEOUT, TIMEOUT, StatesError
@@ -24,32 +26,37 @@ Outcome = tuple[int, Any, str | None, str | None]
 class _Heartbeat:
     """Given to a running task; each call pushes its heartbeat deadline forward."""
 
-    __slots__ = ("_clock", "last")
+    __slots__ = ("last",)
 
-    def __init__(self, clock: Clock) -> None:
-        self._clock = clock
-        self.last = clock.now()
+    def __init__(self) -> None:
+        self.last = time.monotonic()
 
     def __call__(self) -> None:
-        self.last = self._clock.now()
+        self.last = time.monotonic()
 
 
-async def _run_task(invoker: TaskInvoker, effect: TaskEffect, clock: Clock) -> Outcome:
-    heartbeat = _Heartbeat(clock)
+async def _run_task(invoker: TaskInvoker, effect: TaskEffect) -> Outcome:
+    """Run one task with its time limits.
+
+    Limits are measured in real (monotonic) time whatever the execution's clock: a task is
+    real work, and a :class:`VirtualClock` can only skip time in which nothing runs.
+    """
+    heartbeat = _Heartbeat()
     work = asyncio.ensure_future(invoker.invoke(effect, heartbeat))
-    started = clock.now()
+    started = time.monotonic()
     try:
         while True:
             limits = []
+            now = time.monotonic()
             if effect.timeout_seconds is not None:
-                limits.append(started + effect.timeout_seconds - clock.now())
+                limits.append(started + effect.timeout_seconds - now)
             if effect.heartbeat_seconds is not None:
-                limits.append(heartbeat.last + effect.heartbeat_seconds - clock.now())
+                limits.append(heartbeat.last + effect.heartbeat_seconds - now)
             wait = max(min(limits), 0.0) if limits else None
             done, _ = await asyncio.wait({work}, timeout=wait)
             if done:
                 return (effect.id, work.result(), None, None)
-            now = clock.now()
+            now = time.monotonic()
             if effect.timeout_seconds is not None and now >= started + effect.timeout_seconds:
                 work.cancel()
                 return (
@@ -102,7 +109,7 @@ async def drive(
                 if isinstance(effect, TimerEffect):
                     heapq.heappush(timers, (effect.due, effect.id))
                 else:
-                    running[effect.id] = asyncio.ensure_future(_run_task(invoker, effect, clock))
+                    running[effect.id] = asyncio.ensure_future(_run_task(invoker, effect))
             for effect_id in execution.take_cancelled():
                 future = running.pop(effect_id, None)
                 if future is not None:
@@ -149,13 +156,18 @@ async def _wait_for_something(
     wake_at = timers[0][0] if timers else None
     if execution.deadline is not None:
         wake_at = execution.deadline if wake_at is None else min(wake_at, execution.deadline)
-    sleeper = asyncio.ensure_future(clock.sleep_until(wake_at)) if wake_at is not None else None
-    waiting: set[asyncio.Future[Any]] = set(running.values())
-    if sleeper is not None:
-        waiting.add(sleeper)
-    await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-    if sleeper is not None and not sleeper.done():
-        sleeper.cancel()
+    if not running:
+        # Idle: only time can move the execution on. The clock sleeps (a VirtualClock jumps).
+        if wake_at is not None:
+            await clock.sleep_until(wake_at)
+    else:
+        # Tasks are working: wait for one of them, or for real time to reach the next timer,
+        # then let the clock catch up with the real time that passed (a SystemClock already
+        # has; a VirtualClock, which stands still otherwise, moves by exactly that much).
+        timeout = None if wake_at is None else max(wake_at - clock.now(), 0.0)
+        started, before = time.monotonic(), clock.now()
+        await asyncio.wait(set(running.values()), timeout=timeout, return_when=FIRST_COMPLETED)
+        await clock.sleep_until(before + (time.monotonic() - started))
     if _deadline_passed(execution, clock):
         execution.time_out()
         return None

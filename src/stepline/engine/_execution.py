@@ -14,14 +14,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
+from orjson import dumps as _orjson_dumps
+
 from stepline.asl._errors import (
     DATA_LIMIT_EXCEEDED,
     NO_CHOICE_MATCHED,
     RUNTIME,
     StatesError,
 )
-from orjson import dumps as _orjson_dumps
-
 from stepline.asl._json import dumps_bytes
 from stepline.asl._model import (
     ChoiceState,
@@ -237,26 +237,26 @@ class Execution(TaskMixin, FanoutMixin):
         now = self.now
         while True:
             state = states[frame.state_name]
-            if frame.fresh:
-                frame.fresh = False
-                frame.retry_counts = None
-                frame.entered_at = entered_at = now()
-                self.transitions += 1
-                # The Entered event, appended inline: this is the hottest line of the engine.
-                events.append(
-                    (
-                        frame.last_event_id,
-                        entered_at,
-                        state.type + "StateEntered",
-                        {
-                            "name": state.name,
-                            "input": self._encode(frame.input, "state input"),
-                            "inputDetails": _NOT_TRUNCATED,
-                        },
-                    )
-                )
-                frame.entered_event_id = frame.last_event_id = len(events)
             try:
+                if frame.fresh:
+                    frame.fresh = False
+                    frame.retry_counts = None
+                    frame.entered_at = entered_at = now()
+                    # The Entered event, appended inline: the hottest lines of the engine.
+                    events.append(
+                        (
+                            frame.last_event_id,
+                            entered_at,
+                            state.type + "StateEntered",
+                            {
+                                "name": state.name,
+                                "input": self._encode(frame.input, "state input"),
+                                "inputDetails": _NOT_TRUNCATED,
+                            },
+                        )
+                    )
+                    frame.entered_event_id = frame.last_event_id = len(events)
+                    self.transitions += 1
                 outcome = handlers[state.type](frame, state)
             except StatesError as failure:
                 outcome = self._state_failed(frame, state, failure.error, failure.cause)
@@ -518,7 +518,11 @@ class Execution(TaskMixin, FanoutMixin):
                     elif not keys:
                         output = error_output
                     else:
-                        output = set_at_path(frame.input, keys, error_output)
+                        try:
+                            output = set_at_path(frame.input, keys, error_output)
+                        except StatesError as failure:
+                            # The catcher itself cannot apply: that ends the frame, uncaught.
+                            return self._fail_frame(frame, failure.error, failure.cause)
                     self._emit_in(
                         frame,
                         state.type + "StateExited",

@@ -143,13 +143,14 @@ class FanoutMixin:
         )
         selected = []
         for index, item in enumerate(items):
-            if state.item_selector is not None:
-                item_context = context
-                if item_context is not None:
-                    item_context = dict(item_context)
-                    item_context["Map"] = {"Item": {"Index": index, "Value": item}}
-                item = state.item_selector(effective, item_context)
-            selected.append(item)
+            if state.item_selector is None:
+                selected.append(item)
+                continue
+            item_context = context
+            if item_context is not None:
+                item_context = dict(item_context)
+                item_context["Map"] = {"Item": {"Index": index, "Value": item}}
+            selected.append(state.item_selector(effective, item_context))
         batches: list[Any] = []
         current: list[Any] = []
         size = 2  # the brackets of the Items array
@@ -255,13 +256,14 @@ class FanoutMixin:
         self._ready.append(parent)
 
     def _tolerated(self, fanout: Fanout) -> bool:
-        if fanout.tolerated_count is None and fanout.tolerated_percentage is None:
+        """Whether the failures so far are within every threshold set (AWS: exceeding either
+        fails the Map)."""
+        count, percentage = fanout.tolerated_count, fanout.tolerated_percentage
+        if count is None and percentage is None:
             return False
-        if fanout.tolerated_count is not None and fanout.failures <= fanout.tolerated_count:
-            return True
-        if fanout.tolerated_percentage is not None and fanout.total:
-            return fanout.failures * 100.0 <= fanout.tolerated_percentage * fanout.total
-        return False
+        if count is not None and fanout.failures > count:
+            return False
+        return not (percentage is not None and fanout.failures * 100.0 > percentage * fanout.total)
 
     def _child_ended(self, parent: Frame, child: Frame, fanout: Fanout, event: str) -> None:
         state = fanout.state

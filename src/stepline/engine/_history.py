@@ -12,38 +12,119 @@ from typing import Any
 __all__ = ["DETAILS_MEMBER", "HistoryEvent"]
 
 
+# The event types whose details structure exists in botocore's HistoryEvent shape; the member
+# is the type name with a lower-case first letter and "EventDetails" appended.
+_WITH_OWN_DETAILS = frozenset(
+    [
+        "ActivityFailed",
+        "ActivityScheduleFailed",
+        "ActivityScheduled",
+        "ActivityStarted",
+        "ActivitySucceeded",
+        "ActivityTimedOut",
+        "TaskFailed",
+        "TaskScheduled",
+        "TaskStartFailed",
+        "TaskStarted",
+        "TaskSubmitFailed",
+        "TaskSubmitted",
+        "TaskSucceeded",
+        "TaskTimedOut",
+        "ExecutionFailed",
+        "ExecutionStarted",
+        "ExecutionSucceeded",
+        "ExecutionAborted",
+        "ExecutionTimedOut",
+        "ExecutionRedriven",
+        "MapStateStarted",
+        "MapIterationStarted",
+        "MapIterationSucceeded",
+        "MapIterationFailed",
+        "MapIterationAborted",
+        "LambdaFunctionFailed",
+        "LambdaFunctionScheduleFailed",
+        "LambdaFunctionScheduled",
+        "LambdaFunctionStartFailed",
+        "LambdaFunctionSucceeded",
+        "LambdaFunctionTimedOut",
+        "MapRunStarted",
+        "MapRunFailed",
+        "MapRunRedriven",
+        "EvaluationFailed",
+    ]
+)
+
+
 def _member(event_type: str) -> str | None:
     """The ``…EventDetails`` member AWS uses for an event type (``None`` when it has none)."""
     if event_type.endswith("StateEntered"):
         return "stateEnteredEventDetails"
     if event_type.endswith("StateExited"):
         return "stateExitedEventDetails"
-    if event_type.startswith("MapIteration"):
+    if event_type in _WITH_OWN_DETAILS:
         return event_type[0].lower() + event_type[1:] + "EventDetails"
-    if event_type == "MapStateStarted":
-        return "mapStateStartedEventDetails"
-    if event_type.endswith(("StateStarted", "StateSucceeded", "StateAborted")):
-        return None
-    if event_type in ("ParallelStateFailed", "MapStateFailed"):
-        return None
-    return event_type[0].lower() + event_type[1:] + "EventDetails"
+    return None
 
 
-_TYPES = (
-    "ActivityFailed ActivityScheduled ActivityScheduleFailed ActivityStarted ActivitySucceeded "
-    "ActivityTimedOut ChoiceStateEntered ChoiceStateExited ExecutionAborted ExecutionFailed "
-    "ExecutionStarted ExecutionSucceeded ExecutionTimedOut FailStateEntered LambdaFunctionFailed "
-    "LambdaFunctionScheduled LambdaFunctionScheduleFailed LambdaFunctionStarted "
-    "LambdaFunctionStartFailed LambdaFunctionSucceeded LambdaFunctionTimedOut "
-    "MapIterationAborted MapIterationFailed MapIterationStarted MapIterationSucceeded "
-    "MapStateAborted MapStateEntered MapStateExited MapStateFailed MapStateStarted "
-    "MapStateSucceeded ParallelStateAborted ParallelStateEntered ParallelStateExited "
-    "ParallelStateFailed ParallelStateStarted ParallelStateSucceeded PassStateEntered "
-    "PassStateExited SucceedStateEntered SucceedStateExited TaskFailed TaskScheduled TaskStarted "
-    "TaskStartFailed TaskStateAborted TaskStateEntered TaskStateExited TaskSubmitFailed "
-    "TaskSubmitted TaskSucceeded TaskTimedOut WaitStateAborted WaitStateEntered WaitStateExited "
-    "ExecutionRedriven EvaluationFailed"
-).split()
+_TYPES = [
+    "ActivityFailed",
+    "ActivityScheduled",
+    "ActivityScheduleFailed",
+    "ActivityStarted",
+    "ActivitySucceeded",
+    "ActivityTimedOut",
+    "ChoiceStateEntered",
+    "ChoiceStateExited",
+    "ExecutionAborted",
+    "ExecutionFailed",
+    "ExecutionStarted",
+    "ExecutionSucceeded",
+    "ExecutionTimedOut",
+    "FailStateEntered",
+    "LambdaFunctionFailed",
+    "LambdaFunctionScheduled",
+    "LambdaFunctionScheduleFailed",
+    "LambdaFunctionStarted",
+    "LambdaFunctionStartFailed",
+    "LambdaFunctionSucceeded",
+    "LambdaFunctionTimedOut",
+    "MapIterationAborted",
+    "MapIterationFailed",
+    "MapIterationStarted",
+    "MapIterationSucceeded",
+    "MapStateAborted",
+    "MapStateEntered",
+    "MapStateExited",
+    "MapStateFailed",
+    "MapStateStarted",
+    "MapStateSucceeded",
+    "ParallelStateAborted",
+    "ParallelStateEntered",
+    "ParallelStateExited",
+    "ParallelStateFailed",
+    "ParallelStateStarted",
+    "ParallelStateSucceeded",
+    "PassStateEntered",
+    "PassStateExited",
+    "SucceedStateEntered",
+    "SucceedStateExited",
+    "TaskFailed",
+    "TaskScheduled",
+    "TaskStarted",
+    "TaskStartFailed",
+    "TaskStateAborted",
+    "TaskStateEntered",
+    "TaskStateExited",
+    "TaskSubmitFailed",
+    "TaskSubmitted",
+    "TaskSucceeded",
+    "TaskTimedOut",
+    "WaitStateAborted",
+    "WaitStateEntered",
+    "WaitStateExited",
+    "ExecutionRedriven",
+    "EvaluationFailed",
+]
 
 DETAILS_MEMBER: dict[str, str | None] = {event_type: _member(event_type) for event_type in _TYPES}
 """Event type → the name of its details member in ``HistoryEvent`` (botocore's shape)."""

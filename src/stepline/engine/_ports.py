@@ -79,10 +79,15 @@ class SystemClock:
 
 
 class VirtualClock:
-    """Time that jumps: every wait returns at once and moves the clock forward.
+    """Time that stands still except while tasks work, and jumps over every idle wait.
 
-    Useful in tests and local runs, where a ``"Seconds": 3600`` Wait or a retry back-off should
-    be observable in the history without being sat through.
+    When every frame waits on a Wait state, a retry back-off or the execution's deadline, the
+    driver asks the clock to sleep and this clock jumps forward at once. While tasks run, the
+    driver moves it forward by the real time that passed, so task time limits and the
+    execution's deadline still hold. Between those moments it does not move at all, which
+    makes the timestamps of a run without tasks exactly reproducible. Useful in tests and local
+    runs, where a ``"Seconds": 3600`` Wait or a long back-off should show in the history
+    without being sat through.
 
     Args:
         start: The initial time (epoch seconds); defaults to the current wall-clock time.

@@ -26,7 +26,7 @@ def error_matches(error_equals: Sequence[str], error: str) -> bool:
     if error in TERMINAL_ERRORS:
         return False
     for name in error_equals:
-        if name == error or name == ALL:
+        if name in (error, ALL):
             return True
         if name == TASK_FAILED and error != TIMEOUT:
             return True
@@ -52,7 +52,7 @@ def find_catcher(catchers: Sequence[Catcher], error: str) -> Catcher | None:
 def retry_delay(retrier: Retrier, attempt: int, rng: random.Random) -> float:
     """Seconds to wait before retry number ``attempt + 1`` (``attempt`` counts from 0).
 
-    ``IntervalSeconds × BackoffRate^attempt``, capped by ``MaxDelaySeconds``; with
+    ``IntervalSeconds * BackoffRate ** attempt``, capped by ``MaxDelaySeconds``; with
     ``JitterStrategy: FULL`` a uniformly random fraction of that.
     """
     delay = retrier.interval_seconds * retrier.backoff_rate**attempt

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from stepline.asl._errors import HEARTBEAT_TIMEOUT, RUNTIME, TIMEOUT, StatesError
+from stepline.asl._json import loads
 from stepline.asl._model import State, TaskState
 from stepline.asl._paths import CompiledPath
 from stepline.engine._frames import Frame
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 __all__ = ["TaskMixin", "split_resource"]
 
 _SERVICE_ARN = re.compile(r"^arn:[^:]+:states:[^:]*:[^:]*:([^:]+):(.+)$")
+_LAMBDA_FUNCTION = re.compile(r"^arn:[^:]+:lambda:[^:]*:[^:]*:function:.+$")
+_LAMBDA_FAMILY = "lambda-function"  # internal marker: record LambdaFunction* events
 
 
 def split_resource(resource: str) -> tuple[str, str]:
@@ -93,18 +96,34 @@ class TaskMixin:
             effective,
         )
         resource_type, resource = split_resource(state.resource)
-        details: dict[str, Any] = {
-            "resourceType": resource_type,
-            "resource": resource,
-            "region": self.region,
-            "parameters": parameters_json,
-        }
-        if timeout is not None:
-            details["timeoutInSeconds"] = timeout
-        if heartbeat is not None:
-            details["heartbeatInSeconds"] = heartbeat
-        self._emit_in(frame, "TaskScheduled", details)
-        self._emit_in(frame, "TaskStarted", {"resourceType": resource_type, "resource": resource})
+        if _LAMBDA_FUNCTION.match(state.resource):
+            # A Lambda function ARN as the Resource is AWS's older integration, recorded with
+            # its own event family.
+            resource_type = _LAMBDA_FAMILY
+            details: dict[str, Any] = {
+                "resource": state.resource,
+                "input": parameters_json,
+                "inputDetails": {"truncated": False},
+            }
+            if timeout is not None:
+                details["timeoutInSeconds"] = timeout
+            self._emit_in(frame, "LambdaFunctionScheduled", details)
+            self._emit_in(frame, "LambdaFunctionStarted", None)
+        else:
+            details = {
+                "resourceType": resource_type,
+                "resource": resource,
+                "region": self.region,
+                "parameters": parameters_json,
+            }
+            if timeout is not None:
+                details["timeoutInSeconds"] = timeout
+            if heartbeat is not None:
+                details["heartbeatInSeconds"] = heartbeat
+            self._emit_in(frame, "TaskScheduled", details)
+            self._emit_in(
+                frame, "TaskStarted", {"resourceType": resource_type, "resource": resource}
+            )
         effect_id = self._next_effect_id
         self._next_effect_id += 1
         self._tasks[effect_id] = (frame, state, resource_type, resource)
@@ -170,22 +189,36 @@ class TaskMixin:
                 output_json = self._encode(result, "task result")
             except StatesError as failure:
                 error, cause = failure.error, failure.cause
+        lambda_family = resource_type == _LAMBDA_FAMILY
         if error is None:
-            self._emit_in(
-                frame,
-                "TaskSucceeded",
-                {
-                    "resourceType": resource_type,
-                    "resource": resource,
-                    "output": output_json,
-                    "outputDetails": {"truncated": False},
-                },
-            )
-            frame.resume = ("result", result)
+            if lambda_family:
+                self._emit_in(
+                    frame,
+                    "LambdaFunctionSucceeded",
+                    {"output": output_json, "outputDetails": {"truncated": False}},
+                )
+            else:
+                self._emit_in(
+                    frame,
+                    "TaskSucceeded",
+                    {
+                        "resourceType": resource_type,
+                        "resource": resource,
+                        "output": output_json,
+                        "outputDetails": {"truncated": False},
+                    },
+                )
+            # The state continues from the JSON the history recorded, not from the handler's
+            # object, which the handler could still change (AWS passes JSON text too).
+            frame.resume = ("result", loads(output_json))
         else:
-            event_type = "TaskTimedOut" if error in (TIMEOUT, HEARTBEAT_TIMEOUT) else "TaskFailed"
-            details: dict[str, Any] = {"resourceType": resource_type, "resource": resource}
-            details["error"] = error
+            timed_out = error in (TIMEOUT, HEARTBEAT_TIMEOUT)
+            if lambda_family:
+                event_type = "LambdaFunctionTimedOut" if timed_out else "LambdaFunctionFailed"
+                details: dict[str, Any] = {"error": error}
+            else:
+                event_type = "TaskTimedOut" if timed_out else "TaskFailed"
+                details = {"resourceType": resource_type, "resource": resource, "error": error}
             if cause is not None:
                 details["cause"] = cause
             self._emit_in(frame, event_type, details)

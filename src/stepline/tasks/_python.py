@@ -64,8 +64,9 @@ class _Registered:
         if not callable(fn):
             raise TypeError(f"A task handler must be callable, got {type(fn).__name__}.")
         self.fn = fn
+        # An object with an async __call__ is async too.
         self.is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
-            getattr(fn, "__call__", None)
+            type(fn).__call__
         )
         try:
             positional = [

@@ -214,20 +214,34 @@ def _with_guard(sm: StateMachine, execution_input: Any, seconds: float) -> Execu
         pytest.fail(f"the execution did not end within {seconds} s of real time")
 
 
-def test_task_timeout_under_virtual_clock_is_instant() -> None:
-    """With a VirtualClock, time jumps instead of passing: a task that never returns must hit
-    its TimeoutSeconds at once (as Wait states and retry delays do), not hang the run."""
-    sm = machine(single(task(TimeoutSeconds=30)), {"work": hang})
-    result = _with_guard(sm, {}, 1.0)
+def test_task_time_limits_under_virtual_clock_run_in_real_time() -> None:
+    """A VirtualClock skips only idle time: while a task runs, time passes for real, so a task
+    that never returns still hits its TimeoutSeconds (after that many real seconds)."""
+    sm = machine(single(task(TimeoutSeconds=1)), {"work": hang})
+    result = _with_guard(sm, {}, 5.0)
     failed(result, "States.Timeout")
-    assert times(result, "TaskTimedOut") == [30]
+    assert times(result, "TaskTimedOut") == [pytest.approx(1, abs=0.5)]
 
 
-def test_heartbeat_timeout_under_virtual_clock_is_instant() -> None:
-    sm = machine(single(task(HeartbeatSeconds=5)), {"work": hang})
-    result = _with_guard(sm, {}, 1.0)
+def test_heartbeat_timeout_under_virtual_clock_runs_in_real_time() -> None:
+    sm = machine(single(task(HeartbeatSeconds=1)), {"work": hang})
+    result = _with_guard(sm, {}, 5.0)
     failed(result, "States.HeartbeatTimeout")
-    assert times(result, "TaskTimedOut") == [5]
+    assert times(result, "TaskTimedOut") == [pytest.approx(1, abs=0.5)]
+
+
+def test_virtual_clock_does_not_skip_time_while_a_task_works() -> None:
+    """A task that finishes well within the execution's TimeoutSeconds is not cut short by a
+    virtual jump to the deadline."""
+
+    async def quick(_: object) -> str:
+        await asyncio.sleep(0.05)
+        return "done"
+
+    definition = {"TimeoutSeconds": 30, **single(task())}
+    result = _with_guard(machine(definition, {"work": quick}), {}, 5.0)
+    assert result.status == "SUCCEEDED"
+    assert result.output == "done"
 
 
 # ------------------------------------------------------------------ execution TimeoutSeconds
@@ -246,11 +260,11 @@ def test_execution_timeout_during_wait() -> None:
 
 
 def test_execution_timeout_during_hanging_task_virtual_clock() -> None:
-    definition = {"TimeoutSeconds": 5, **single(task())}
-    result = _with_guard(machine(definition, {"work": hang}), {}, 3)
+    definition = {"TimeoutSeconds": 1, **single(task())}
+    result = _with_guard(machine(definition, {"work": hang}), {}, 5)
     assert result.status == "TIMED_OUT"
     assert types(result)[-1] == "ExecutionTimedOut"
-    assert times(result, "ExecutionTimedOut") == [5]
+    assert times(result, "ExecutionTimedOut") == [pytest.approx(1, abs=0.5)]
 
 
 def test_execution_timeout_during_retry_backoff() -> None:
