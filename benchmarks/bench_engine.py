@@ -7,9 +7,11 @@ Workloads (from issue #2):
   map     an inline Map over 1,000 items, each iteration one Pass state
   choice  a Choice loop of 100 iterations, the counter kept with States.MathAdd
 
-Each figure is printed next to a baseline measured in the same run — a minimal dict-walking
-interpreter doing the same work with no validation, history or context — so runs on different
-machines or days can be compared by ratio rather than by absolute numbers.
+Each figure is printed next to a baseline measured in the same run — ``_baseline.py``, a
+minimal dict-walking interpreter doing the same work with no validation, history, context or
+checks — so runs on different machines or days can be compared by the ratio rather than by
+absolute numbers. Times are CPU time of this process, so other load on the machine disturbs
+them less (it still does: compare ratios).
 """
 
 from __future__ import annotations
@@ -19,9 +21,13 @@ import gc
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from stepline import StateMachine
+
+sys.path.insert(0, str(Path(__file__).parent))
+import _baseline as baseline
 
 
 def chain_definition(length: int = 10) -> dict[str, Any]:
@@ -73,44 +79,6 @@ def choice_definition() -> dict[str, Any]:
     }
 
 
-# ------------------------------------------------------------------------- the baseline
-
-
-def _baseline_chain(definition: dict[str, Any], data: dict[str, Any]) -> Any:
-    """The least an interpreter must do for the chain: walk dicts, build params, set result."""
-    states = definition["States"]
-    name = definition["StartAt"]
-    transitions = 0
-    while True:
-        state = states[name]
-        transitions += 1
-        params = {
-            k.removesuffix(".$"): data["value"] if k.endswith(".$") else v
-            for k, v in state["Parameters"].items()
-        }
-        data = dict(data)
-        data[state["ResultPath"][2:]] = params
-        if state.get("End"):
-            return transitions
-        name = state["Next"]
-
-
-def _baseline_map(items: list[Any]) -> int:
-    return len([dict(item=item) for item in items]) * 1 + 1
-
-
-def _baseline_choice(_: Any) -> int:
-    i, transitions = 0, 0
-    while True:
-        transitions += 1
-        if i < 100:
-            transitions += 1
-            i = i + 1
-            continue
-        transitions += 1
-        return transitions
-
-
 def measure(run: Callable[[], int], seconds: float, max_runs: int) -> tuple[float, float]:
     """Run repeatedly for about ``seconds`` of CPU time (at most ``max_runs``).
 
@@ -149,17 +117,17 @@ def main(argv: list[str] | None = None) -> int:
         (
             "chain (10 Pass)",
             lambda: chain.run(chain_input).transitions,
-            lambda: _baseline_chain(chain_definition(), chain_input),
+            lambda: baseline.run(chain_definition(), chain_input)[1],
         ),
         (
             "map (1,000 items)",
             lambda: mapper.run(map_input).transitions,
-            lambda: _baseline_map(map_input["items"]),
+            lambda: baseline.run(map_definition(), map_input)[1],
         ),
         (
             "choice loop (100)",
             lambda: looper.run(choice_input).transitions,
-            lambda: _baseline_choice(choice_input),
+            lambda: baseline.run(choice_definition(), choice_input)[1],
         ),
     ]
     print(f"python {sys.version.split()[0]}, {args.seconds:.1f} s per workload, one core")
@@ -167,9 +135,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{'workload':<20}{'executions/s':>14}{'transitions/s':>16}"
         f"{'baseline trans/s':>18}{'ratio':>8}"
     )
-    for label, run, baseline in workloads:
+    for label, run, reference in workloads:
         executions, transitions = measure(run, args.seconds, args.max_runs)
-        _, base_transitions = measure(baseline, min(args.seconds, 1.0), args.max_runs)
+        _, base_transitions = measure(reference, min(args.seconds, 1.0), args.max_runs)
         print(
             f"{label:<20}{executions:>14,.0f}{transitions:>16,.0f}"
             f"{base_transitions:>18,.0f}{transitions / base_transitions:>8.2f}"

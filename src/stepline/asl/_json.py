@@ -50,6 +50,15 @@ def json_problem(value: Any, where: str = "") -> str | None:
     array), ``str``, ``int``, finite ``float``, ``bool`` and ``None``. Sets, NaN, non-string
     keys and arbitrary objects are refused instead of being silently converted.
     """
+    try:
+        encoded = orjson.dumps(value)
+    except TypeError:
+        pass  # a non-string key, a non-JSON type or a 65-bit integer: the walk tells which
+    else:
+        # orjson refuses every non-JSON type and key; it only writes NaN/Infinity as null,
+        # so output without a null cannot hide one and the walk can be skipped.
+        if b"null" not in encoded:
+            return None
     stack: list[tuple[Any, str]] = [(value, where)]
     while stack:
         item, pointer = stack.pop()

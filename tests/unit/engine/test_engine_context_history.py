@@ -194,7 +194,7 @@ def test_task_event_details() -> None:
     }
     done = events(result, "TaskSucceeded")[0]
     assert json.loads(done.details["output"]) == {"id": "ch_1"}
-    assert done.details["outputDetails"] == {"truncated": False}
+    assert done.to_aws()["taskSucceededEventDetails"]["outputDetails"] == {"truncated": False}
 
 
 def test_service_integration_resource_split() -> None:

@@ -34,7 +34,14 @@ from _engine_kit import (
     types,
 )
 
-from stepline import ExecutionResult, StateMachine, SystemClock, TaskContext
+from stepline import (
+    ExecutionResult,
+    StateMachine,
+    StatesError,
+    SystemClock,
+    TaskContext,
+    VirtualClock,
+)
 
 
 async def hang(_: Any) -> Any:
@@ -370,3 +377,31 @@ def test_data_limit_details_in_history() -> None:
     assert types(result)[-1] == "ExecutionFailed"
     assert events(result, "ExecutionFailed")[0].details["error"] == "States.DataLimitExceeded"
     assert detail(events(result, "TaskScheduled")[0], "parameters") == {}
+
+
+def test_catcher_output_over_the_limit_fails_the_execution_cleanly() -> None:
+    """The error output a catcher merges into the input is a state output like any other:
+    over the quota it ends the execution with States.DataLimitExceeded (never an exception)."""
+
+    def boom(_: Any) -> Any:
+        raise StatesError("Boom", "x" * 300)
+
+    definition = {
+        "StartAt": "T",
+        "States": {
+            "T": {
+                **task(),
+                "Catch": [{"ErrorEquals": ["Boom"], "ResultPath": "$.error", "Next": "Done"}],
+                "End": True,
+            },
+            "Done": {"Type": "Succeed"},
+        },
+    }
+    sm = StateMachine(
+        definition,
+        tasks={"arn:aws:states:::stepline:work": boom},
+        clock=VirtualClock(),
+        max_payload_bytes=200,
+    )
+    result = sm.run({"a": 1})
+    failed(result, "States.DataLimitExceeded")
