@@ -9,6 +9,7 @@ of Parallel and Map — runs in one :meth:`Execution.advance` call, in a tight l
 from __future__ import annotations
 
 import gc
+import math
 import random
 from collections import deque
 from collections.abc import Callable
@@ -439,7 +440,8 @@ class Execution(TaskMixin, FanoutMixin):
         if state.seconds is not None:
             return self.now() + state.seconds
         if state.timestamp is not None:
-            return state.timestamp.timestamp()
+            # AWS waits until the timestamp with its milliseconds truncated.
+            return float(math.floor(state.timestamp.timestamp()))
         if state.seconds_path is not None:
             seconds = select(state.seconds_path, "SecondsPath", effective, context)
             if type(seconds) is not int or seconds < 0:
@@ -461,7 +463,7 @@ class Execution(TaskMixin, FanoutMixin):
                 f"'{state.name}' must select an ISO 8601 timestamp such as "
                 f"'2026-01-31T12:00:00Z', got {text!r}.",
             )
-        return moment.timestamp()
+        return float(math.floor(moment.timestamp()))
 
     def _start_timer(self, frame: Frame, due: float, kind: str) -> None:
         effect_id = self._next_effect_id
