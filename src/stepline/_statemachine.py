@@ -222,20 +222,22 @@ class StateMachine:
             clock: Overrides the state machine's clock for this run.
             rng: Randomness for retry jitter.
         """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            raise RuntimeError(
+                "StateMachine.run() was called inside a running event loop; "
+                "use 'await StateMachine.run_async(...)' there."
+            )
         clock = clock or self.clock
         execution = self.start(execution_input, name=name, clock=clock, rng=rng)
         effects = execution.advance()
         if not execution.done:
-            try:
-                asyncio.get_running_loop()
-            except RuntimeError:
-                asyncio.run(drive(execution, self.tasks, clock, effects))
-            else:
-                raise RuntimeError(
-                    "StateMachine.run() was called inside a running event loop; "
-                    "use 'await StateMachine.run_async(...)' there."
-                )
-        return _result(execution)
+            # Only executions that wait on a task or a timer need an event loop at all.
+            asyncio.run(drive(execution, self.tasks, clock, effects))
+        return ExecutionResult(execution)
 
     async def run_async(
         self,
@@ -251,8 +253,4 @@ class StateMachine:
         effects = execution.advance()
         if not execution.done:
             await drive(execution, self.tasks, clock, effects)
-        return _result(execution)
-
-
-def _result(execution: Execution) -> ExecutionResult:
-    return ExecutionResult(execution)
+        return ExecutionResult(execution)

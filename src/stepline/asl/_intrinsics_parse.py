@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Final, NoReturn
 
 from stepline.asl._errors import DefinitionError
-from stepline.asl._json import dumps_text
+from stepline.asl._json import dumps_text, json_type
 from stepline.asl._paths import CompiledPath, compile_path
 
 __all__ = [
@@ -145,24 +145,6 @@ class ArgumentError(Exception):
 
 
 # --- argument checks: shared by compile time (literals) and run time -----------------------------
-
-
-def json_type(value: Any) -> str:
-    """The JSON type name of ``value`` (``string``, ``number``, ...), for messages."""
-    if value is None:
-        return "null"
-    kind = type(value)
-    if kind is bool:
-        return "boolean"
-    if kind is int or kind is float:
-        return "number"
-    if kind is str:
-        return "string"
-    if kind is list:
-        return "array"
-    if kind is dict:
-        return "object"
-    return type(value).__name__
 
 
 def describe(value: Any) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["dumps_bytes", "dumps_text", "json_problem", "loads", "payload_size"]
+__all__ = ["dumps_bytes", "dumps_text", "json_problem", "json_type", "loads", "payload_size"]
 
 
 def dumps_bytes(value: Any) -> bytes:
@@ -76,3 +76,22 @@ def json_problem(value: Any, where: str = "") -> str | None:
         elif kind not in (str, int, bool, type(None)):
             return f"the value at '{pointer or '/'}' is a {kind.__name__}, not a JSON value"
     return None
+
+
+def json_type(value: Any) -> str:
+    """JSON's name for the type of a value (``object``, ``array``, ``string``, ``number``,
+    ``boolean``, ``null``), for messages; a non-JSON value gives its Python type name."""
+    if value is None:
+        return "null"
+    kind = type(value)
+    if kind is bool:
+        return "boolean"
+    if kind is int or kind is float:
+        return "number"
+    if kind is str:
+        return "string"
+    if kind is list:
+        return "array"
+    if kind is dict:
+        return "object"
+    return kind.__name__

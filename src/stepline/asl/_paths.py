@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from stepline.asl._errors import RESULT_PATH_MATCH_FAILURE, DefinitionError, StatesError
+from stepline.asl._json import json_type
 
 __all__ = [
     "MISSING",
@@ -316,16 +317,4 @@ def set_at_path(data: Any, keys: tuple[Key, ...], value: Any) -> Any:
 
 
 def _json_type(value: Any) -> str:
-    if value is MISSING:
-        return "missing value"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
+    return "missing value" if value is MISSING else json_type(value)

@@ -18,9 +18,10 @@ from typing import Any, Final, Literal
 import yaml
 
 from stepline.asl._diagnostics import pointer
+from stepline.asl._json import json_type
 from stepline.cli._errors import CliError
 
-__all__ = ["STDIN", "Document", "describe_type", "load_definition", "load_input"]
+__all__ = ["STDIN", "Document", "load_definition", "load_input"]
 
 Format = Literal["json", "yaml"]
 
@@ -87,23 +88,6 @@ _JsonishLoader.yaml_implicit_resolvers = {
 }
 
 
-def describe_type(value: Any) -> str:
-    """JSON's name for the type of a parsed value (``object``, ``array``, ``string``…)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
-
-
 def load_definition(path: str) -> Document:
     """Read and parse a definition file (``-`` for stdin), which must hold a JSON object.
 
@@ -113,7 +97,7 @@ def load_definition(path: str) -> Document:
     source, text = _read(path, "definition")
     document = _parse(source, text, _format_of(path, text), "definition")
     if not isinstance(document.value, dict):
-        kind = describe_type(document.value)
+        kind = json_type(document.value)
         found = f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
         if not document.text.strip():
             found = "nothing (the file is empty)"

@@ -360,14 +360,7 @@ class Execution(TaskMixin, FanoutMixin):
             )
         )
         frame.last_event_id = len(events)
-        target = state.next
-        if target is None:
-            return self._end_frame(frame, output, output_json)
-        frame.state_name = target
-        frame.input = output
-        frame.input_json = output_json
-        frame.fresh = True
-        return CONTINUE
+        return self._transition(frame, state, state.next, output, output_json)
 
     def _transition(
         self,
