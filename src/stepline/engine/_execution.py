@@ -9,7 +9,6 @@ of Parallel and Map — runs in one :meth:`Execution.advance` call, in a tight l
 from __future__ import annotations
 
 import gc
-import math
 import random
 from collections import deque
 from collections.abc import Callable
@@ -20,25 +19,18 @@ from orjson import dumps as _orjson_dumps
 
 from stepline.asl._errors import (
     DATA_LIMIT_EXCEEDED,
-    NO_CHOICE_MATCHED,
     RUNTIME,
     StatesError,
 )
 from stepline.asl._json import dumps_bytes
 from stepline.asl._model import (
-    ChoiceState,
     CompiledDefinition,
-    FailState,
-    PassState,
     State,
-    SucceedState,
-    WaitState,
 )
 from stepline.asl._paths import set_at_path
 from stepline.engine._fanout import FanoutMixin
-from stepline.engine._frames import Frame
+from stepline.engine._frames import BLOCKED, CONTINUE, ENDED, Frame
 from stepline.engine._history import HistoryEvent
-from stepline.engine._io import apply_input_path, apply_output_path, apply_result, select
 from stepline.engine._ports import TaskEffect, TimerEffect
 from stepline.engine._recovery import (
     TERMINAL_ERRORS,
@@ -46,6 +38,7 @@ from stepline.engine._recovery import (
     find_retrier,
     retry_delay,
 )
+from stepline.engine._simple import SimpleStatesMixin
 from stepline.engine._tasks import TaskMixin
 
 __all__ = ["DEFAULT_MAX_PAYLOAD_BYTES", "Execution", "ExecutionIdentity", "Status"]
@@ -56,11 +49,6 @@ DEFAULT_MAX_PAYLOAD_BYTES: Final = 256 * 1024
 """AWS's payload quota (256 KiB) for inputs, outputs and task results."""
 
 Status = Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
-
-# What a state handler tells the frame loop.
-CONTINUE: Final = 0  # the frame moved to its next state: keep going
-BLOCKED: Final = 1  # the frame waits for an effect or for children
-ENDED: Final = 2  # the frame finished (succeeded or failed)
 
 
 class ExecutionIdentity:
@@ -88,7 +76,7 @@ def iso_time(timestamp: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-class Execution(TaskMixin, FanoutMixin):
+class Execution(SimpleStatesMixin, TaskMixin, FanoutMixin):
     """One run of a compiled definition, advanced step by step by a driver.
 
     Args:
@@ -378,119 +366,12 @@ class Execution(TaskMixin, FanoutMixin):
         frame.fresh = True
         return CONTINUE
 
-    # ------------------------------------------------------------------- simple state types
-
-    def _run_pass(self, frame: Frame, state: PassState) -> int:
-        raw = frame.input
-        if state.passthrough:
-            return self._exit(frame, state, raw)
-        context = self.context_object(frame, state) if state.uses_context else None
-        effective = (
-            raw
-            if state.input_path is None and not state.input_path_null
-            else apply_input_path(state, raw, context)
-        )
-        if state.parameters is not None:
-            effective = state.parameters(effective, context)
-        result = state.result if state.has_result else effective
-        return self._exit(frame, state, apply_result(state, raw, result, context))
-
-    def _run_choice(self, frame: Frame, state: ChoiceState) -> int:
-        context = self._context(frame, state)
-        effective = apply_input_path(state, frame.input, context)
-        target = state.default
-        for branch in state.choices:
-            if branch.matches(effective, context):
-                target = branch.next
-                break
-        else:
-            if target is None:
-                raise StatesError(
-                    NO_CHOICE_MATCHED,
-                    f"No Choice rule of the state '{state.name}' matched the input, and the "
-                    "state has no Default. Add a Default or a rule that covers this input.",
-                )
-        output = apply_output_path(state, effective, context)
-        output_json = (
-            frame.input_json if output is frame.input else self._encode(output, "state output")
-        )
-        self._emit_in(frame, "ChoiceStateExited", {"name": state.name, "output": output_json})
-        return self._transition(frame, state, target, output, output_json)
-
-    def _run_wait(self, frame: Frame, state: WaitState) -> int:
-        context = self._context(frame, state)
-        effective = apply_input_path(state, frame.input, context)
-        if frame.resume is not None:
-            frame.resume = None
-            return self._exit(frame, state, apply_output_path(state, effective, context))
-        due = self._wait_until(state, effective, context)
-        if due <= self.now():
-            return self._exit(frame, state, apply_output_path(state, effective, context))
-        self._start_timer(frame, due, "wait")
-        return BLOCKED
-
-    def _wait_until(self, state: WaitState, effective: Any, context: Any) -> float:
-        if state.seconds is not None:
-            return self.now() + state.seconds
-        if state.timestamp is not None:
-            # AWS waits until the timestamp with its milliseconds truncated.
-            return float(math.floor(state.timestamp.timestamp()))
-        if state.seconds_path is not None:
-            seconds = select(state.seconds_path, "SecondsPath", effective, context)
-            if type(seconds) is not int or seconds < 0:
-                raise StatesError(
-                    RUNTIME,
-                    f"The SecondsPath '{state.seconds_path.text}' of the Wait state "
-                    f"'{state.name}' must select a non-negative integer, got {seconds!r}.",
-                )
-            return self.now() + seconds
-        assert state.timestamp_path is not None
-        from stepline.asl._timestamps import parse_timestamp
-
-        text = select(state.timestamp_path, "TimestampPath", effective, context)
-        moment = parse_timestamp(text) if isinstance(text, str) else None
-        if moment is None:
-            raise StatesError(
-                RUNTIME,
-                f"The TimestampPath '{state.timestamp_path.text}' of the Wait state "
-                f"'{state.name}' must select an ISO 8601 timestamp such as "
-                f"'2026-01-31T12:00:00Z', got {text!r}.",
-            )
-        return float(math.floor(moment.timestamp()))
-
     def _start_timer(self, frame: Frame, due: float, kind: str) -> None:
         effect_id = self._next_effect_id
         self._next_effect_id += 1
         self._timers[effect_id] = (frame, kind)
         frame.pending_effect = effect_id
         self._effects.append(TimerEffect(effect_id, due))
-
-    def _run_succeed(self, frame: Frame, state: SucceedState) -> int:
-        context = self._context(frame, state)
-        effective = apply_input_path(state, frame.input, context)
-        return self._exit(frame, state, apply_output_path(state, effective, context))
-
-    def _run_fail(self, frame: Frame, state: FailState) -> int:
-        error, cause = state.error, state.cause
-        if state.error_path is not None:
-            error = self._fail_field(frame, state, state.error_path, "ErrorPath")
-        if state.cause_path is not None:
-            cause = self._fail_field(frame, state, state.cause_path, "CausePath")
-        return self._fail_frame(frame, error, cause)
-
-    def _fail_field(self, frame: Frame, state: FailState, evaluate: Any, field: str) -> str:
-        from stepline.asl._paths import MISSING
-
-        value = evaluate(frame.input, self._context(frame, state))
-        if not isinstance(value, str):
-            text = state.error_path_text if field == "ErrorPath" else state.cause_path_text
-            found = "nothing" if value is MISSING else repr(value)
-            raise StatesError(
-                RUNTIME,
-                f"The {field} '{text}' of the Fail state '{state.name}' must select a string, "
-                f"got {found}.",
-            )
-        return value
 
     # ------------------------------------------------------------- errors, retries, catches
 

@@ -15,12 +15,10 @@ from typing import TYPE_CHECKING, Any
 from stepline.asl._errors import EXCEED_TOLERATED_FAILURE_THRESHOLD, RUNTIME, StatesError
 from stepline.asl._json import dumps_bytes
 from stepline.asl._model import ItemBatcher, MapState, ParallelState, State
-from stepline.engine._frames import Fanout, Frame
+from stepline.engine._frames import BLOCKED, Fanout, Frame
 from stepline.engine._io import apply_input_path, apply_result, select
 
 __all__ = ["FanoutMixin"]
-
-_BLOCKED = 1
 
 
 class FanoutMixin:
@@ -67,7 +65,7 @@ class FanoutMixin:
             fanout.children[index] = child
             fanout.running += 1
             self._ready.append(child)
-        return _BLOCKED
+        return BLOCKED
 
     # ----------------------------------------------------------------------------------- Map
 
@@ -121,7 +119,7 @@ class FanoutMixin:
         limit = fanout.concurrency or len(items)
         while fanout.waiting and fanout.running < limit:
             self._start_iteration(frame, state, fanout)
-        return _BLOCKED
+        return BLOCKED
 
     def _batch(
         self, state: MapState, batcher: ItemBatcher, items: list[Any], effective: Any, context: Any

@@ -8,11 +8,16 @@ tracks its children. Both are plain data so that a store can later persist them 
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
+from typing import Any, Final
 
 from stepline.asl._model import State, StateGraph
 
-__all__ = ["Fanout", "Frame"]
+__all__ = ["BLOCKED", "CONTINUE", "ENDED", "Fanout", "Frame"]
+
+# What a state handler tells the frame loop.
+CONTINUE: Final = 0  # the frame moved to its next state: keep going
+BLOCKED: Final = 1  # the frame waits for an effect or for children
+ENDED: Final = 2  # the frame finished (succeeded or failed)
 
 
 class Frame:

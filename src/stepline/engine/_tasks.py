@@ -16,7 +16,7 @@ from stepline.asl._errors import HEARTBEAT_TIMEOUT, RUNTIME, TIMEOUT, StatesErro
 from stepline.asl._json import loads
 from stepline.asl._model import State, TaskState
 from stepline.asl._paths import CompiledPath
-from stepline.engine._frames import Frame
+from stepline.engine._frames import BLOCKED, Frame
 from stepline.engine._io import apply_input_path, apply_result, select
 from stepline.engine._ports import TaskEffect, TimerEffect
 
@@ -138,7 +138,7 @@ class TaskMixin:
                 heartbeat_seconds=heartbeat,
             )
         )
-        return 1  # BLOCKED
+        return BLOCKED
 
     def _seconds(
         self,

@@ -1,0 +1,146 @@
+"""The states that need no task: Pass, Choice, Wait, Succeed and Fail.
+
+Part of :class:`~stepline.engine._execution.Execution` (as a mixin, so the frame loop can call
+them without indirection); each handler returns what the frame loop should do next.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from stepline.asl._errors import NO_CHOICE_MATCHED, RUNTIME, StatesError
+from stepline.asl._model import ChoiceState, FailState, PassState, State, SucceedState, WaitState
+from stepline.asl._paths import MISSING
+from stepline.asl._timestamps import parse_timestamp
+from stepline.engine._frames import BLOCKED, Frame
+from stepline.engine._io import apply_input_path, apply_output_path, apply_result, select
+
+__all__ = ["SimpleStatesMixin"]
+
+
+class SimpleStatesMixin:
+    """Pass, Choice, Wait, Succeed and Fail handlers of the execution."""
+
+    if TYPE_CHECKING:
+        now: Callable[[], float]
+
+        def _emit_in(
+            self, frame: Frame, event_type: str, details: dict[str, Any] | None
+        ) -> int: ...
+        def _encode(self, value: Any, what: str) -> str: ...
+        def _exit(self, frame: Frame, state: State, output: Any) -> int: ...
+        def _transition(
+            self,
+            frame: Frame,
+            state: State,
+            target: str | None,
+            output: Any,
+            output_json: str | None = None,
+        ) -> int: ...
+        def context_object(self, frame: Frame, state: State) -> dict[str, Any]: ...
+        def _context(self, frame: Frame, state: State) -> Any: ...
+        def _start_timer(self, frame: Frame, due: float, kind: str) -> None: ...
+        def _fail_frame(self, frame: Frame, error: str | None, cause: str | None) -> int: ...
+
+    def _run_pass(self, frame: Frame, state: PassState) -> int:
+        raw = frame.input
+        if state.passthrough:
+            return self._exit(frame, state, raw)
+        context = self.context_object(frame, state) if state.uses_context else None
+        effective = (
+            raw
+            if state.input_path is None and not state.input_path_null
+            else apply_input_path(state, raw, context)
+        )
+        if state.parameters is not None:
+            effective = state.parameters(effective, context)
+        result = state.result if state.has_result else effective
+        return self._exit(frame, state, apply_result(state, raw, result, context))
+
+    def _run_choice(self, frame: Frame, state: ChoiceState) -> int:
+        context = self._context(frame, state)
+        effective = apply_input_path(state, frame.input, context)
+        target = state.default
+        for branch in state.choices:
+            if branch.matches(effective, context):
+                target = branch.next
+                break
+        else:
+            if target is None:
+                raise StatesError(
+                    NO_CHOICE_MATCHED,
+                    f"No Choice rule of the state '{state.name}' matched the input, and the "
+                    "state has no Default. Add a Default or a rule that covers this input.",
+                )
+        output = apply_output_path(state, effective, context)
+        output_json = (
+            frame.input_json if output is frame.input else self._encode(output, "state output")
+        )
+        self._emit_in(frame, "ChoiceStateExited", {"name": state.name, "output": output_json})
+        return self._transition(frame, state, target, output, output_json)
+
+    def _run_wait(self, frame: Frame, state: WaitState) -> int:
+        context = self._context(frame, state)
+        effective = apply_input_path(state, frame.input, context)
+        if frame.resume is not None:
+            frame.resume = None
+            return self._exit(frame, state, apply_output_path(state, effective, context))
+        due = self._wait_until(state, effective, context)
+        if due <= self.now():
+            return self._exit(frame, state, apply_output_path(state, effective, context))
+        self._start_timer(frame, due, "wait")
+        return BLOCKED
+
+    def _wait_until(self, state: WaitState, effective: Any, context: Any) -> float:
+        if state.seconds is not None:
+            return self.now() + state.seconds
+        if state.timestamp is not None:
+            # AWS waits until the timestamp with its milliseconds truncated.
+            return float(math.floor(state.timestamp.timestamp()))
+        if state.seconds_path is not None:
+            seconds = select(state.seconds_path, "SecondsPath", effective, context)
+            if type(seconds) is not int or seconds < 0:
+                raise StatesError(
+                    RUNTIME,
+                    f"The SecondsPath '{state.seconds_path.text}' of the Wait state "
+                    f"'{state.name}' must select a non-negative integer, got {seconds!r}.",
+                )
+            return self.now() + seconds
+        assert state.timestamp_path is not None
+        text = select(state.timestamp_path, "TimestampPath", effective, context)
+        moment = parse_timestamp(text) if isinstance(text, str) else None
+        if moment is None:
+            raise StatesError(
+                RUNTIME,
+                f"The TimestampPath '{state.timestamp_path.text}' of the Wait state "
+                f"'{state.name}' must select an ISO 8601 timestamp such as "
+                f"'2026-01-31T12:00:00Z', got {text!r}.",
+            )
+        return float(math.floor(moment.timestamp()))
+
+    def _run_succeed(self, frame: Frame, state: SucceedState) -> int:
+        context = self._context(frame, state)
+        effective = apply_input_path(state, frame.input, context)
+        return self._exit(frame, state, apply_output_path(state, effective, context))
+
+    def _run_fail(self, frame: Frame, state: FailState) -> int:
+        error, cause = state.error, state.cause
+        if state.error_path is not None:
+            error = self._fail_field(frame, state, state.error_path, "ErrorPath")
+        if state.cause_path is not None:
+            cause = self._fail_field(frame, state, state.cause_path, "CausePath")
+        return self._fail_frame(frame, error, cause)
+
+    def _fail_field(self, frame: Frame, state: FailState, evaluate: Any, field: str) -> str:
+        value = evaluate(frame.input, self._context(frame, state))
+        if not isinstance(value, str):
+            text = state.error_path_text if field == "ErrorPath" else state.cause_path_text
+            found = "nothing" if value is MISSING else repr(value)
+            raise StatesError(
+                RUNTIME,
+                f"The {field} '{text}' of the Fail state '{state.name}' must select a string, "
+                f"got {found}.",
+            )
+        return value
