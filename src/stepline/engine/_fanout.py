@@ -93,7 +93,8 @@ class FanoutMixin:
             state.max_concurrency,
             state.max_concurrency_path,
             "MaxConcurrencyPath",
-            effective,
+            effective=effective,
+            context=context,
         )
         if state.tolerated_failure_count is not None or state.tolerated_failure_count_path:
             fanout.tolerated_count = self._map_number(
@@ -101,14 +102,15 @@ class FanoutMixin:
                 state.tolerated_failure_count or 0,
                 state.tolerated_failure_count_path,
                 "ToleratedFailureCountPath",
-                effective,
+                effective=effective,
+                context=context,
             )
         if state.tolerated_failure_percentage is not None or (
             state.tolerated_failure_percentage_path
         ):
             percentage = state.tolerated_failure_percentage
             if state.tolerated_failure_percentage_path is not None:
-                percentage = self._map_percentage(state, effective)
+                percentage = self._map_percentage(state, effective, context)
             fanout.tolerated_percentage = percentage
         fanout.context = context
         self._emit_in(frame, "MapStateStarted", {"length": len(items)})
@@ -130,14 +132,20 @@ class FanoutMixin:
         and :meth:`_start_iteration` must not apply it again (it sees ``state.batcher``).
         """
         max_items = self._map_number(
-            state, batcher.max_items or 0, batcher.max_items_path, "MaxItemsPerBatchPath", effective
+            state,
+            batcher.max_items or 0,
+            batcher.max_items_path,
+            "MaxItemsPerBatchPath",
+            effective=effective,
+            context=context,
         )
         max_bytes = self._map_number(
             state,
             batcher.max_bytes or 0,
             batcher.max_bytes_path,
             "MaxInputBytesPerBatchPath",
-            effective,
+            effective=effective,
+            context=context,
         )
         batch_input = (
             batcher.batch_input(effective, context) if batcher.batch_input is not None else None
@@ -172,11 +180,18 @@ class FanoutMixin:
         return [{"BatchInput": batch_input, "Items": batch} for batch in batches]
 
     def _map_number(
-        self, state: MapState, static: int, path: Any, field: str, effective: Any
+        self,
+        state: MapState,
+        static: int,
+        path: Any,
+        field: str,
+        *,
+        effective: Any,
+        context: Any,
     ) -> int:
         if path is None:
             return static
-        value = select(path, field, effective, None)
+        value = select(path, field, effective, context)
         if type(value) is not int or value < 0:
             raise StatesError(
                 RUNTIME,
@@ -185,10 +200,10 @@ class FanoutMixin:
             )
         return value
 
-    def _map_percentage(self, state: MapState, effective: Any) -> float:
+    def _map_percentage(self, state: MapState, effective: Any, context: Any) -> float:
         path = state.tolerated_failure_percentage_path
         assert path is not None
-        value = select(path, "ToleratedFailurePercentagePath", effective, None)
+        value = select(path, "ToleratedFailurePercentagePath", effective, context)
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
             raise StatesError(
                 RUNTIME,

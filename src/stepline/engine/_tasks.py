@@ -86,14 +86,16 @@ class TaskMixin:
             state.timeout_seconds,
             state.timeout_seconds_path,
             "TimeoutSecondsPath",
-            effective,
+            effective=effective,
+            context=context,
         )
         heartbeat = self._seconds(
             state,
             state.heartbeat_seconds,
             state.heartbeat_seconds_path,
             "HeartbeatSecondsPath",
-            effective,
+            effective=effective,
+            context=context,
         )
         resource_type, resource = split_resource(state.resource)
         if _LAMBDA_FUNCTION.match(state.resource):
@@ -146,11 +148,13 @@ class TaskMixin:
         static: int | None,
         path: CompiledPath | None,
         field: str,
+        *,
         effective: Any,
+        context: Any,
     ) -> int | None:
         if path is None:
             return static
-        value = select(path, field, effective, None)
+        value = select(path, field, effective, context)
         if type(value) is not int or value <= 0:
             raise StatesError(
                 RUNTIME,

@@ -405,3 +405,31 @@ def test_catcher_output_over_the_limit_fails_the_execution_cleanly() -> None:
     )
     result = sm.run({"a": 1})
     failed(result, "States.DataLimitExceeded")
+
+
+def test_time_limit_paths_may_read_the_context_object() -> None:
+    """`…Path` fields are reference paths, so `$$` is allowed there as anywhere else."""
+    definition = single(task(TimeoutSecondsPath="$$.Execution.Input.limit"))
+    sm = StateMachine(
+        definition,
+        tasks={"arn:aws:states:::stepline:work": lambda parameters: "ok"},
+        clock=VirtualClock(),
+    )
+    result = sm.run({"limit": 7})
+    assert result.status == "SUCCEEDED"
+    scheduled = [e for e in result.history if e.type == "TaskScheduled"][0]
+    assert scheduled.details["timeoutInSeconds"] == 7
+
+
+def test_map_concurrency_path_may_read_the_context_object() -> None:
+    definition = single(
+        {
+            "Type": "Map",
+            "MaxConcurrencyPath": "$$.Execution.Input.width",
+            "ItemsPath": "$.items",
+            "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+        }
+    )
+    result = StateMachine(definition, clock=VirtualClock()).run({"width": 2, "items": [1, 2, 3]})
+    assert result.status == "SUCCEEDED"
+    assert result.output == [1, 2, 3]
