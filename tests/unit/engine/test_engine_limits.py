@@ -417,7 +417,7 @@ def test_time_limit_paths_may_read_the_context_object() -> None:
     )
     result = sm.run({"limit": 7})
     assert result.status == "SUCCEEDED"
-    scheduled = [e for e in result.history if e.type == "TaskScheduled"][0]
+    scheduled = next(e for e in result.history if e.type == "TaskScheduled")
     assert scheduled.details["timeoutInSeconds"] == 7
 
 
