@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from stepline.asl._choice import compile_choice_rule
-from stepline.asl._diagnostics import InvalidDefinition, pointer
+from stepline.asl._diagnostics import Diagnostic, InvalidDefinition, pointer
 from stepline.asl._intrinsics import compile_intrinsic, is_intrinsic
 from stepline.asl._model import (
     Catcher,
@@ -81,6 +81,9 @@ def compile_definition(definition: Mapping[str, Any] | str | bytes) -> CompiledD
     if any(d.severity == "ERROR" for d in diagnostics):
         raise InvalidDefinition(diagnostics)
     loaded = load_definition(definition)
+    unsupported = _not_runnable_yet(loaded)
+    if unsupported:
+        raise InvalidDefinition(unsupported)
     graph = _compile_graph(loaded)
     return CompiledDefinition(
         graph=graph,
@@ -89,6 +92,52 @@ def compile_definition(definition: Mapping[str, Any] | str | bytes) -> CompiledD
         comment=loaded.get("Comment"),
         query_language=loaded.get("QueryLanguage", "JSONPath"),
         state_count=_count_states(graph),
+    )
+
+
+_JSONATA_ONLY = ("Arguments", "Output", "Items", "Condition")
+
+
+def _not_runnable_yet(definition: Mapping[str, Any]) -> list[Diagnostic]:
+    """Diagnostics for what validates but the engine cannot run yet: JSONata and variables.
+
+    The validator knows the whole language; the engine learns JSONata and workflow variables
+    in the next release (issue #3). Until then, running such a definition must fail up front
+    with a clear message rather than half-run.
+    """
+    found: list[Diagnostic] = []
+
+    def visit(scope: Mapping[str, Any], location: str) -> None:
+        if scope.get("QueryLanguage") == "JSONata":
+            found.append(_later("QueryLanguage 'JSONata'", location + "/QueryLanguage"))
+        for name, body in scope.get("States", {}).items():
+            here = f"{location}/States/{name}"
+            for field in ("QueryLanguage", "Assign", *_JSONATA_ONLY):
+                if field in body and (field != "QueryLanguage" or body[field] == "JSONata"):
+                    found.append(_later(f"'{field}'", f"{here}/{field}"))
+            for index, rule in enumerate(body.get("Choices", ())):
+                if isinstance(rule, Mapping) and "Assign" in rule:
+                    found.append(_later("'Assign'", f"{here}/Choices/{index}/Assign"))
+            for index, catcher in enumerate(body.get("Catch", ())):
+                if isinstance(catcher, Mapping) and ("Assign" in catcher or "Output" in catcher):
+                    found.append(_later("'Assign'/'Output'", f"{here}/Catch/{index}"))
+            for index, branch in enumerate(body.get("Branches", ())):
+                visit(branch, f"{here}/Branches/{index}")
+            for key in ("ItemProcessor", "Iterator"):
+                if isinstance(body.get(key), Mapping):
+                    visit(body[key], f"{here}/{key}")
+
+    visit(definition, "")
+    return found
+
+
+def _later(what: str, location: str) -> Diagnostic:
+    return Diagnostic(
+        "UNSUPPORTED_FEATURE",
+        f"{what} is valid ASL, but this version of stepline cannot run JSONata states or "
+        "workflow variables yet (they arrive in the next release). Use JSONPath fields "
+        "(Parameters, ResultSelector, ResultPath, OutputPath) for now.",
+        location,
     )
 
 
