@@ -389,3 +389,21 @@ def test_outcome_shows_the_output_or_the_error_and_cause() -> None:
     assert long[1] == "Output:"
     assert long[2:] == ["{", f'  "k": "{"v" * 200}"', "}"]
     assert failed == ["FAILED in 500ms", "Error: States.TaskFailed", "Cause: it broke"]
+
+
+def test_trace_shows_assigned_variables_under_the_state() -> None:
+    import io
+
+    from stepline import StateMachine, VirtualClock
+    from stepline.cli._render import render_trace, style_for
+    from stepline.cli._trace import build_trace
+
+    definition = {
+        "StartAt": "A",
+        "States": {"A": {"Type": "Pass", "Assign": {"count": 2, "label": "x"}, "End": True}},
+    }
+    result = StateMachine(definition, clock=VirtualClock()).run({})
+    trace = build_trace(result.history)
+    assert trace.runs[0].assigned == {"count": "2", "label": '"x"'}
+    lines = render_trace(trace, style_for(io.StringIO()))
+    assert any('assigned $count = 2, $label = "x"' in line for line in lines)

@@ -396,12 +396,11 @@ def test_machine_timeout_accepts_positive_integers(timeout: Any) -> None:
     assert errors(machine({"A": PASS_END}, TimeoutSeconds=timeout)) == []
 
 
-def test_jsonata_is_not_available_yet() -> None:
-    found = one_error(
-        machine({"A": {"Type": "Pass", "Output": "{% 1 %}", "End": True}}, QueryLanguage="JSONata")
+def test_a_jsonata_machine_validates() -> None:
+    definition = machine(
+        {"A": {"Type": "Pass", "Output": "{% 1 %}", "End": True}}, QueryLanguage="JSONata"
     )
-    assert (found.code, found.location) == ("UNSUPPORTED_FEATURE", "/QueryLanguage")
-    assert "JSONata is not supported" in found.message
+    assert validate_definition(definition) == []
 
 
 @pytest.mark.parametrize("language", ["jsonpath", "XPath", 1])

@@ -242,12 +242,9 @@ def test_unknown_catcher_fields_are_errors() -> None:
     ]
 
 
-def test_catch_output_is_jsonata_only_and_assign_is_unsupported() -> None:
+def test_catch_output_is_jsonata_only_and_assign_is_allowed() -> None:
     definition = catch({"ErrorEquals": ["E"], "Next": "Recover", "Output": {}, "Assign": {}})
-    assert errors(definition) == [
-        ("SCHEMA_VALIDATION_FAILED", "/States/A/Catch/0/Output"),
-        ("UNSUPPORTED_FEATURE", "/States/A/Catch/0/Assign"),
-    ]
+    assert errors(definition) == [("SCHEMA_VALIDATION_FAILED", "/States/A/Catch/0/Output")]
 
 
 # --- Task timeouts and heartbeats ---------------------------------------------------------

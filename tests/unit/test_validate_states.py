@@ -173,15 +173,13 @@ def test_jsonata_only_fields_say_so(field: str) -> None:
     assert "only supported for the 'JSONata' QueryLanguage" in found[0].message
 
 
-def test_workflow_variables_are_not_supported_yet() -> None:
-    assert errors(single({"Type": "Pass", "End": True, "Assign": {"x": 1}})) == [
-        ("UNSUPPORTED_FEATURE", "/States/A/Assign")
-    ]
+def test_workflow_variables_are_allowed_in_jsonpath() -> None:
+    assert validate_definition(single({"Type": "Pass", "End": True, "Assign": {"x": 1}})) == []
 
 
-def test_a_jsonata_state_is_not_supported_yet() -> None:
+def test_a_jsonata_state_in_a_jsonpath_machine_is_valid() -> None:
     state = {"Type": "Pass", "QueryLanguage": "JSONata", "Output": "{% 1 %}", "End": True}
-    assert errors(single(state)) == [("UNSUPPORTED_FEATURE", "/States/A/QueryLanguage")]
+    assert validate_definition(single(state)) == []
 
 
 def test_a_state_may_say_it_is_jsonpath() -> None:

@@ -7,6 +7,7 @@ definition and turns every path, template, intrinsic and Choice rule into a call
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -84,7 +85,7 @@ def compile_definition(definition: Mapping[str, Any] | str | bytes) -> CompiledD
     unsupported = _not_runnable_yet(loaded)
     if unsupported:
         raise InvalidDefinition(unsupported)
-    graph = _compile_graph(loaded)
+    graph = _compile_graph(loaded, loaded.get("QueryLanguage", "JSONPath"))
     return CompiledDefinition(
         graph=graph,
         definition=loaded,
@@ -95,32 +96,28 @@ def compile_definition(definition: Mapping[str, Any] | str | bytes) -> CompiledD
     )
 
 
-_JSONATA_ONLY = ("Arguments", "Output", "Items", "Condition")
-
-
 def _not_runnable_yet(definition: Mapping[str, Any]) -> list[Diagnostic]:
-    """Diagnostics for what validates but the engine cannot run yet: JSONata and variables.
+    """Diagnostics for what validates but the engine cannot run yet.
 
-    The validator knows the whole language; the engine learns JSONata and workflow variables
-    in the next release (issue #3). Until then, running such a definition must fail up front
-    with a clear message rather than half-run.
+    Today: ``ItemBatcher`` in a JSONata Map (its ``BatchInput`` would need JSONata batching).
     """
     found: list[Diagnostic] = []
+    top_language = definition.get("QueryLanguage", "JSONPath")
 
     def visit(scope: Mapping[str, Any], location: str) -> None:
-        if scope.get("QueryLanguage") == "JSONata":
-            found.append(_later("QueryLanguage 'JSONata'", location + "/QueryLanguage"))
         for name, body in scope.get("States", {}).items():
             here = f"{location}/States/{name}"
-            for field in ("QueryLanguage", "Assign", *_JSONATA_ONLY):
-                if field in body and (field != "QueryLanguage" or body[field] == "JSONata"):
-                    found.append(_later(f"'{field}'", f"{here}/{field}"))
-            for index, rule in enumerate(body.get("Choices", ())):
-                if isinstance(rule, Mapping) and "Assign" in rule:
-                    found.append(_later("'Assign'", f"{here}/Choices/{index}/Assign"))
-            for index, catcher in enumerate(body.get("Catch", ())):
-                if isinstance(catcher, Mapping) and ("Assign" in catcher or "Output" in catcher):
-                    found.append(_later("'Assign'/'Output'", f"{here}/Catch/{index}"))
+            language = body.get("QueryLanguage", top_language)
+            if body.get("Type") == "Map" and language == "JSONata" and "ItemBatcher" in body:
+                found.append(
+                    Diagnostic(
+                        "UNSUPPORTED_FEATURE",
+                        "ItemBatcher in a JSONata Map state is not supported yet; batch the "
+                        "items in a JSONata expression in Items instead, or write this Map "
+                        "state in JSONPath.",
+                        f"{here}/ItemBatcher",
+                    )
+                )
             for index, branch in enumerate(body.get("Branches", ())):
                 visit(branch, f"{here}/Branches/{index}")
             for key in ("ItemProcessor", "Iterator"):
@@ -129,16 +126,6 @@ def _not_runnable_yet(definition: Mapping[str, Any]) -> list[Diagnostic]:
 
     visit(definition, "")
     return found
-
-
-def _later(what: str, location: str) -> Diagnostic:
-    return Diagnostic(
-        "UNSUPPORTED_FEATURE",
-        f"{what} is valid ASL, but this version of stepline cannot run JSONata states or "
-        "workflow variables yet (they arrive in the next release). Use JSONPath fields "
-        "(Parameters, ResultSelector, ResultPath, OutputPath) for now.",
-        location,
-    )
 
 
 def _count_states(graph: StateGraph) -> int:
@@ -152,8 +139,10 @@ def _count_states(graph: StateGraph) -> int:
     return total
 
 
-def _compile_graph(scope: Mapping[str, Any]) -> StateGraph:
-    states = {name: _compile_state(name, body) for name, body in scope["States"].items()}
+def _compile_graph(scope: Mapping[str, Any], language: str) -> StateGraph:
+    """Compile a scope; ``language`` is the machine's QueryLanguage, which every state inherits
+    (a Parallel branch or Map processor too) unless it sets its own."""
+    states = {name: _compile_state(name, body, language) for name, body in scope["States"].items()}
     return StateGraph(start_at=scope["StartAt"], states=states)
 
 
@@ -205,17 +194,32 @@ def _catchers(body: Mapping[str, Any]) -> tuple[Catcher, ...]:
             error_equals=tuple(catcher["ErrorEquals"]),
             next=catcher["Next"],
             result_path=_result_path(catcher),
+            assign=_assign(catcher),
         )
         for catcher in body.get("Catch", ())
     )
+
+
+def _assign(body: Mapping[str, Any]) -> Evaluator | None:
+    """``Assign`` in a JSONPath state: a payload template whose keys are variable names."""
+    return compile_template(body["Assign"], "Assign") if "Assign" in body else None
 
 
 def _template(body: Mapping[str, Any], field: str) -> Evaluator | None:
     return compile_template(body[field], field) if field in body else None
 
 
+_VARIABLE_REFERENCE = re.compile(r'"\$[A-Za-z_]')
+
+
 def _reads_context(body: Mapping[str, Any]) -> bool:
-    """Whether the state reads ``$$`` anywhere (the engine builds ``$$`` only for those)."""
+    """Whether the state reads ``$$`` or a variable (the engine builds ``$$`` only for those).
+
+    Variables travel with the context object, so a state that reads one needs it too; the
+    check errs on the side of building it (a literal string that looks like ``$name`` counts).
+    """
+    if "Assign" in body or _VARIABLE_REFERENCE.search(json.dumps(body)):
+        return True
     for field, value in body.items():
         if field in ("Parameters", "ResultSelector", "ItemSelector") and template_uses_context(
             value
@@ -234,10 +238,24 @@ def _path_or_intrinsic(text: str) -> Evaluator:
     return compile_path(text).evaluate
 
 
-_IO_FIELDS = ("InputPath", "Parameters", "Result", "ResultSelector", "ResultPath", "OutputPath")
+# Fields that make a state's output differ from its input, or have side effects (Assign).
+_IO_FIELDS = (
+    "InputPath",
+    "Parameters",
+    "Result",
+    "ResultSelector",
+    "ResultPath",
+    "OutputPath",
+    "Assign",
+)
 
 
-def _compile_state(name: str, body: Mapping[str, Any]) -> State:
+def _compile_state(name: str, body: Mapping[str, Any], language: str) -> State:
+    """Compile one state; ``language`` is the machine's (inherited) QueryLanguage."""
+    if body.get("QueryLanguage", language) == "JSONata":
+        from stepline.asl._compile_jsonata import compile_jsonata_state
+
+        return compile_jsonata_state(name, body, language)
     state_type = body["Type"]
     input_path, input_null = _io_path(body, "InputPath")
     output_path, output_null = _io_path(body, "OutputPath")
@@ -253,7 +271,9 @@ def _compile_state(name: str, body: Mapping[str, Any]) -> State:
         "output_path_null": output_null,
         "result_path": _result_path(body),
         "uses_context": _reads_context(body),
+        "assign": _assign(body),
         "passthrough": not any(field in body for field in _IO_FIELDS),
+        "handler": state_type,
     }
     if state_type == "Pass":
         return PassState(
@@ -285,6 +305,7 @@ def _compile_state(name: str, body: Mapping[str, Any]) -> State:
                         rule, location=pointer("States", name, "Choices", index)
                     ),
                     next=rule["Next"],
+                    assign=_assign(rule),
                 )
                 for index, rule in enumerate(body["Choices"])
             ),
@@ -320,14 +341,14 @@ def _compile_state(name: str, body: Mapping[str, Any]) -> State:
             result_selector=_template(body, "ResultSelector"),
             retry=_retriers(body),
             catch=_catchers(body),
-            branches=tuple(_compile_graph(branch) for branch in body["Branches"]),
+            branches=tuple(_compile_graph(branch, language) for branch in body["Branches"]),
         )
     if state_type == "Map":
-        return _compile_map(body, common)
+        return _compile_map(body, common, language)
     raise AssertionError(f"validated definition has unknown state type {state_type!r}")
 
 
-def _compile_map(body: Mapping[str, Any], common: dict[str, Any]) -> MapState:
+def _compile_map(body: Mapping[str, Any], common: dict[str, Any], language: str) -> MapState:
     processor = body.get("ItemProcessor") or body["Iterator"]
     config = processor.get("ProcessorConfig", {}) if "ItemProcessor" in body else {}
     selector_field = "ItemSelector" if "ItemSelector" in body else "Parameters"
@@ -337,7 +358,7 @@ def _compile_map(body: Mapping[str, Any], common: dict[str, Any]) -> MapState:
         result_selector=_template(body, "ResultSelector"),
         retry=_retriers(body),
         catch=_catchers(body),
-        processor=_compile_graph(processor),
+        processor=_compile_graph(processor, language),
         items_path=_optional_ref(body, "ItemsPath"),
         item_selector=_template(body, selector_field),
         max_concurrency=int(body.get("MaxConcurrency", 0)),

@@ -58,6 +58,8 @@ class Catcher:
     error_equals: tuple[str, ...]
     next: str
     result_path: tuple[Key, ...] | None = ()
+    assign: Any = None
+    output: Any = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,6 +86,20 @@ class State:
     retry: tuple[Retrier, ...] = ()
     catch: tuple[Catcher, ...] = ()
     uses_context: bool = False
+    assign: Any = None
+    """``Assign`` compiled: ``evaluate(value, context) -> {variable: value}`` in a JSONPath
+    state, ``evaluate(bindings) -> {variable: value}`` in a JSONata one."""
+    jsonata: bool = False
+    """True when the state's query language is JSONata."""
+    handler: str = ""
+    """Which engine handler runs it: the type, with ``/JSONata`` for JSONata states."""
+    arguments: Any = None
+    """JSONata ``Arguments``: ``evaluate(bindings) -> value``."""
+    output: Any = None
+    """JSONata ``Output``: ``evaluate(bindings) -> value``."""
+    expressions: Mapping[str, Any] = field(default_factory=dict)
+    """JSONata expressions of scalar fields (``Seconds``, ``TimeoutSeconds``, ``Items``,
+    ``ItemSelector``, ``Error``…), by field name; static values stay in the typed fields."""
     passthrough: bool = False
     """True when no I/O field is set: the state's output is its input, unchanged."""
 
@@ -112,8 +128,10 @@ class TaskState(State):
 class ChoiceBranch:
     """One rule of a Choice state, compiled, and where it leads."""
 
-    matches: Matcher
+    matches: Matcher | None
     next: str
+    assign: Any = None
+    condition: Any = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -17,7 +17,7 @@ the field being evaluated, raises the ASL error AWS raises there with AWS's caus
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from stepline.asl._errors import RESULT_PATH_MATCH_FAILURE, DefinitionError, StatesError
@@ -29,6 +29,7 @@ __all__ = [
     "compile_path",
     "compile_reference_path",
     "set_at_path",
+    "variables_of",
 ]
 
 
@@ -108,7 +109,7 @@ class CompiledPath:
         definite: True when the path always selects at most one node (a single value, not a list).
     """
 
-    __slots__ = ("_query", "definite", "evaluate", "is_context", "keys", "text")
+    __slots__ = ("_query", "definite", "evaluate", "is_context", "keys", "text", "variable")
 
     def __init__(
         self,
@@ -116,15 +117,20 @@ class CompiledPath:
         is_context: bool,
         keys: tuple[Key, ...] | None,
         query: Any = None,
+        variable: str | None = None,
     ) -> None:
         self.text = text
         self.is_context = is_context
+        self.variable = variable
         self.keys = keys
         self._query = query
         self.definite = keys is not None or query is None
         self.evaluate: Callable[[Any, Any], Any]
         if keys is not None:
-            self.evaluate = self._evaluate_context_keys if is_context else self._evaluate_keys
+            if variable is not None:
+                self.evaluate = self._evaluate_variable_keys
+            else:
+                self.evaluate = self._evaluate_context_keys if is_context else self._evaluate_keys
         else:
             self.definite = bool(query.singular_query())
             self.evaluate = self._evaluate_query
@@ -139,10 +145,29 @@ class CompiledPath:
         keys = self.keys
         if not keys:
             return context
-        return _walk(context, keys)
+        # The engine's context object is a dict subclass (it carries the variables), which
+        # _walk's exact-type checks would refuse: take the first step here.
+        if not isinstance(context, dict) or type(keys[0]) is not str:
+            return MISSING
+        first = context.get(keys[0], MISSING)
+        if first is MISSING or len(keys) == 1:
+            return first
+        return _walk(first, keys[1:])
+
+    def _evaluate_variable_keys(self, data: Any, context: Any) -> Any:
+        value = variables_of(context).get(self.variable, MISSING)  # type: ignore[arg-type]
+        keys = self.keys
+        if not keys or value is MISSING:
+            return value
+        return _walk(value, keys)
 
     def _evaluate_query(self, data: Any, context: Any) -> Any:
-        root = context if self.is_context else data
+        if self.variable is not None:
+            root = variables_of(context).get(self.variable, MISSING)
+            if root is MISSING:
+                return MISSING
+        else:
+            root = context if self.is_context else data
         try:
             found = self._query.findall(root)
         except _query_errors:
@@ -162,27 +187,42 @@ _CACHE: dict[tuple[str, bool], CompiledPath] = {}
 _query_errors: tuple[type[Exception], ...] = (TypeError, ValueError, LookupError, ArithmeticError)
 
 
-def _check_root(text: str) -> tuple[bool, str]:
+_VARIABLE_ROOT = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _check_root(text: str) -> tuple[bool, str | None, str]:
+    """Split a path into (reads the context?, variable name or None, the rest after the root)."""
     if not isinstance(text, str):
         raise DefinitionError(f"A path must be a string, got {type(text).__name__}.")
+    variable = None
     if text.startswith("$$"):
         is_context, body = True, text[2:]
     elif text.startswith("$"):
         is_context, body = False, text[1:]
+        named = _VARIABLE_ROOT.match(text)
+        if named:
+            # `$name…`: a workflow variable (JSONPath mode reads them as `"x.$": "$name.a"`).
+            variable, body = named.group(1), text[named.end() :]
     else:
-        body = None
-    if body is not None:
-        if body and body[0] not in ".[":
-            raise DefinitionError(
-                f"The path {text!r} is not valid JSONPath: after '$' comes '.member' or "
-                "'[...]'. (Workflow variables such as '$name' are not supported yet.)",
-                "INVALID_JSON_PATH",
-            )
-        return is_context, body
-    raise DefinitionError(
-        f"The path {text!r} must start with '$' (the state input) or '$$' (the context object).",
-        "INVALID_JSON_PATH",
-    )
+        raise DefinitionError(
+            f"The path {text!r} must start with '$' (the state input), '$$' (the context "
+            "object) or '$name' (a workflow variable).",
+            "INVALID_JSON_PATH",
+        )
+    if body and body[0] not in ".[":
+        raise DefinitionError(
+            f"The path {text!r} is not valid JSONPath: after the root comes '.member' or '[...]'.",
+            "INVALID_JSON_PATH",
+        )
+    return is_context, variable, body
+
+
+def variables_of(context: Any) -> Mapping[str, Any]:
+    """The workflow variables visible to an evaluation (carried by the context object)."""
+    return getattr(context, "variables", _NO_VARIABLES)
+
+
+_NO_VARIABLES: Mapping[str, Any] = {}
 
 
 def compile_reference_path(text: str) -> CompiledPath:
@@ -201,7 +241,7 @@ def compile_reference_path(text: str) -> CompiledPath:
     cached = _CACHE.get(key)
     if cached is not None:
         return cached
-    is_context, body = _check_root(text)
+    is_context, variable, body = _check_root(text)
     keys = _split_simple(body)
     if keys is None:
         raise DefinitionError(
@@ -209,7 +249,7 @@ def compile_reference_path(text: str) -> CompiledPath:
             "\"['member']\" and '[index]' are allowed here (no '*', '..', slices or filters).",
             "INVALID_JSON_PATH",
         )
-    compiled = CompiledPath(text, is_context, keys)
+    compiled = CompiledPath(text, is_context, keys, variable=variable)
     _CACHE[key] = compiled
     return compiled
 
@@ -227,10 +267,10 @@ def compile_path(text: str) -> CompiledPath:
     cached = _CACHE.get(key)
     if cached is not None:
         return cached
-    is_context, body = _check_root(text)
+    is_context, variable, body = _check_root(text)
     keys = _split_simple(body)
     if keys is not None:
-        compiled = CompiledPath(text, is_context, keys)
+        compiled = CompiledPath(text, is_context, keys, variable=variable)
     elif body.endswith(".length()"):
         compiled = _LengthPath(text, is_context, compile_path(text[: -len(".length()")]))
     else:
@@ -248,7 +288,7 @@ def compile_path(text: str) -> CompiledPath:
             raise DefinitionError(
                 f"The value {text!r} is not a valid JSONPath ({detail}).", "INVALID_JSON_PATH"
             ) from None
-        compiled = CompiledPath(text, is_context, None, query)
+        compiled = CompiledPath(text, is_context, None, query, variable)
     _CACHE[key] = compiled
     return compiled
 
@@ -261,6 +301,7 @@ class _LengthPath(CompiledPath):
     def __init__(self, text: str, is_context: bool, inner: CompiledPath) -> None:
         self.text = text
         self.is_context = is_context
+        self.variable = inner.variable
         self.keys = None
         self._query = None
         self.definite = True

@@ -1,4 +1,4 @@
-"""Load-time validation of an ASL definition (JSONPath mode): every check AWS makes.
+"""Load-time validation of an ASL definition, in both query languages: every check AWS makes.
 
 :func:`validate_definition` reports every problem in one pass, as a list of
 :class:`~stepline.asl._diagnostics.Diagnostic` with AWS's codes (``SCHEMA_VALIDATION_FAILED``,
@@ -6,9 +6,11 @@
 compiler raises :class:`~stepline.asl._diagnostics.InvalidDefinition` from the errors, and the
 ``ValidateStateMachineDefinition`` API returns the list as it is.
 
-This module holds the top level and the graph: ``StartAt``/``States`` objects (the machine,
-Parallel branches, Map processors), state names, transitions and reachability. Each state's
-own fields are checked in ``_validate_states``.
+This module holds the top level and the graph: the machine's ``QueryLanguage`` (every state's
+default, nested ones included), ``StartAt``/``States`` objects (the machine, Parallel branches,
+Map processors), state names, transitions and reachability. Each ``States`` object is also a
+scope of workflow variables; once every state has been seen, ``_validate_variables`` checks
+what the scopes assign and read. Each state's own fields are checked in ``_validate_states``.
 """
 
 from __future__ import annotations
@@ -22,16 +24,18 @@ from stepline.asl._validate_common import (
     DUPLICATE_STATE_NAME,
     INVALID_JSON_DESCRIPTION,
     INVALID_STATE_NAME,
+    JSONATA,
+    JSONPATH,
     MAX_SECONDS,
     MISSING_DESCRIPTION,
     MISSING_END_STATE,
     MISSING_TRANSITION_TARGET,
     SCHEMA_VALIDATION_FAILED,
     TOO_DEEPLY_NESTED,
-    UNSUPPORTED_FEATURE,
     Context,
     ScopeKind,
     StateSummary,
+    VariableScope,
     check_fields,
     check_integer,
     check_required,
@@ -39,7 +43,8 @@ from stepline.asl._validate_common import (
     describe,
     quote_list,
 )
-from stepline.asl._validate_states import validate_state
+from stepline.asl._validate_states import report_query_language, validate_state
+from stepline.asl._validate_variables import report_variables
 
 __all__ = ["MAX_NESTING_DEPTH", "validate_definition"]
 
@@ -114,6 +119,7 @@ def validate_definition(definition: Any, *, max_state_name_length: int = 80) -> 
         return ctx.diagnostics
     _validate_machine(ctx, definition)
     _report_missing_targets(ctx)
+    report_variables(ctx)
     return ctx.diagnostics
 
 
@@ -227,21 +233,10 @@ def _report_duplicate_keys(ctx: Context, root: Any, duplicates: dict[int, list[s
 def _validate_machine(ctx: Context, definition: Mapping[Any, Any]) -> None:
     if "QueryLanguage" in definition:
         language = definition["QueryLanguage"]
-        if language == "JSONata":
-            # Every field of every state would follow other rules: say it once and stop.
-            ctx.error(
-                UNSUPPORTED_FEATURE,
-                "JSONata is not supported by this version of stepline; write the state "
-                "machine in JSONPath (remove QueryLanguage or set it to 'JSONPath').",
-                "/QueryLanguage",
-            )
-            return
-        if language != "JSONPath":
-            ctx.error(
-                SCHEMA_VALIDATION_FAILED,
-                f"QueryLanguage must be 'JSONPath' or 'JSONata', got {describe(language)}.",
-                "/QueryLanguage",
-            )
+        # As for a state: exactly 'JSONPath' is JSONPath, anything else JSONata.
+        ctx.machine_language = JSONPATH if language == JSONPATH else JSONATA
+        if language not in (JSONPATH, JSONATA):
+            report_query_language(ctx, language, "/QueryLanguage", "every state")
     if "Version" in definition and definition["Version"] != "1.0":
         ctx.error(
             SCHEMA_VALIDATION_FAILED,
@@ -323,6 +318,9 @@ def _validate_scope(ctx: Context, scope: Any, location: str, kind: ScopeKind) ->
     for name in states:
         _check_state_name(ctx, name, location + pointer("States", str(name)))
     summaries: dict[Any, StateSummary] = {}
+    enclosing = ctx.scope
+    ctx.scope = VariableScope(location, enclosing if kind != "machine" else None)
+    ctx.scopes.append(ctx.scope)
     ctx.depth += 1
     try:
         for name, body in states.items():
@@ -330,6 +328,7 @@ def _validate_scope(ctx: Context, scope: Any, location: str, kind: ScopeKind) ->
             summaries[name] = validate_state(ctx, body, state_location)
     finally:
         ctx.depth -= 1
+        ctx.scope = enclosing
     _check_graph(ctx, location, states, summaries, start_at)
 
 

@@ -1,9 +1,11 @@
 """Shared pieces of definition validation: codes, the collector, and checks on single values.
 
 The validator is split by concern (top level and graph in ``_validate``, state types in
-``_validate_states``, Map in ``_validate_map``, Retry/Catch/timeouts in ``_validate_recovery``);
-everything they have in common lives here. Each check appends diagnostics to a
-:class:`Context` and never raises, so one pass reports every problem in a definition.
+``_validate_states``, Map in ``_validate_map``, Retry/Catch/timeouts in ``_validate_recovery``,
+paths and payload templates in ``_validate_paths``, JSONata in ``_validate_jsonata``, workflow
+variables in ``_validate_variables``); everything they have in common lives here. Each check
+appends diagnostics to a :class:`Context` and never raises, so one pass reports every problem
+in a definition.
 """
 
 from __future__ import annotations
@@ -13,20 +15,24 @@ import math
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from difflib import get_close_matches
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from stepline.asl._diagnostics import Diagnostic, Severity, pointer
-from stepline.asl._errors import DefinitionError
-from stepline.asl._intrinsics import compile_intrinsic, is_intrinsic
-from stepline.asl._paths import compile_path, compile_reference_path
+from stepline.asl._intrinsics import is_intrinsic
+
+if TYPE_CHECKING:
+    from stepline.asl._jsonata import CompiledExpression, JsonataSyntaxError
 
 __all__ = [
     "DUPLICATE_LABEL_NAME",
     "DUPLICATE_STATE_NAME",
+    "INVALID_JSONATA_EXPRESSION",
     "INVALID_JSON_DESCRIPTION",
     "INVALID_LABEL_NAME",
     "INVALID_RESOURCE",
     "INVALID_STATE_NAME",
+    "JSONATA",
+    "JSONPATH",
     "MAX_SECONDS",
     "MISSING_DESCRIPTION",
     "MISSING_END_STATE",
@@ -35,28 +41,30 @@ __all__ = [
     "NO_PATH",
     "PASS_RESULT_IS_STATIC",
     "SCHEMA_VALIDATION_FAILED",
+    "SHADOWED_VARIABLE",
     "TOO_DEEPLY_NESTED",
+    "UNDEFINED_VARIABLE",
     "UNSUPPORTED_FEATURE",
+    "UNSUPPORTED_JSONATA_EXPRESSION",
     "Context",
+    "Language",
     "ScopeKind",
     "StateSummary",
     "Transition",
+    "VariableScope",
     "as_integer",
     "check_array",
     "check_boolean",
-    "check_dynamic_value",
     "check_enum",
     "check_exclusive",
     "check_fields",
     "check_integer",
     "check_number",
     "check_object",
-    "check_path_or_intrinsic",
-    "check_reference_path",
     "check_required",
     "check_string",
-    "check_template",
     "describe",
+    "language_mismatch",
     "looks_dynamic",
     "quote_list",
 ]
@@ -76,13 +84,29 @@ TOO_DEEPLY_NESTED: Final = "TOO_DEEPLY_NESTED"
 NO_DOLLAR: Final = "NO_DOLLAR"
 NO_PATH: Final = "NO_PATH"
 PASS_RESULT_IS_STATIC: Final = "PASS_RESULT_IS_STATIC"
-# stepline's own: a field AWS accepts but this version of stepline cannot run (JSONata, S3, …).
+# Codes AWS uses for JSONata expressions (observed in InvalidDefinition messages): one that does
+# not parse, and one that parses but reads what a Step Functions expression cannot ($$, a bare
+# top-level field name, $states.errorOutput outside a Catch).
+INVALID_JSONATA_EXPRESSION: Final = "INVALID_JSONATA_EXPRESSION"
+UNSUPPORTED_JSONATA_EXPRESSION: Final = "UNSUPPORTED_JSONATA_EXPRESSION"
+# stepline's own: a field AWS accepts but this version of stepline cannot run (S3, …).
 UNSUPPORTED_FEATURE: Final = "UNSUPPORTED_FEATURE"
 # A warning: stepline accepts something AWS may refuse (a stepline extension of ASL).
 STEPLINE_EXTENSION: Final = "STEPLINE_EXTENSION"
+# stepline's own warning: a variable read where no state could have assigned it (AWS accepts
+# the definition and fails the state when it runs; see _validate_variables).
+UNDEFINED_VARIABLE: Final = "UNDEFINED_VARIABLE"
+# stepline's own warning: a Parallel branch or Map iteration assigns a variable of an enclosing
+# scope, which the States Language forbids (whether AWS refuses it is not known).
+SHADOWED_VARIABLE: Final = "SHADOWED_VARIABLE"
 
 # AWS's ceiling for second counts and attempt counts (Task timeouts, Wait, Retry).
 MAX_SECONDS: Final = 99_999_999
+
+JSONPATH: Final = "JSONPath"
+JSONATA: Final = "JSONata"
+Language = Literal["JSONPath", "JSONata"]
+"""A state's query language, as resolved (see ``_validate._state_language``)."""
 
 ScopeKind = Literal["machine", "branch", "processor", "iterator"]
 """Which kind of ``StartAt``/``States`` object is being validated; each allows other fields."""
@@ -111,6 +135,23 @@ class StateSummary:
 
 
 @dataclass(slots=True)
+class VariableScope:
+    """The workflow variables of one ``StartAt``/``States`` object, for the reference checks.
+
+    Attributes:
+        location: The JSON Pointer of the object (``""`` for the state machine).
+        parent: The enclosing scope (a Parallel branch's or Map processor's), if any.
+        assigned: Each variable an ``Assign`` of a state here names, with every place it does.
+        references: Each ``(variable, location)`` a state here reads.
+    """
+
+    location: str
+    parent: VariableScope | None = None
+    assigned: dict[str, list[str]] = field(default_factory=dict)
+    references: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class Context:
     """Everything collected during one validation run.
 
@@ -127,6 +168,11 @@ class Context:
             the end, once every name in the definition is known, so that the message can say
             when the target exists in another scope.
         depth: How many scopes deep the validation currently is.
+        machine_language: The top-level ``QueryLanguage``: the default of every state, nested
+            ones included (a Map's or Parallel's own ``QueryLanguage`` does not reach inside).
+        scope: The variable scope of the states being validated now.
+        scopes: Every variable scope, outermost first.
+        expressions: Each JSONata expression text compiled so far, or its syntax error.
     """
 
     max_state_name_length: int
@@ -136,6 +182,10 @@ class Context:
     labels: dict[str, str] = field(default_factory=dict)
     missing_targets: list[Transition] = field(default_factory=list)
     depth: int = 0
+    machine_language: Language = "JSONPath"
+    scope: VariableScope = field(default_factory=lambda: VariableScope(""))
+    scopes: list[VariableScope] = field(default_factory=list)
+    expressions: dict[str, CompiledExpression | JsonataSyntaxError] = field(default_factory=dict)
 
     def add(self, code: str, message: str, location: str, severity: Severity = "ERROR") -> None:
         """Record one finding."""
@@ -148,6 +198,14 @@ class Context:
     def warning(self, code: str, message: str, location: str) -> None:
         """Record a finding that does not make the definition invalid."""
         self.add(code, message, location, "WARNING")
+
+    def assigns(self, variable: str, location: str) -> None:
+        """Note that a state of the current scope assigns ``variable`` (at ``location``)."""
+        self.scope.assigned.setdefault(variable, []).append(location)
+
+    def reads(self, variable: str, location: str) -> None:
+        """Note that a state of the current scope reads ``variable`` (at ``location``)."""
+        self.scope.references.append((variable, location))
 
 
 # --- describing values in messages --------------------------------------------------------
@@ -343,6 +401,8 @@ def check_fields(
     what: str,
     *,
     hints: Mapping[str, str] | None = None,
+    language: Language | None = None,
+    other_language: Collection[str] = (),
 ) -> None:
     """Report every field of ``body`` that ``allowed`` does not contain.
 
@@ -353,6 +413,9 @@ def check_fields(
         allowed: The field names allowed here.
         what: What the object is, for messages (``a Pass state``, ``a retrier``).
         hints: Extra advice for particular fields (``Next`` on a Choice state, …).
+        language: The query language the object follows, when it matters.
+        other_language: Fields the object would allow in the other query language; they get
+            AWS's "only supported for the '…' QueryLanguage" message.
     """
     for name in body:
         if isinstance(name, str) and name in allowed:
@@ -365,22 +428,8 @@ def check_fields(
                 field_location,
             )
             continue
-        if name == "Assign":
-            ctx.error(
-                UNSUPPORTED_FEATURE,
-                "Field 'Assign' (workflow variables) is not supported by this version of "
-                "stepline; remove it and carry the values in the state output instead.",
-                field_location,
-            )
-            continue
-        if name in ("Arguments", "Output", "Items"):
-            ctx.error(
-                SCHEMA_VALIDATION_FAILED,
-                f"The QueryLanguage is 'JSONPath', but field '{name}' is only supported for "
-                "the 'JSONata' QueryLanguage (which this version of stepline does not run); "
-                f"use the JSONPath fields ({_JSONPATH_EQUIVALENT[name]}) instead.",
-                field_location,
-            )
+        if language is not None and name in other_language:
+            ctx.error(SCHEMA_VALIDATION_FAILED, language_mismatch(language, name), field_location)
             continue
         advice = (hints or {}).get(name)
         if advice is None:
@@ -397,10 +446,55 @@ def check_fields(
         )
 
 
-_JSONPATH_EQUIVALENT: Final = {
+def language_mismatch(language: Language, name: str, instead: str | None = None) -> str:
+    """AWS's message for a field of the other query language, with what to write instead."""
+    other = JSONATA if language == JSONPATH else JSONPATH
+    instead = instead or _EQUIVALENTS.get(name)
+    if language == JSONPATH:
+        advice = 'set "QueryLanguage": "JSONata" on the state (or the state machine) to use it' + (
+            f", or write it with {instead}" if instead else ""
+        )
+    else:
+        advice = f"in a JSONata state write {instead}" if instead else "remove it"
+    return (
+        f"The QueryLanguage is set to '{language}', but field '{name}' is only supported for "
+        f"the '{other}' QueryLanguage; {advice}."
+    )
+
+
+_EQUIVALENTS: Final = {
+    # JSONata fields, in JSONPath terms.
     "Arguments": "Parameters",
     "Output": "InputPath, ResultSelector, ResultPath and OutputPath",
     "Items": "ItemsPath",
+    "Condition": "'Variable' and a comparison operator",
+    # JSONPath fields, in JSONata terms.
+    "Parameters": "'Arguments' (or 'ItemSelector' in a Map)",
+    "InputPath": "'Arguments' or 'Output' reading $states.input",
+    "OutputPath": "'Output'",
+    "ResultSelector": "'Output' reading $states.result",
+    "ResultPath": "'Output', combining $states.input with $states.result (or with "
+    "$states.errorOutput in a Catch)",
+    "Result": "'Output'",
+    "ItemsPath": "'Items'",
+    "Variable": "'Condition' holding a JSONata expression",
+    "RoleArn.$": "'RoleArn' holding a JSONata expression",
+    **{
+        f"{field}Path": f"'{field}' holding a JSONata expression"
+        for field in (
+            "Seconds",
+            "Timestamp",
+            "TimeoutSeconds",
+            "HeartbeatSeconds",
+            "MaxConcurrency",
+            "ToleratedFailureCount",
+            "ToleratedFailurePercentage",
+            "Error",
+            "Cause",
+            "MaxItemsPerBatch",
+            "MaxInputBytesPerBatch",
+        )
+    },
 }
 
 
@@ -442,141 +536,3 @@ def check_exclusive(
             f"{what} must have exactly one of {quote_list(names)}; add one.",
             location,
         )
-
-
-# --- paths and templates ---------------------------------------------------------------------
-
-
-def check_reference_path(
-    ctx: Context,
-    value: Any,
-    location: str,
-    name: str,
-    *,
-    nullable: bool = False,
-    context_allowed: bool = True,
-) -> None:
-    """Check a reference path field (``InputPath``, ``ItemsPath``, ``SecondsPath``, …).
-
-    Args:
-        ctx: Where findings go.
-        value: The field's value.
-        location: The field's JSON Pointer.
-        name: The field's name, for messages.
-        nullable: Whether ``null`` is allowed (InputPath, OutputPath, ResultPath).
-        context_allowed: Whether a ``$$`` path (the context object) is allowed.
-    """
-    if value is None and nullable:
-        return
-    if not isinstance(value, str):
-        alternative = " or null" if nullable else ""
-        ctx.error(
-            SCHEMA_VALIDATION_FAILED,
-            f"{name} must be a reference path string such as '$' or '$.order'{alternative}, "
-            f"got {describe(value)}.",
-            location,
-        )
-        return
-    try:
-        compile_reference_path(value)
-    except DefinitionError as exc:
-        ctx.error(exc.code, f"{name}: {exc.message}", location)
-        return
-    if not context_allowed and value.startswith("$$"):
-        ctx.error(
-            SCHEMA_VALIDATION_FAILED,
-            f"{name} cannot point into the context object ('$$'), which is read-only; write "
-            "a path into the state's data such as '$.result'.",
-            location,
-        )
-
-
-def check_path_or_intrinsic(ctx: Context, value: Any, location: str, name: str) -> None:
-    """Check a field that holds a reference path or an intrinsic call (Fail ``ErrorPath``)."""
-    if not isinstance(value, str):
-        ctx.error(
-            SCHEMA_VALIDATION_FAILED,
-            f"{name} must be a string holding a reference path such as '$.error' or an "
-            f"intrinsic function call such as \"States.Format('E{{}}', $.code)\", "
-            f"got {describe(value)}.",
-            location,
-        )
-        return
-    try:
-        if is_intrinsic(value):
-            compile_intrinsic(value)
-        else:
-            compile_reference_path(value)
-    except DefinitionError as exc:
-        ctx.error(exc.code, f"{name}: {exc.message}", location)
-
-
-def check_dynamic_value(ctx: Context, value: Any, location: str, key: str) -> None:
-    """Check the value of a ``"key.$"`` template entry: a JSONPath or an intrinsic call."""
-    if not isinstance(value, str):
-        ctx.error(
-            SCHEMA_VALIDATION_FAILED,
-            f"The value for the field '{key}' must be a string holding a JSONPath or an "
-            f"intrinsic function call, got {describe(value)}; remove '.$' from the key to "
-            "use the value as written.",
-            location,
-        )
-        return
-    try:
-        if is_intrinsic(value):
-            compile_intrinsic(value)
-        else:
-            compile_path(value)
-    except DefinitionError as exc:
-        ctx.error(
-            exc.code,
-            f"The value for the field '{key}' must be a valid JSONPath or a valid intrinsic "
-            f"function call: {exc.message}",
-            location,
-        )
-
-
-def check_template(ctx: Context, template: Any, location: str, name: str) -> None:
-    """Check a payload template (``Parameters``, ``ResultSelector``, ``ItemSelector``, …).
-
-    Walks the whole value: every ``"key.$"`` must hold a valid path or intrinsic call, and a
-    plain key whose string value looks like a path gets a ``NO_DOLLAR`` warning. The walk is
-    iterative so that a deeply nested template cannot exhaust the interpreter's stack.
-    """
-    if not isinstance(template, Mapping):
-        ctx.error(
-            SCHEMA_VALIDATION_FAILED,
-            f"{name} must be a JSON object (a payload template), got {describe(template)}.",
-            location,
-        )
-        return
-    stack: list[tuple[Any, str]] = [(template, location)]
-    # A Python caller can pass a value that contains itself; JSON cannot. Visit each
-    # container once so that such a value ends the walk instead of looping forever.
-    seen: set[int] = set()
-    while stack:
-        value, here = stack.pop()
-        if isinstance(value, Mapping | list):
-            if id(value) in seen:
-                continue
-            seen.add(id(value))
-        children: list[tuple[Any, str]] = []
-        if isinstance(value, Mapping):
-            for key, item in value.items():
-                child = here + pointer(str(key))
-                if isinstance(key, str) and key.endswith(".$"):
-                    check_dynamic_value(ctx, item, child, key)
-                    continue
-                if isinstance(item, str) and looks_dynamic(item):
-                    ctx.warning(
-                        NO_DOLLAR,
-                        f"The value of '{key}' looks like a JSONPath or an intrinsic call, but "
-                        "the key does not end in '.$', so it is passed on as the literal "
-                        f"string {describe(item)}; rename the key to '{key}.$' to evaluate it.",
-                        child,
-                    )
-                children.append((item, child))
-        elif isinstance(value, list):
-            children = [(item, here + pointer(index)) for index, item in enumerate(value)]
-        # Reversed, so that findings come out in the order the author wrote the fields.
-        stack.extend(reversed(children))

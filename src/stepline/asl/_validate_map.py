@@ -1,4 +1,4 @@
-"""Validation of the Map state's own rules (JSONPath mode).
+"""Validation of the Map state's own rules, in both query languages.
 
 A Map runs a nested state machine once per item. Its processor is either ``ItemProcessor``
 (with an optional ``ProcessorConfig``: ``Mode`` ``INLINE`` or ``DISTRIBUTED``) or the legacy
@@ -8,7 +8,10 @@ INLINE mode. ``ItemReader`` and ``ResultWriter`` read and write Amazon S3, which
 not have, so they are refused in every mode with a message that says what to do instead.
 
 Field types common to several states (paths, templates, numbers) are checked by the
-per-field table in ``_validate_states``; this module adds the rules that relate fields.
+per-field tables in ``_validate_states`` and ``_validate_jsonata_states``; this module adds the
+rules that relate fields, and the ``ItemBatcher`` configuration: in a JSONata Map its numbers
+may be expressions, its ``BatchInput`` any JSON value with expressions, and the ``…Path`` forms
+are JSONPath's.
 """
 
 from __future__ import annotations
@@ -21,20 +24,23 @@ from stepline.asl._diagnostics import pointer
 from stepline.asl._validate_common import (
     DUPLICATE_LABEL_NAME,
     INVALID_LABEL_NAME,
+    JSONATA,
+    JSONPATH,
     MAX_SECONDS,
     SCHEMA_VALIDATION_FAILED,
     STEPLINE_EXTENSION,
     UNSUPPORTED_FEATURE,
     Context,
+    Language,
     check_enum,
     check_exclusive,
     check_fields,
     check_integer,
     check_object,
-    check_reference_path,
-    check_template,
     describe,
 )
+from stepline.asl._validate_jsonata import Where, check_integer_or_expression, check_jsonata_value
+from stepline.asl._validate_paths import check_reference_path, check_template
 
 __all__ = ["DISTRIBUTED_ONLY", "validate_map"]
 
@@ -63,15 +69,18 @@ _ALSO_INLINE: Final = frozenset(
 )
 
 _PROCESSOR_CONFIG_FIELDS: Final = frozenset({"Mode", "ExecutionType"})
-_BATCHER_FIELDS: Final = frozenset(
-    {
-        "MaxItemsPerBatch",
-        "MaxItemsPerBatchPath",
-        "MaxInputBytesPerBatch",
-        "MaxInputBytesPerBatchPath",
-        "BatchInput",
-    }
-)
+_BATCHER_FIELDS: Final[Mapping[Language, frozenset[str]]] = {
+    JSONPATH: frozenset(
+        {
+            "MaxItemsPerBatch",
+            "MaxItemsPerBatchPath",
+            "MaxInputBytesPerBatch",
+            "MaxInputBytesPerBatchPath",
+            "BatchInput",
+        }
+    ),
+    JSONATA: frozenset({"MaxItemsPerBatch", "MaxInputBytesPerBatch", "BatchInput"}),
+}
 # AWS caps a batch at the payload quota, 256 KiB.
 _MAX_BATCH_BYTES: Final = 262_144
 _MAX_LABEL_LENGTH: Final = 40
@@ -79,13 +88,17 @@ _MAX_LABEL_LENGTH: Final = 40
 _LABEL_FORBIDDEN: Final = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
 
 
-def validate_map(ctx: Context, body: Mapping[Any, Any], location: str) -> None:
+def validate_map(
+    ctx: Context, body: Mapping[Any, Any], location: str, language: Language = JSONPATH
+) -> None:
     """Validate the Map-specific rules of the state at ``location``.
 
     Args:
         ctx: Where findings go; nested processors are validated through it.
         body: The Map state.
         location: Its JSON Pointer, e.g. ``/States/Ship``.
+        language: The Map state's own query language (its processor's states follow the
+            state machine's).
     """
     check_exclusive(
         ctx, body, location, ("ItemProcessor", "Iterator"), "A Map state", exactly_one=True
@@ -95,15 +108,18 @@ def validate_map(ctx: Context, body: Mapping[Any, Any], location: str) -> None:
         mode = _validate_item_processor(ctx, body["ItemProcessor"], location + "/ItemProcessor")
     if "Iterator" in body:
         ctx.validate_scope(ctx, body["Iterator"], location + "/Iterator", "iterator")
-    for names in (
-        ("ItemSelector", "Parameters"),
-        ("MaxConcurrency", "MaxConcurrencyPath"),
-        ("ToleratedFailureCount", "ToleratedFailureCountPath"),
-        ("ToleratedFailurePercentage", "ToleratedFailurePercentagePath"),
-    ):
-        check_exclusive(ctx, body, location, names, "A Map state")
+    if language == JSONPATH:  # JSONata has only the first of each pair
+        for names in (
+            ("ItemSelector", "Parameters"),
+            ("MaxConcurrency", "MaxConcurrencyPath"),
+            ("ToleratedFailureCount", "ToleratedFailureCountPath"),
+            ("ToleratedFailurePercentage", "ToleratedFailurePercentagePath"),
+        ):
+            check_exclusive(ctx, body, location, names, "A Map state")
 
     for name in DISTRIBUTED_ONLY:
+        if language == JSONATA and name.endswith("Path"):
+            continue  # reported as JSONPath-only
         if name in body and mode != "DISTRIBUTED" and name in _ALSO_INLINE:
             ctx.warning(
                 STEPLINE_EXTENSION,
@@ -140,7 +156,7 @@ def validate_map(ctx: Context, body: Mapping[Any, Any], location: str) -> None:
             location + "/ResultWriter",
         )
     if "ItemBatcher" in body:
-        _validate_item_batcher(ctx, body["ItemBatcher"], location + "/ItemBatcher")
+        _validate_item_batcher(ctx, body["ItemBatcher"], location + "/ItemBatcher", language)
     if "Label" in body:
         _validate_label(ctx, body["Label"], location + "/Label")
 
@@ -196,36 +212,44 @@ def _validate_processor_config(ctx: Context, value: Any, location: str) -> Mode:
     return mode
 
 
-def _validate_item_batcher(ctx: Context, value: Any, location: str) -> None:
+def _validate_item_batcher(ctx: Context, value: Any, location: str, language: Language) -> None:
     batcher = check_object(ctx, value, location, "ItemBatcher")
     if batcher is None:
         return
-    check_fields(ctx, batcher, location, _BATCHER_FIELDS, "ItemBatcher")
+    allowed = _BATCHER_FIELDS[language]
+    other = _BATCHER_FIELDS[JSONPATH] - allowed if language == JSONATA else frozenset()
+    check_fields(
+        ctx, batcher, location, allowed, "ItemBatcher", language=language, other_language=other
+    )
     for static, dynamic, maximum in (
         ("MaxItemsPerBatch", "MaxItemsPerBatchPath", MAX_SECONDS),
         ("MaxInputBytesPerBatch", "MaxInputBytesPerBatchPath", _MAX_BATCH_BYTES),
     ):
+        here = location + pointer(static)
+        if language == JSONATA:
+            if static in batcher:
+                check_integer_or_expression(
+                    ctx, batcher[static], here, static, minimum=1, maximum=maximum
+                )
+            continue
         check_exclusive(ctx, batcher, location, (static, dynamic), "ItemBatcher")
         if static in batcher:
-            check_integer(
-                ctx,
-                batcher[static],
-                location + pointer(static),
-                static,
-                minimum=1,
-                maximum=maximum,
-            )
+            check_integer(ctx, batcher[static], here, static, minimum=1, maximum=maximum)
         if dynamic in batcher:
             check_reference_path(ctx, batcher[dynamic], location + pointer(dynamic), dynamic)
-    if not any(name in batcher for name in _BATCHER_FIELDS - {"BatchInput"}):
+    if not any(name in batcher for name in _BATCHER_FIELDS[JSONPATH] - {"BatchInput"}):
         ctx.error(
             SCHEMA_VALIDATION_FAILED,
             "ItemBatcher must limit the batch size: add MaxItemsPerBatch or "
-            "MaxInputBytesPerBatch (or their …Path forms).",
+            "MaxInputBytesPerBatch" + (" (or their …Path forms)." if language == JSONPATH else "."),
             location,
         )
     if "BatchInput" in batcher:
-        check_template(ctx, batcher["BatchInput"], location + "/BatchInput", "BatchInput")
+        here = location + "/BatchInput"
+        if language == JSONATA:
+            check_jsonata_value(ctx, batcher["BatchInput"], here, Where("BatchInput"))
+        else:
+            check_template(ctx, batcher["BatchInput"], here, "BatchInput")
 
 
 def _validate_label(ctx: Context, value: Any, location: str) -> None:

@@ -10,6 +10,9 @@ Rules (AWS's, from the ASL specification and the Step Functions developer guide)
   ``MaxDelaySeconds`` ≥ 1, ``JitterStrategy`` ``FULL`` or ``NONE``.
 * Task ``TimeoutSeconds``/``HeartbeatSeconds`` are positive, exclusive with their ``…Path``
   forms, and a static heartbeat must be shorter than a static timeout.
+* A catcher may ``Assign`` variables in both query languages (its expressions may read
+  ``$states.errorOutput``); it places the error output with ``ResultPath`` in a JSONPath state
+  and builds its output with ``Output`` in a JSONata one.
 
 Which ``Next`` targets exist is the graph check's business (``_validate``); this module only
 reports them as transitions.
@@ -23,9 +26,12 @@ from typing import Any, Final
 from stepline.asl._diagnostics import pointer
 from stepline.asl._errors import ALL
 from stepline.asl._validate_common import (
+    JSONATA,
+    JSONPATH,
     MAX_SECONDS,
     SCHEMA_VALIDATION_FAILED,
     Context,
+    Language,
     Transition,
     as_integer,
     check_array,
@@ -34,11 +40,13 @@ from stepline.asl._validate_common import (
     check_integer,
     check_number,
     check_object,
-    check_reference_path,
     check_required,
     check_string,
     describe,
 )
+from stepline.asl._validate_jsonata import Where, check_jsonata_value
+from stepline.asl._validate_paths import check_reference_path
+from stepline.asl._validate_variables import check_assign
 
 __all__ = ["catch_transitions", "validate_catch", "validate_retry", "validate_task_timeouts"]
 
@@ -53,7 +61,12 @@ _RETRIER_FIELDS: Final = frozenset(
         "Comment",
     }
 )
-_CATCHER_FIELDS: Final = frozenset({"ErrorEquals", "Next", "ResultPath", "Comment"})
+_CATCHER_COMMON: Final = frozenset({"ErrorEquals", "Next", "Comment", "Assign"})
+_CATCHER_FIELDS: Final[Mapping[Language, frozenset[str]]] = {
+    JSONPATH: _CATCHER_COMMON | {"ResultPath"},
+    JSONATA: _CATCHER_COMMON | {"Output"},
+}
+_CATCH_WHERE: Final = Where("a Catch", error_output=True)
 
 # AWS documents MaxDelaySeconds as "less than 31622401" (one leap year, in seconds).
 _MAX_DELAY_SECONDS: Final = 31_622_400
@@ -114,14 +127,17 @@ def validate_retry(ctx: Context, value: Any, location: str) -> None:
     _check_catch_all_last(ctx, retriers, location, "Retry", "retrier")
 
 
-def validate_catch(ctx: Context, value: Any, location: str) -> None:
+def validate_catch(ctx: Context, value: Any, location: str, language: Language = JSONPATH) -> None:
     """Validate a state's ``Catch`` field (shapes only; targets are checked by the graph).
 
     Args:
         ctx: Where findings go.
         value: The field's value.
         location: Its JSON Pointer, e.g. ``/States/Charge/Catch``.
+        language: The query language of the state.
     """
+    allowed = _CATCHER_FIELDS[language]
+    other = _CATCHER_FIELDS[JSONATA if language == JSONPATH else JSONPATH] - allowed
     catchers = check_array(ctx, value, location, "Catch")
     if catchers is None:
         return
@@ -130,12 +146,12 @@ def validate_catch(ctx: Context, value: Any, location: str) -> None:
         body = check_object(ctx, catcher, here, f"Catch[{index}]")
         if body is None:
             continue
-        check_fields(ctx, body, here, _CATCHER_FIELDS, "a catcher")
+        check_fields(ctx, body, here, allowed, "a catcher", language=language, other_language=other)
         check_required(ctx, body, here, ("ErrorEquals", "Next"), f"Catch[{index}]")
         _check_error_equals(ctx, body, here)
         if "Next" in body:
             check_string(ctx, body["Next"], here + "/Next", "Next", non_empty=True)
-        if "ResultPath" in body:
+        if "ResultPath" in allowed and "ResultPath" in body:
             check_reference_path(
                 ctx,
                 body["ResultPath"],
@@ -143,7 +159,12 @@ def validate_catch(ctx: Context, value: Any, location: str) -> None:
                 "ResultPath",
                 nullable=True,
                 context_allowed=False,
+                variables_allowed=False,
             )
+        if "Output" in allowed and "Output" in body:
+            check_jsonata_value(ctx, body["Output"], here + "/Output", _CATCH_WHERE)
+        if "Assign" in body:
+            check_assign(ctx, body["Assign"], here + "/Assign", language, _CATCH_WHERE)
         if "Comment" in body:
             check_string(ctx, body["Comment"], here + "/Comment", "Comment")
     _check_catch_all_last(ctx, catchers, location, "Catch", "catcher")

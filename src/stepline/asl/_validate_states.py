@@ -1,119 +1,68 @@
-"""Validation of one state (JSONPath mode): its fields, their values, and where it can go.
+"""Validation of one state: its query language, its fields, their values, and where it can go.
 
-The rules are tables rather than branches: :data:`STATE_FIELDS` says which fields each state
-type allows, :data:`_FIELD_CHECKS` how each field's value is checked wherever it appears, and
-:data:`_TYPE_RULES` the few rules that relate fields of one type (Wait's four forms, Task's
-timeouts, Map's processor). Which ``Next`` targets exist is checked by the graph pass in
-``_validate``; :func:`validate_state` returns the transitions it found for that purpose.
+The rules are tables rather than branches: :data:`STATE_FIELDS` (JSONPath) and
+``JSONATA_STATE_FIELDS`` say which fields each state type allows in each query language,
+:data:`_FIELD_CHECKS` (and ``JSONATA_FIELD_CHECKS`` for what JSONata does differently) how each
+field's value is checked wherever it appears, and :data:`_TYPE_RULES` the few rules that relate
+fields of one type (Wait's forms, Task's timeouts, Map's processor). Which ``Next`` targets
+exist is checked by the graph pass in ``_validate``; :func:`validate_state` returns the
+transitions it found for that purpose.
+
+A state's query language, as AWS resolves it: its own ``QueryLanguage`` when that is exactly
+``"JSONPath"`` or ``"JSONata"``, the state machine's top-level one when it has none (inside a
+Parallel branch or a Map processor too: the enclosing state's ``QueryLanguage`` covers only its
+own fields), and JSONata for any other value (which is also reported). A JSONata state machine
+cannot have a JSONPath state; such a state is reported once, with AWS's message, and its fields
+are then checked as JSONPath without reporting those only JSONata allows.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from stepline.asl._choice_validate import validate_choice_rule
 from stepline.asl._diagnostics import pointer
-from stepline.asl._timestamps import parse_timestamp
 from stepline.asl._validate_common import (
-    INVALID_RESOURCE,
-    NO_PATH,
+    JSONATA,
+    JSONPATH,
     PASS_RESULT_IS_STATIC,
     SCHEMA_VALIDATION_FAILED,
-    UNSUPPORTED_FEATURE,
     Context,
+    Language,
     StateSummary,
     Transition,
     check_array,
-    check_boolean,
-    check_dynamic_value,
     check_exclusive,
     check_fields,
-    check_integer,
-    check_number,
-    check_object,
-    check_path_or_intrinsic,
-    check_reference_path,
     check_required,
-    check_string,
-    check_template,
     describe,
     quote_list,
 )
-from stepline.asl._validate_map import validate_map
-from stepline.asl._validate_recovery import (
-    catch_transitions,
-    validate_catch,
-    validate_retry,
-    validate_task_timeouts,
+from stepline.asl._validate_jsonata_states import JSONATA_FIELD_CHECKS, JSONATA_STATE_FIELDS
+from stepline.asl._validate_jsonpath_states import (
+    JSONPATH_FIELD_CHECKS,
+    SHARED_CHECKS,
+    STATE_FIELDS,
 )
+from stepline.asl._validate_map import validate_map
+from stepline.asl._validate_recovery import catch_transitions, validate_task_timeouts
 
-__all__ = ["STATE_FIELDS", "STATE_TYPES", "validate_state"]
+__all__ = ["STATE_FIELDS", "STATE_TYPES", "report_query_language", "validate_state"]
 
-FieldCheck = Callable[[Context, Any, str], None]
-TypeRule = Callable[[Context, Mapping[Any, Any], str], None]
-
-_COMMON: Final = frozenset({"Type", "Comment", "QueryLanguage"})
-_FLOW: Final = frozenset({"Next", "End"})
-_IO: Final = frozenset({"InputPath", "OutputPath"})
-_RESULT: Final = frozenset({"ResultPath"})
-_RECOVERY: Final = frozenset({"Retry", "Catch"})
-
-STATE_FIELDS: Final[Mapping[str, frozenset[str]]] = {
-    "Pass": _COMMON | _FLOW | _IO | _RESULT | {"Parameters", "Result"},
-    "Task": _COMMON
-    | _FLOW
-    | _IO
-    | _RESULT
-    | _RECOVERY
-    | {
-        "Parameters",
-        "ResultSelector",
-        "Resource",
-        "TimeoutSeconds",
-        "TimeoutSecondsPath",
-        "HeartbeatSeconds",
-        "HeartbeatSecondsPath",
-        "Credentials",
-    },
-    "Choice": _COMMON | _IO | {"Choices", "Default"},
-    "Wait": _COMMON | _FLOW | _IO | {"Seconds", "SecondsPath", "Timestamp", "TimestampPath"},
-    "Succeed": _COMMON | _IO,
-    "Fail": _COMMON | {"Error", "ErrorPath", "Cause", "CausePath"},
-    "Parallel": _COMMON
-    | _FLOW
-    | _IO
-    | _RESULT
-    | _RECOVERY
-    | {"Parameters", "ResultSelector", "Branches"},
-    "Map": _COMMON
-    | _FLOW
-    | _IO
-    | _RESULT
-    | _RECOVERY
-    | {
-        "ResultSelector",
-        "ItemProcessor",
-        "Iterator",
-        "ItemsPath",
-        "ItemSelector",
-        "Parameters",
-        "MaxConcurrency",
-        "MaxConcurrencyPath",
-        "ToleratedFailureCount",
-        "ToleratedFailureCountPath",
-        "ToleratedFailurePercentage",
-        "ToleratedFailurePercentagePath",
-        "ItemReader",
-        "ResultWriter",
-        "ItemBatcher",
-        "Label",
-    },
-}
-"""The fields each state type allows in JSONPath mode."""
+TypeRule = Callable[[Context, Mapping[Any, Any], str, Language], None]
 
 STATE_TYPES: Final = tuple(STATE_FIELDS)
+
+_ALL_FIELDS: Final = {
+    JSONPATH: frozenset().union(*STATE_FIELDS.values()),
+    JSONATA: frozenset().union(*JSONATA_STATE_FIELDS.values()),
+}
+# Fields only one query language has (Output; InputPath, SecondsPath, …): in a state of the
+# other language they get AWS's "only supported for the … QueryLanguage" message.
+_ONLY_IN: Final[Mapping[Language, frozenset[str]]] = {
+    JSONPATH: _ALL_FIELDS[JSONPATH] - _ALL_FIELDS[JSONATA],
+    JSONATA: _ALL_FIELDS[JSONATA] - _ALL_FIELDS[JSONPATH],
+}
 
 _REQUIRED: Final[Mapping[str, tuple[str, ...]]] = {
     "Task": ("Resource",),
@@ -153,24 +102,34 @@ _GENERAL_HINTS: Final[Mapping[str, str]] = {
     "Catch": "only Task, Parallel and Map states can catch errors.",
     "TimeoutSeconds": "only Task states have a timeout (the whole state machine can have one "
     "at the top level).",
+    "Assign": "Succeed and Fail states end the execution (or their branch), so they cannot "
+    "assign variables; assign them in an earlier state.",
 }
 
 
-def _hints(state_type: str) -> dict[str, str]:
-    hints = {
-        name: hint for name, hint in _GENERAL_HINTS.items() if name not in STATE_FIELDS[state_type]
-    }
-    hints.update(_SPECIFIC_HINTS.get(state_type, {}))
+# The same advice for JSONata states, which have no JSONPath fields to point at.
+_SPECIFIC_JSONATA_HINTS: Final[Mapping[str, Mapping[str, str]]] = {
+    "Choice": {key: _SPECIFIC_HINTS["Choice"][key] for key in ("Next", "End")},
+    "Succeed": _SPECIFIC_HINTS["Succeed"],
+    "Fail": {
+        **{key: _SPECIFIC_HINTS["Fail"][key] for key in ("Next", "End")},
+        "Output": "a Fail state has no output; remove it.",
+    },
+}
+
+
+def _hints(state_type: str, language: Language) -> dict[str, str]:
+    fields = STATE_FIELDS if language == JSONPATH else JSONATA_STATE_FIELDS
+    hints = {name: hint for name, hint in _GENERAL_HINTS.items() if name not in fields[state_type]}
+    specific = _SPECIFIC_HINTS if language == JSONPATH else _SPECIFIC_JSONATA_HINTS
+    hints.update(specific.get(state_type, {}))
     return hints
 
 
-_HINTS: Final[Mapping[str, Mapping[str, str]]] = {name: _hints(name) for name in STATE_FIELDS}
-
-# An ARN: arn:partition:service:region:account:resource (region and account may be empty,
-# as in 'arn:aws:states:::http:invoke').
-_ARN: Final = re.compile(r"arn:[a-z][a-z0-9-]*:[a-z0-9][a-z0-9.-]*:[a-z0-9-]*:(\d{12})?:\S+")
-# Any other absolute URI: a scheme, a colon, and no whitespace.
-_URI: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S+")
+_HINTS: Final[Mapping[Language, Mapping[str, Mapping[str, str]]]] = {
+    language: {name: _hints(name, language) for name in STATE_FIELDS}
+    for language in (JSONPATH, JSONATA)
+}
 
 
 def validate_state(ctx: Context, body: Any, location: str) -> StateSummary:
@@ -207,48 +166,89 @@ def validate_state(ctx: Context, body: Any, location: str) -> StateSummary:
             location + "/Type",
         )
         return _lenient_summary(body, location)
-    if not _check_query_language(ctx, body, location):
-        # A JSONata state follows other rules; report that once rather than every field.
-        return _summary(state_type, body, location)
-
-    allowed = STATE_FIELDS[state_type]
+    language, downgraded = _state_language(ctx, body, location)
+    allowed = (STATE_FIELDS if language == JSONPATH else JSONATA_STATE_FIELDS)[state_type]
+    other = _ONLY_IN[JSONATA if language == JSONPATH else JSONPATH]
     check_fields(
-        ctx, body, location, allowed, f"a {state_type} state", hints=_HINTS.get(state_type)
+        ctx,
+        body,
+        location,
+        allowed | other if downgraded else allowed,
+        f"a {state_type} state",
+        hints=_HINTS[language].get(state_type),
+        language=language,
+        other_language=() if downgraded else other,
     )
     check_required(ctx, body, location, _REQUIRED.get(state_type, ()), f"the {state_type} state")
     for name, value in body.items():
-        check = _FIELD_CHECKS.get(name) if isinstance(name, str) and name in allowed else None
-        if check is not None:
-            check(ctx, value, location + pointer(name))
+        if not isinstance(name, str) or name not in allowed:
+            continue
+        here = location + pointer(name)
+        if language == JSONATA:
+            check = JSONATA_FIELD_CHECKS.get(name) or SHARED_CHECKS.get(name)
+            if check is not None:
+                check(ctx, value, here, state_type)
+        else:
+            jsonpath_check = JSONPATH_FIELD_CHECKS.get(name)
+            if jsonpath_check is not None:
+                jsonpath_check(ctx, value, here)
     rule = _TYPE_RULES.get(state_type)
     if rule is not None:
-        rule(ctx, body, location)
+        rule(ctx, body, location, language)
     if state_type in _NEXT_OR_END:
         _check_next_or_end(ctx, state_type, body, location)
     return _summary(state_type, body, location)
 
 
-def _check_query_language(ctx: Context, body: Mapping[Any, Any], location: str) -> bool:
-    """Check a state's ``QueryLanguage``; return False when the state is JSONata."""
+def _state_language(ctx: Context, body: Mapping[Any, Any], location: str) -> tuple[Language, bool]:
+    """Resolve a state's query language, reporting a bad ``QueryLanguage``.
+
+    Returns:
+        The language, and whether the state is a JSONPath state that a JSONata state machine
+        does not allow (reported here; its JSONata-only fields are then not reported).
+    """
     if "QueryLanguage" not in body:
-        return True
+        return ctx.machine_language, False
     value = body["QueryLanguage"]
-    if value == "JSONPath":
-        return True
-    if value == "JSONata":
-        ctx.error(
-            UNSUPPORTED_FEATURE,
-            "JSONata is not supported by this version of stepline; write this state in "
-            "JSONPath (remove QueryLanguage or set it to 'JSONPath').",
-            location + "/QueryLanguage",
+    here = location + "/QueryLanguage"
+    if value == JSONPATH:
+        if ctx.machine_language == JSONATA:
+            ctx.error(
+                SCHEMA_VALIDATION_FAILED,
+                "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state "
+                "machine; a JSONata state machine cannot have JSONPath states. Write this state "
+                "in JSONata, or set the top-level QueryLanguage to 'JSONPath' and mark the "
+                "JSONata states one by one.",
+                here,
+            )
+            return JSONPATH, True
+        return JSONPATH, False
+    if value != JSONATA:
+        report_query_language(ctx, value, here, "the state")
+    return JSONATA, False
+
+
+def report_query_language(ctx: Context, value: Any, location: str, subject: str) -> None:
+    """AWS's message for a ``QueryLanguage`` that is neither ``JSONPath`` nor ``JSONata``.
+
+    Args:
+        ctx: Where findings go.
+        value: The field's value.
+        location: The field's JSON Pointer.
+        subject: What the field sets, for the message (``the state``).
+    """
+    if not isinstance(value, str):
+        message = f"Expected value of type [STRING] for QueryLanguage, got {describe(value)}"
+    else:
+        message = (
+            f"Value should be one of the following: [JSONPath, JSONata]; got {describe(value)} "
+            "(the names are case-sensitive)"
         )
-        return False
     ctx.error(
         SCHEMA_VALIDATION_FAILED,
-        f"QueryLanguage must be 'JSONPath' or 'JSONata', got {describe(value)}.",
-        location + "/QueryLanguage",
+        f"{message}. Any value but 'JSONPath' makes {subject} JSONata.",
+        location,
     )
-    return True
 
 
 def _check_next_or_end(
@@ -318,201 +318,11 @@ def _lenient_summary(body: Mapping[Any, Any], location: str) -> StateSummary:
     return summary
 
 
-# --- per-field checks -------------------------------------------------------------------------
-
-
-def _comment(ctx: Context, value: Any, location: str) -> None:
-    check_string(ctx, value, location, "Comment")
-
-
-def _next(ctx: Context, value: Any, location: str) -> None:
-    check_string(ctx, value, location, "Next", non_empty=True)
-
-
-def _end(ctx: Context, value: Any, location: str) -> None:
-    check_boolean(ctx, value, location, "End")
-
-
-def _io_path(name: str) -> FieldCheck:
-    def check(ctx: Context, value: Any, location: str) -> None:
-        check_reference_path(ctx, value, location, name, nullable=True)
-
-    return check
-
-
-def _result_path(ctx: Context, value: Any, location: str) -> None:
-    check_reference_path(ctx, value, location, "ResultPath", nullable=True, context_allowed=False)
-
-
-def _reference_path(name: str) -> FieldCheck:
-    def check(ctx: Context, value: Any, location: str) -> None:
-        check_reference_path(ctx, value, location, name)
-
-    return check
-
-
-def _template(name: str) -> FieldCheck:
-    def check(ctx: Context, value: Any, location: str) -> None:
-        check_template(ctx, value, location, name)
-
-    return check
-
-
-def _integer(name: str, minimum: int) -> FieldCheck:
-    def check(ctx: Context, value: Any, location: str) -> None:
-        check_integer(ctx, value, location, name, minimum=minimum)
-
-    return check
-
-
-def _path_or_intrinsic(name: str) -> FieldCheck:
-    def check(ctx: Context, value: Any, location: str) -> None:
-        check_path_or_intrinsic(ctx, value, location, name)
-
-    return check
-
-
-def _static_text(name: str, dynamic: str) -> FieldCheck:
-    """``Error``/``Cause``: a string; one that looks like a path was meant for ``…Path``."""
-
-    def check(ctx: Context, value: Any, location: str) -> None:
-        if check_string(ctx, value, location, name) and value.startswith("$"):
-            ctx.warning(
-                NO_PATH,
-                f"The value of '{name}' looks like a path, but it is used as the literal "
-                f"text {describe(value)}; to read it from the input, use '{dynamic}' instead.",
-                location,
-            )
-
-    return check
-
-
-def _timestamp(ctx: Context, value: Any, location: str) -> None:
-    if not check_string(ctx, value, location, "Timestamp"):
-        return
-    if parse_timestamp(value) is None:
-        hint = " (to read it from the input, use TimestampPath)" if value.startswith("$") else ""
-        ctx.error(
-            SCHEMA_VALIDATION_FAILED,
-            f"Timestamp must be an ISO 8601 date-time with a time zone, such as "
-            f"'2026-03-14T01:59:00Z', got {describe(value)}{hint}.",
-            location,
-        )
-
-
-def _resource(ctx: Context, value: Any, location: str) -> None:
-    if not isinstance(value, str):
-        ctx.error(
-            SCHEMA_VALIDATION_FAILED,
-            f"Resource must be a string such as 'arn:aws:states:::http:invoke', "
-            f"got {describe(value)}.",
-            location,
-        )
-        return
-    if value.startswith("arn:"):
-        if _ARN.fullmatch(value) is None:
-            ctx.error(
-                INVALID_RESOURCE,
-                f"Resource {describe(value)} is not a valid ARN; write it as "
-                "'arn:<partition>:<service>:<region>:<account>:<resource>', e.g. "
-                "'arn:aws:states:::http:invoke'.",
-                location,
-            )
-    elif _URI.fullmatch(value) is None:
-        ctx.error(
-            INVALID_RESOURCE,
-            f"Resource {describe(value)} is not an ARN or a URI; name the task with an ARN "
-            "such as 'arn:aws:states:::http:invoke' or "
-            "'arn:aws:states:us-east-1:123456789012:activity:Review'.",
-            location,
-        )
-
-
-def _credentials(ctx: Context, value: Any, location: str) -> None:
-    credentials = check_object(ctx, value, location, "Credentials")
-    if credentials is None:
-        return
-    check_fields(ctx, credentials, location, ("RoleArn", "RoleArn.$"), "Credentials")
-    check_exclusive(
-        ctx, credentials, location, ("RoleArn", "RoleArn.$"), "Credentials", exactly_one=True
-    )
-    if "RoleArn" in credentials:
-        check_string(ctx, credentials["RoleArn"], location + "/RoleArn", "RoleArn", non_empty=True)
-    if "RoleArn.$" in credentials:
-        check_dynamic_value(ctx, credentials["RoleArn.$"], location + "/RoleArn.$", "RoleArn.$")
-
-
-def _choices(ctx: Context, value: Any, location: str) -> None:
-    rules = check_array(ctx, value, location, "Choices", non_empty=True)
-    if rules is None:
-        return
-    for index, rule in enumerate(rules):
-        here = location + pointer(index)
-        if check_object(ctx, rule, here, f"Choices[{index}]") is not None:
-            ctx.diagnostics.extend(validate_choice_rule(rule, here, top_level=True))
-
-
-def _default(ctx: Context, value: Any, location: str) -> None:
-    check_string(ctx, value, location, "Default", non_empty=True)
-
-
-def _percentage(ctx: Context, value: Any, location: str) -> None:
-    check_number(ctx, value, location, "ToleratedFailurePercentage", minimum=0, maximum=100)
-
-
-def _noop(ctx: Context, value: Any, location: str) -> None:
-    """Fields whose value is free (``Result``) or checked by a type rule (``Branches``)."""
-
-
-_FIELD_CHECKS: Final[Mapping[str, FieldCheck]] = {
-    "Comment": _comment,
-    "Next": _next,
-    "End": _end,
-    "InputPath": _io_path("InputPath"),
-    "OutputPath": _io_path("OutputPath"),
-    "ResultPath": _result_path,
-    "Parameters": _template("Parameters"),
-    "ResultSelector": _template("ResultSelector"),
-    "ItemSelector": _template("ItemSelector"),
-    "Result": _noop,
-    "Retry": validate_retry,
-    "Catch": validate_catch,
-    "Resource": _resource,
-    "Credentials": _credentials,
-    "TimeoutSeconds": _integer("TimeoutSeconds", 1),
-    "HeartbeatSeconds": _integer("HeartbeatSeconds", 1),
-    "TimeoutSecondsPath": _reference_path("TimeoutSecondsPath"),
-    "HeartbeatSecondsPath": _reference_path("HeartbeatSecondsPath"),
-    "Choices": _choices,
-    "Default": _default,
-    "Seconds": _integer("Seconds", 0),
-    "SecondsPath": _reference_path("SecondsPath"),
-    "Timestamp": _timestamp,
-    "TimestampPath": _reference_path("TimestampPath"),
-    "Error": _static_text("Error", "ErrorPath"),
-    "Cause": _static_text("Cause", "CausePath"),
-    "ErrorPath": _path_or_intrinsic("ErrorPath"),
-    "CausePath": _path_or_intrinsic("CausePath"),
-    "Branches": _noop,
-    "ItemsPath": _reference_path("ItemsPath"),
-    "MaxConcurrency": _integer("MaxConcurrency", 0),
-    "MaxConcurrencyPath": _reference_path("MaxConcurrencyPath"),
-    "ToleratedFailureCount": _integer("ToleratedFailureCount", 0),
-    "ToleratedFailureCountPath": _reference_path("ToleratedFailureCountPath"),
-    "ToleratedFailurePercentage": _percentage,
-    "ToleratedFailurePercentagePath": _reference_path("ToleratedFailurePercentagePath"),
-}
-"""How each field's value is checked, in every state type that allows the field.
-
-Fields missing here (``ItemProcessor``, ``Label``, …) are checked by their type's rule.
-"""
-
-
 # --- rules relating the fields of one type ------------------------------------------------
 
 
-def _pass_rule(ctx: Context, body: Mapping[Any, Any], location: str) -> None:
-    if "Result" not in body:
+def _pass_rule(ctx: Context, body: Mapping[Any, Any], location: str, language: Language) -> None:
+    if "Result" not in body or language == JSONATA:
         return
     stack: list[Any] = [body["Result"]]
     seen: set[int] = set()  # a Python value may contain itself; visit each container once
@@ -536,27 +346,32 @@ def _pass_rule(ctx: Context, body: Mapping[Any, Any], location: str) -> None:
             stack.extend(value)
 
 
-def _task_rule(ctx: Context, body: Mapping[Any, Any], location: str) -> None:
+def _task_rule(ctx: Context, body: Mapping[Any, Any], location: str, language: Language) -> None:
     validate_task_timeouts(ctx, body, location)
 
 
-def _wait_rule(ctx: Context, body: Mapping[Any, Any], location: str) -> None:
-    check_exclusive(
-        ctx,
-        body,
-        location,
-        ("Seconds", "SecondsPath", "Timestamp", "TimestampPath"),
-        "A Wait state",
-        exactly_one=True,
-    )
+def _wait_rule(ctx: Context, body: Mapping[Any, Any], location: str, language: Language) -> None:
+    if language == JSONPATH:
+        forms: tuple[str, ...] = ("Seconds", "SecondsPath", "Timestamp", "TimestampPath")
+    else:
+        forms = ("Seconds", "Timestamp")
+        if any(name in body for name in ("SecondsPath", "TimestampPath")):
+            # Already reported as JSONPath-only; asking for one of the others too is noise.
+            check_exclusive(ctx, body, location, forms, "A Wait state")
+            return
+    check_exclusive(ctx, body, location, forms, "A Wait state", exactly_one=True)
 
 
-def _fail_rule(ctx: Context, body: Mapping[Any, Any], location: str) -> None:
+def _fail_rule(ctx: Context, body: Mapping[Any, Any], location: str, language: Language) -> None:
+    if language == JSONATA:
+        return  # no ErrorPath/CausePath (they are reported as JSONPath-only)
     check_exclusive(ctx, body, location, ("Error", "ErrorPath"), "A Fail state")
     check_exclusive(ctx, body, location, ("Cause", "CausePath"), "A Fail state")
 
 
-def _parallel_rule(ctx: Context, body: Mapping[Any, Any], location: str) -> None:
+def _parallel_rule(
+    ctx: Context, body: Mapping[Any, Any], location: str, language: Language
+) -> None:
     if "Branches" not in body:
         return
     here = location + "/Branches"

@@ -185,6 +185,8 @@ def _render_run(run: StateRun, depth: int, style: Style, lines: list[str]) -> No
     head_plain += timing + extra + "  "
     head += style.paint(timing + extra, "dim") + "  "
     lines.append(head + _io(run, style, style.width - len(head_plain)))
+    if run.assigned:
+        lines.append(_assigned_line(run.assigned, indent + "    ", style))
     block: list[Group] = []
     for step in run.steps:
         if isinstance(step, Group):
@@ -196,6 +198,13 @@ def _render_run(run: StateRun, depth: int, style: Style, lines: list[str]) -> No
     _render_groups(block, run.type, depth + 1, style, lines)
     if run.error is not None and not run.error.inherited:
         lines.append(_note_line(run.error, indent + "    ", style))
+
+
+def _assigned_line(assigned: dict[str, str], indent: str, style: Style) -> str:
+    """``assigned $count = 2, $label = "x"``, shortened to the terminal's width."""
+    text = ", ".join(f"${name} = {value}" for name, value in assigned.items())
+    room = max(style.width - len(indent) - len("assigned "), _MIN_VALUE_WIDTH)
+    return indent + style.paint("assigned ", "dim") + shorten(text, room, style.mark("ellipsis"))
 
 
 def _fanout_summary(run: StateRun) -> str:

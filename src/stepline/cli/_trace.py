@@ -124,6 +124,7 @@ class StateRun:
             branches or iterations of Parallel and Map states (:class:`Group`).
         length: For Map: how many items it iterated over (last attempt).
         error: The last failure of the state not yet retried or caught, if any.
+        assigned: Workflow variables the state assigned, name to JSON text, in order.
     """
 
     name: str
@@ -135,6 +136,7 @@ class StateRun:
     steps: list[Group | Note] = field(default_factory=list)
     length: int | None = None
     error: Note | None = None
+    assigned: dict[str, str] = field(default_factory=dict)
     _fanout_attempts: int = 0
 
     @property
@@ -301,6 +303,9 @@ class _Walker:
     def _exited(self, run: StateRun, event: HistoryEvent, details: dict[str, object]) -> None:
         output = details.get("output")
         run.output = output if isinstance(output, str) else "null"
+        assigned = details.get("assignedVariables")
+        if isinstance(assigned, dict):
+            run.assigned = {str(name): str(value) for name, value in assigned.items()}
         if run.error is not None:
             # Exiting after a failure means a Catch took it; the next state is its target.
             target = None

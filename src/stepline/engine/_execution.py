@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import random
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
@@ -29,8 +29,9 @@ from stepline.asl._model import (
 )
 from stepline.asl._paths import set_at_path
 from stepline.engine._fanout import FanoutMixin
-from stepline.engine._frames import BLOCKED, CONTINUE, ENDED, Frame
+from stepline.engine._frames import BLOCKED, CONTINUE, ENDED, Frame, ScopedContext
 from stepline.engine._history import HistoryEvent
+from stepline.engine._jsonata_states import JsonataStatesMixin
 from stepline.engine._ports import TaskEffect, TimerEffect
 from stepline.engine._recovery import (
     TERMINAL_ERRORS,
@@ -76,7 +77,7 @@ def iso_time(timestamp: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-class Execution(SimpleStatesMixin, TaskMixin, FanoutMixin):
+class Execution(SimpleStatesMixin, JsonataStatesMixin, TaskMixin, FanoutMixin):
     """One run of a compiled definition, advanced step by step by a driver.
 
     Args:
@@ -244,7 +245,7 @@ class Execution(SimpleStatesMixin, TaskMixin, FanoutMixin):
                     )
                     frame.entered_event_id = frame.last_event_id = len(events)
                     self.transitions += 1
-                outcome = handlers[state.type](self, frame, state)
+                outcome = handlers[state.handler](self, frame, state)
             except StatesError as failure:
                 outcome = self._state_failed(frame, state, failure.error, failure.cause)
             if outcome != CONTINUE or self.status != "RUNNING":
@@ -301,8 +302,8 @@ class Execution(SimpleStatesMixin, TaskMixin, FanoutMixin):
             )
         return encoded.decode()
 
-    def context_object(self, frame: Frame, state: State) -> dict[str, Any]:
-        """The context object ``$$`` as the state sees it now."""
+    def context_object(self, frame: Frame, state: State) -> ScopedContext:
+        """The context object ``$$`` as the state sees it now (with the frame's variables)."""
         execution = self._execution_context
         if execution is None:
             # Built on first use: most states never read `$$`.
@@ -316,39 +317,79 @@ class Execution(SimpleStatesMixin, TaskMixin, FanoutMixin):
                 "RedriveCount": 0,
             }
         counts = frame.retry_counts
-        return {
-            "Execution": execution,
-            "StateMachine": {
-                "Id": self.identity.state_machine_arn,
-                "Name": self.identity.state_machine_name,
+        return ScopedContext(
+            {
+                "Execution": execution,
+                "StateMachine": {
+                    "Id": self.identity.state_machine_arn,
+                    "Name": self.identity.state_machine_name,
+                },
+                "State": {
+                    "EnteredTime": iso_time(frame.entered_at),
+                    "Name": state.name,
+                    "RetryCount": sum(counts) if counts else 0,
+                },
             },
-            "State": {
-                "EnteredTime": iso_time(frame.entered_at),
-                "Name": state.name,
-                "RetryCount": sum(counts) if counts else 0,
-            },
-        }
+            frame.variables,
+        )
 
     def _context(self, frame: Frame, state: State) -> Any:
         return self.context_object(frame, state) if state.uses_context else None
 
-    def _exit(self, frame: Frame, state: State, output: Any) -> int:
-        """Record the state's exit with its output and move the frame on."""
+    def _exit(
+        self,
+        frame: Frame,
+        state: State,
+        output: Any,
+        assigned: dict[str, str] | None = None,
+        target: str | Literal[False] | None = False,
+    ) -> int:
+        """Record the state's exit with its output (and assigned variables); move on.
+
+        Args:
+            frame: The frame leaving the state.
+            state: The state.
+            output: The state's output.
+            assigned: Variables the state assigned, as JSON text, for the history.
+            target: Where to go (``None`` ends the frame); by default the state's ``Next``.
+        """
         events = self._events
         # A state that passes its input through need not encode it a second time.
         output_json = (
             frame.input_json if output is frame.input else self._encode(output, "state output")
         )
-        events.append(
-            (
-                frame.last_event_id,
-                self.now(),
-                state.type + "StateExited",
-                {"name": state.name, "output": output_json},
-            )
-        )
+        details = {"name": state.name, "output": output_json}
+        if assigned:
+            details["assignedVariables"] = assigned  # type: ignore[assignment]
+        events.append((frame.last_event_id, self.now(), state.type + "StateExited", details))
         frame.last_event_id = len(events)
-        return self._transition(frame, state, state.next, output, output_json)
+        return self._transition(
+            frame, state, state.next if target is False else target, output, output_json
+        )
+
+    def _assign(self, frame: Frame, assign: Any, value: Any, context: Any) -> dict[str, str]:
+        """Evaluate an ``Assign`` and make its variables visible to the frame from now on.
+
+        Every value is computed from the variables as they were before the state (the whole
+        ``Assign`` is evaluated before any of it is applied), as AWS specifies.
+
+        Returns:
+            The assigned variables as JSON text, for the ``…StateExited`` event.
+        """
+        return self._assign_values(frame, assign(value, context))
+
+    def _assign_values(self, frame: Frame, values: Mapping[str, Any]) -> dict[str, str]:
+        """Make evaluated ``Assign`` values the frame's variables; return them as JSON text."""
+        assigned = {name: self._encode(item, f"variable '{name}'") for name, item in values.items()}
+        total = sum(len(text) for text in assigned.values())
+        if total > self.max_payload_bytes:
+            raise StatesError(
+                DATA_LIMIT_EXCEEDED,
+                f"The variables assigned by the state are {total} bytes together, over the "
+                f"limit of {self.max_payload_bytes} bytes per Assign.",
+            )
+        frame.variables = {**frame.variables, **values}
+        return assigned
 
     def _transition(
         self,
@@ -394,25 +435,28 @@ class Execution(SimpleStatesMixin, TaskMixin, FanoutMixin):
                 catcher = find_catcher(state.catch, error)
                 if catcher is not None:
                     error_output = {"Error": error, "Cause": cause}
+                    if state.jsonata:
+                        try:
+                            return self.catch_jsonata(frame, state, catcher, error_output)
+                        except StatesError as failure:
+                            return self._fail_frame(frame, failure.error, failure.cause)
                     keys = catcher.result_path
                     try:
+                        assigned = None
+                        if catcher.assign is not None:
+                            context = self.context_object(frame, state)
+                            assigned = self._assign(frame, catcher.assign, error_output, context)
                         if keys is None:
                             output = frame.input
                         elif not keys:
                             output = error_output
                         else:
                             output = set_at_path(frame.input, keys, error_output)
-                        output_json = self._encode(output, "state output")
+                        return self._exit(frame, state, output, assigned, catcher.next)
                     except StatesError as failure:
-                        # The catcher itself cannot apply (its ResultPath, or the payload
-                        # quota): that ends the frame, uncaught.
+                        # The catcher itself cannot apply (its ResultPath, Assign or the
+                        # payload quota): that ends the frame, uncaught.
                         return self._fail_frame(frame, failure.error, failure.cause)
-                    self._emit_in(
-                        frame,
-                        state.type + "StateExited",
-                        {"name": state.name, "output": output_json},
-                    )
-                    return self._transition(frame, state, catcher.next, output, output_json)
         elif error == RUNTIME:
             cause = (
                 f"An error occurred while executing the state '{state.name}' (entered at the "
@@ -476,4 +520,12 @@ _HANDLERS: Final[dict[str, Callable[[Execution, Frame, Any], int]]] = {
     "Fail": Execution._run_fail,
     "Parallel": Execution._run_parallel,
     "Map": Execution._run_map,
+    "Pass/JSONata": Execution._run_pass_jsonata,
+    "Task/JSONata": Execution._run_task_jsonata,
+    "Choice/JSONata": Execution._run_choice_jsonata,
+    "Wait/JSONata": Execution._run_wait_jsonata,
+    "Succeed/JSONata": Execution._run_succeed_jsonata,
+    "Fail/JSONata": Execution._run_fail_jsonata,
+    "Parallel/JSONata": Execution._run_parallel_jsonata,
+    "Map/JSONata": Execution._run_map_jsonata,
 }

@@ -10,13 +10,19 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from stepline.asl._errors import EXCEED_TOLERATED_FAILURE_THRESHOLD, RUNTIME, StatesError
-from stepline.asl._json import dumps_bytes
+from stepline.asl._errors import (
+    EXCEED_TOLERATED_FAILURE_THRESHOLD,
+    QUERY_EVALUATION_ERROR,
+    RUNTIME,
+    StatesError,
+)
+from stepline.asl._json import dumps_bytes, json_type
 from stepline.asl._model import ItemBatcher, MapState, ParallelState, State
-from stepline.engine._frames import BLOCKED, Fanout, Frame
-from stepline.engine._io import apply_input_path, apply_result, select
+from stepline.engine._frames import BLOCKED, Fanout, Frame, ScopedContext
+from stepline.engine._io import apply_input_path, select
+from stepline.engine._jsonata_states import Bindings
 
 __all__ = ["FanoutMixin"]
 
@@ -36,8 +42,22 @@ class FanoutMixin:
         def _emit_in(
             self, frame: Frame, event_type: str, details: dict[str, Any] | None
         ) -> int: ...
-        def _exit(self, frame: Frame, state: State, output: Any) -> int: ...
-        def context_object(self, frame: Frame, state: State) -> dict[str, Any]: ...
+        def _exit(
+            self,
+            frame: Frame,
+            state: State,
+            output: Any,
+            assigned: dict[str, str] | None = None,
+            target: str | Literal[False] | None = False,
+        ) -> int: ...
+        def _assign(
+            self, frame: Frame, assign: Any, value: Any, context: Any
+        ) -> dict[str, str]: ...
+        def context_object(self, frame: Frame, state: State) -> ScopedContext: ...
+        def _finish_with_result(
+            self, frame: Frame, state: State, result: Any, context: Any
+        ) -> int: ...
+        def _finish_jsonata(self, frame: Frame, state: State, result: Any) -> int: ...
         def _context(self, frame: Frame, state: State) -> Any: ...
         def _emit(
             self,
@@ -57,6 +77,11 @@ class FanoutMixin:
         effective = apply_input_path(state, frame.input, context)
         if state.parameters is not None:
             effective = state.parameters(effective, context)
+        return self._start_parallel(frame, state, effective)
+
+    def _start_parallel(self, frame: Frame, state: ParallelState, effective: Any) -> int:
+        """Start every branch on ``effective`` (the input after InputPath/Parameters or
+        Arguments)."""
         self._emit_in(frame, "ParallelStateStarted", None)
         fanout = Fanout(state, frame.input, effective, len(state.branches))
         frame.fanout = fanout
@@ -87,8 +112,7 @@ class FanoutMixin:
             )
         if state.batcher is not None:
             items = self._batch(state, state.batcher, items, effective, context)
-        fanout = Fanout(state, frame.input, effective, len(items))
-        fanout.concurrency = self._map_number(
+        concurrency = self._map_number(
             state,
             state.max_concurrency,
             state.max_concurrency_path,
@@ -96,8 +120,9 @@ class FanoutMixin:
             effective=effective,
             context=context,
         )
+        count = None
         if state.tolerated_failure_count is not None or state.tolerated_failure_count_path:
-            fanout.tolerated_count = self._map_number(
+            count = self._map_number(
                 state,
                 state.tolerated_failure_count or 0,
                 state.tolerated_failure_count_path,
@@ -105,13 +130,46 @@ class FanoutMixin:
                 effective=effective,
                 context=context,
             )
-        if state.tolerated_failure_percentage is not None or (
-            state.tolerated_failure_percentage_path
-        ):
-            percentage = state.tolerated_failure_percentage
-            if state.tolerated_failure_percentage_path is not None:
-                percentage = self._map_percentage(state, effective, context)
-            fanout.tolerated_percentage = percentage
+        percentage = state.tolerated_failure_percentage
+        if state.tolerated_failure_percentage_path is not None:
+            percentage = self._map_percentage(state, effective, context)
+        return self._start_map(
+            frame,
+            state,
+            items,
+            effective=effective,
+            context=context,
+            limits=(concurrency, count, percentage),
+        )
+
+    def _start_map(
+        self,
+        frame: Frame,
+        state: MapState,
+        items: Any,
+        *,
+        effective: Any,
+        context: Any,
+        limits: tuple[int, int | None, float | None],
+    ) -> int:
+        """Start the iterations over ``items``.
+
+        Args:
+            frame: The frame running the Map state.
+            state: The Map state.
+            items: What to iterate over (must be an array).
+            effective: The input ItemSelector reads (JSONPath) / ``$states.input`` (JSONata).
+            context: The context object (JSONPath) or the bindings (JSONata) of the state.
+            limits: MaxConcurrency (0: none), tolerated failure count and percentage.
+        """
+        if not isinstance(items, list):
+            raise StatesError(
+                QUERY_EVALUATION_ERROR,
+                f"The Items of the Map state '{state.name}' must be an array, got "
+                f"{json_type(items)}.",
+            )
+        fanout = Fanout(state, frame.input, effective, len(items))
+        fanout.concurrency, fanout.tolerated_count, fanout.tolerated_percentage = limits
         fanout.context = context
         self._emit_in(frame, "MapStateStarted", {"length": len(items)})
         frame.fanout = fanout
@@ -155,10 +213,7 @@ class FanoutMixin:
             if state.item_selector is None:
                 selected.append(item)
                 continue
-            item_context = context
-            if item_context is not None:
-                item_context = dict(item_context)
-                item_context["Map"] = {"Item": {"Index": index, "Value": item}}
+            item_context = context.with_map_item(index, item) if context is not None else None
             selected.append(state.item_selector(effective, item_context))
         batches: list[Any] = []
         current: list[Any] = []
@@ -214,11 +269,19 @@ class FanoutMixin:
 
     def _start_iteration(self, frame: Frame, state: MapState, fanout: Fanout) -> None:
         index, item = fanout.waiting.popleft()
-        if state.item_selector is not None and state.batcher is None:
+        if state.jsonata:
+            selector = state.expressions.get("ItemSelector")
+            if selector is None:
+                iteration_input = item
+            else:
+                bindings = fanout.context
+                states = dict(bindings.states)
+                states["context"] = states["context"].with_map_item(index, item)
+                iteration_input = selector(Bindings(states, bindings.variables))
+        elif state.item_selector is not None and state.batcher is None:
             context = fanout.context
             if context is not None:
-                context = dict(context)
-                context["Map"] = {"Item": {"Index": index, "Value": item}}
+                context = context.with_map_item(index, item)
             iteration_input = state.item_selector(fanout.effective_input, context)
         else:
             iteration_input = item
@@ -335,5 +398,7 @@ class FanoutMixin:
             self._emit_in(frame, kind + "StateFailed", None)
             raise StatesError(*fanout.error)
         self._emit_in(frame, kind + "StateSucceeded", None)
+        if state.jsonata:
+            return self._finish_jsonata(frame, state, fanout.results)
         context = self._context(frame, state)
-        return self._exit(frame, state, apply_result(state, frame.input, fanout.results, context))
+        return self._finish_with_result(frame, state, fanout.results, context)

@@ -8,16 +8,40 @@ tracks its children. Both are plain data so that a store can later persist them 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from typing import Any, Final
 
 from stepline.asl._model import State, StateGraph
 
-__all__ = ["BLOCKED", "CONTINUE", "ENDED", "Fanout", "Frame"]
+__all__ = ["BLOCKED", "CONTINUE", "ENDED", "Fanout", "Frame", "ScopedContext"]
 
 # What a state handler tells the frame loop.
 CONTINUE: Final = 0  # the frame moved to its next state: keep going
 BLOCKED: Final = 1  # the frame waits for an effect or for children
 ENDED: Final = 2  # the frame finished (succeeded or failed)
+
+
+_NO_VARIABLES: Mapping[str, Any] = {}
+
+
+class ScopedContext(dict[str, Any]):
+    """The context object ``$$`` as a state sees it, carrying the workflow variables it reads.
+
+    A plain ``dict`` to everything that reads ``$$`` (and to JSON encoders); the variables ride
+    along as an attribute, so paths like ``$orderId.total`` need no extra argument.
+    """
+
+    __slots__ = ("variables",)
+
+    def __init__(self, members: Mapping[str, Any], variables: Mapping[str, Any]) -> None:
+        super().__init__(members)
+        self.variables = variables
+
+    def with_map_item(self, index: int, value: Any) -> ScopedContext:
+        """A copy with ``Map.Item`` set, as a Map's ItemSelector sees it."""
+        scoped = ScopedContext(self, self.variables)
+        scoped["Map"] = {"Item": {"Index": index, "Value": value}}
+        return scoped
 
 
 class Frame:
@@ -39,6 +63,9 @@ class Frame:
             ``("result", value)``, ``("error", (name, cause))`` or ``("timer", None)``.
         pending_effect: Id of the effect the frame waits on, if any.
         fanout: The children of the current Parallel/Map state, if any.
+        variables: The workflow variables visible here. Never changed in place: an ``Assign``
+            replaces the mapping, so a child frame (a Map iteration, a Parallel branch) can
+            share its parent's and its own assignments never flow out.
         aborted: Set when a sibling's failure (or a stop) ends this frame from outside.
     """
 
@@ -58,6 +85,7 @@ class Frame:
         "resume",
         "retry_counts",
         "state_name",
+        "variables",
     )
 
     def __init__(
@@ -83,6 +111,9 @@ class Frame:
         self.pending_effect: int | None = None
         self.fanout: Fanout | None = None
         self.aborted = False
+        self.variables: Mapping[str, Any] = (
+            parent.variables if parent is not None else _NO_VARIABLES
+        )
 
 
 class Fanout:

@@ -176,6 +176,9 @@ class HistoryEvent:
                 details["inputDetails"] = {"truncated": False}
             if "output" in details:
                 details["outputDetails"] = {"truncated": False}
+            if "assignedVariables" in details:
+                details["assignedVariables"] = dict(details["assignedVariables"])
+                details["assignedVariablesDetails"] = {"truncated": False}
             event[member] = details
         return event
 

@@ -14,7 +14,7 @@ from stepline.asl._json import dumps_text
 from stepline.asl._model import State
 from stepline.asl._paths import MISSING, CompiledPath, set_at_path
 
-__all__ = ["apply_input_path", "apply_result", "select"]
+__all__ = ["apply_input_path", "apply_output_path", "apply_result", "place_result", "select"]
 
 
 def _no_match(path: CompiledPath, field: str, data: Any) -> StatesError:
@@ -46,6 +46,11 @@ def apply_result(state: State, raw_input: Any, result: Any, context: Any) -> Any
     """The state's output from its result: ``ResultSelector``, ``ResultPath``, ``OutputPath``."""
     if state.result_selector is not None:
         result = state.result_selector(result, context)
+    return place_result(state, raw_input, result, context)
+
+
+def place_result(state: State, raw_input: Any, result: Any, context: Any) -> Any:
+    """The state's output from its (selected) result: ``ResultPath``, then ``OutputPath``."""
     keys = state.result_path
     if keys is None:
         output = raw_input

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from stepline.asl._errors import NO_CHOICE_MATCHED, RUNTIME, StatesError
 from stepline.asl._model import ChoiceState, FailState, PassState, State, SucceedState, WaitState
 from stepline.asl._paths import MISSING
 from stepline.asl._timestamps import parse_timestamp
-from stepline.engine._frames import BLOCKED, Frame
+from stepline.engine._frames import BLOCKED, Frame, ScopedContext
 from stepline.engine._io import apply_input_path, apply_output_path, apply_result, select
 
 __all__ = ["SimpleStatesMixin"]
@@ -30,7 +30,17 @@ class SimpleStatesMixin:
             self, frame: Frame, event_type: str, details: dict[str, Any] | None
         ) -> int: ...
         def _encode(self, value: Any, what: str) -> str: ...
-        def _exit(self, frame: Frame, state: State, output: Any) -> int: ...
+        def _exit(
+            self,
+            frame: Frame,
+            state: State,
+            output: Any,
+            assigned: dict[str, str] | None = None,
+            target: str | Literal[False] | None = False,
+        ) -> int: ...
+        def _assign(
+            self, frame: Frame, assign: Any, value: Any, context: Any
+        ) -> dict[str, str]: ...
         def _transition(
             self,
             frame: Frame,
@@ -39,7 +49,7 @@ class SimpleStatesMixin:
             output: Any,
             output_json: str | None = None,
         ) -> int: ...
-        def context_object(self, frame: Frame, state: State) -> dict[str, Any]: ...
+        def context_object(self, frame: Frame, state: State) -> ScopedContext: ...
         def _context(self, frame: Frame, state: State) -> Any: ...
         def _start_timer(self, frame: Frame, due: float, kind: str) -> None: ...
         def _fail_frame(self, frame: Frame, error: str | None, cause: str | None) -> int: ...
@@ -57,15 +67,20 @@ class SimpleStatesMixin:
         if state.parameters is not None:
             effective = state.parameters(effective, context)
         result = state.result if state.has_result else effective
-        return self._exit(frame, state, apply_result(state, raw, result, context))
+        assigned = (
+            self._assign(frame, state.assign, result, context) if state.assign is not None else None
+        )
+        return self._exit(frame, state, apply_result(state, raw, result, context), assigned)
 
     def _run_choice(self, frame: Frame, state: ChoiceState) -> int:
         context = self._context(frame, state)
         effective = apply_input_path(state, frame.input, context)
         target = state.default
+        assign = state.assign  # the state's own Assign goes with the Default
         for branch in state.choices:
-            if branch.matches(effective, context):
+            if branch.matches(effective, context):  # type: ignore[misc]  # set in JSONPath
                 target = branch.next
+                assign = branch.assign
                 break
         else:
             if target is None:
@@ -74,24 +89,25 @@ class SimpleStatesMixin:
                     f"No Choice rule of the state '{state.name}' matched the input, and the "
                     "state has no Default. Add a Default or a rule that covers this input.",
                 )
+        assigned = self._assign(frame, assign, effective, context) if assign is not None else None
         output = apply_output_path(state, effective, context)
-        output_json = (
-            frame.input_json if output is frame.input else self._encode(output, "state output")
-        )
-        self._emit_in(frame, "ChoiceStateExited", {"name": state.name, "output": output_json})
-        return self._transition(frame, state, target, output, output_json)
+        return self._exit(frame, state, output, assigned, target)
 
     def _run_wait(self, frame: Frame, state: WaitState) -> int:
         context = self._context(frame, state)
         effective = apply_input_path(state, frame.input, context)
-        if frame.resume is not None:
-            frame.resume = None
-            return self._exit(frame, state, apply_output_path(state, effective, context))
-        due = self._wait_until(state, effective, context)
-        if due <= self.now():
-            return self._exit(frame, state, apply_output_path(state, effective, context))
-        self._start_timer(frame, due, "wait")
-        return BLOCKED
+        if frame.resume is None:
+            due = self._wait_until(state, effective, context)
+            if due > self.now():
+                self._start_timer(frame, due, "wait")
+                return BLOCKED
+        frame.resume = None
+        assigned = (
+            self._assign(frame, state.assign, effective, context)
+            if state.assign is not None
+            else None
+        )
+        return self._exit(frame, state, apply_output_path(state, effective, context), assigned)
 
     def _wait_until(self, state: WaitState, effective: Any, context: Any) -> float:
         if state.seconds is not None:

@@ -10,14 +10,14 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from stepline.asl._errors import HEARTBEAT_TIMEOUT, RUNTIME, TIMEOUT, StatesError
 from stepline.asl._json import loads
 from stepline.asl._model import State, TaskState
 from stepline.asl._paths import CompiledPath
-from stepline.engine._frames import BLOCKED, Frame
-from stepline.engine._io import apply_input_path, apply_result, select
+from stepline.engine._frames import BLOCKED, Frame, ScopedContext
+from stepline.engine._io import apply_input_path, place_result, select
 from stepline.engine._ports import TaskEffect, TimerEffect
 
 if TYPE_CHECKING:
@@ -61,8 +61,18 @@ class TaskMixin:
             self, frame: Frame, event_type: str, details: dict[str, Any] | None
         ) -> int: ...
         def _encode(self, value: Any, what: str) -> str: ...
-        def _exit(self, frame: Frame, state: State, output: Any) -> int: ...
-        def context_object(self, frame: Frame, state: State) -> dict[str, Any]: ...
+        def _exit(
+            self,
+            frame: Frame,
+            state: State,
+            output: Any,
+            assigned: dict[str, str] | None = None,
+            target: str | Literal[False] | None = False,
+        ) -> int: ...
+        def _assign(
+            self, frame: Frame, assign: Any, value: Any, context: Any
+        ) -> dict[str, str]: ...
+        def context_object(self, frame: Frame, state: State) -> ScopedContext: ...
         def _context(self, frame: Frame, state: State) -> Any: ...
 
     region: str = "us-east-1"
@@ -75,12 +85,11 @@ class TaskMixin:
             if kind == "error":
                 raise StatesError(value[0], value[1])
             context = self._context(frame, state)
-            return self._exit(frame, state, apply_result(state, frame.input, value, context))
+            return self._finish_with_result(frame, state, value, context)
         context = self.context_object(frame, state)
         effective = apply_input_path(state, frame.input, context)
         if state.parameters is not None:
             effective = state.parameters(effective, context)
-        parameters_json = self._encode(effective, "task parameters")
         timeout = self._seconds(
             state,
             state.timeout_seconds,
@@ -97,6 +106,22 @@ class TaskMixin:
             effective=effective,
             context=context,
         )
+        return self._schedule_task(
+            frame, state, effective, timeout=timeout, heartbeat=heartbeat, context=context
+        )
+
+    def _schedule_task(
+        self,
+        frame: Frame,
+        state: TaskState,
+        effective: Any,
+        *,
+        timeout: int | None,
+        heartbeat: int | None,
+        context: Any,
+    ) -> int:
+        """Record the task as scheduled and started, and ask the driver to run it."""
+        parameters_json = self._encode(effective, "task parameters")
         resource_type, resource = split_resource(state.resource)
         if _LAMBDA_FUNCTION.match(state.resource):
             # A Lambda function ARN as the Resource is AWS's older integration, recorded with
@@ -141,6 +166,19 @@ class TaskMixin:
             )
         )
         return BLOCKED
+
+    def _finish_with_result(self, frame: Frame, state: State, result: Any, context: Any) -> int:
+        """Exit a Task, Map or Parallel state with its result.
+
+        ``ResultSelector`` first; ``Assign`` sees that selected result as ``$`` (AWS's rule in
+        JSONPath states); then ``ResultPath`` and ``OutputPath`` make the output.
+        """
+        if state.result_selector is not None:
+            result = state.result_selector(result, context)
+        assigned = (
+            self._assign(frame, state.assign, result, context) if state.assign is not None else None
+        )
+        return self._exit(frame, state, place_result(state, frame.input, result, context), assigned)
 
     def _seconds(
         self,
