@@ -2,10 +2,11 @@
 
 Run: ``python benchmarks/bench_engine.py [--seconds 3]``
 
-Workloads (from issue #2):
-  chain   10 Pass states, each with Parameters and ResultPath
-  map     an inline Map over 1,000 items, each iteration one Pass state
+Workloads (from issue #2), each also written in JSONata (issue #3):
+  chain   10 Pass states, each with Parameters and ResultPath (JSONata: Output with $merge)
+  map     an inline Map over 1,000 items, each iteration one Pass state (JSONata: Items)
   choice  a Choice loop of 100 iterations, the counter kept with States.MathAdd
+          (JSONata: Condition and an Output expression)
 
 Each figure is printed next to a baseline measured in the same run — ``_baseline.py``, a
 minimal dict-walking interpreter doing the same work with no validation, history, context or
@@ -79,6 +80,63 @@ def choice_definition() -> dict[str, Any]:
     }
 
 
+def chain_definition_jsonata(length: int = 10) -> dict[str, Any]:
+    """The chain in JSONata: each state merges the same object into its input."""
+    states: dict[str, Any] = {}
+    for index in range(length):
+        states[f"S{index}"] = {
+            "Type": "Pass",
+            "Output": (
+                "{% $merge([$states.input, {'r"
+                + str(index % 3)
+                + "': {'step': "
+                + str(index)
+                + ", 'value': $states.input.value, 'label': 'chain'}}]) %}"
+            ),
+            **({"Next": f"S{index + 1}"} if index < length - 1 else {"End": True}),
+        }
+    return {"QueryLanguage": "JSONata", "StartAt": "S0", "States": states}
+
+
+def map_definition_jsonata() -> dict[str, Any]:
+    return {
+        "QueryLanguage": "JSONata",
+        "StartAt": "Each",
+        "States": {
+            "Each": {
+                "Type": "Map",
+                "Items": "{% $states.input.items %}",
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "INLINE"},
+                    "StartAt": "Item",
+                    "States": {"Item": {"Type": "Pass", "End": True}},
+                },
+                "End": True,
+            }
+        },
+    }
+
+
+def choice_definition_jsonata() -> dict[str, Any]:
+    return {
+        "QueryLanguage": "JSONata",
+        "StartAt": "Check",
+        "States": {
+            "Check": {
+                "Type": "Choice",
+                "Choices": [{"Condition": "{% $states.input.i < 100 %}", "Next": "Increment"}],
+                "Default": "Done",
+            },
+            "Increment": {
+                "Type": "Pass",
+                "Output": {"i": "{% $states.input.i + 1 %}"},
+                "Next": "Check",
+            },
+            "Done": {"Type": "Succeed"},
+        },
+    }
+
+
 def measure(run: Callable[[], int], seconds: float, max_runs: int) -> tuple[float, float]:
     """Run repeatedly for about ``seconds`` of CPU time (at most ``max_runs``).
 
@@ -105,42 +163,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-runs", type=int, default=1_000_000, help="cap on runs per workload")
     args = parser.parse_args(argv)
 
-    chain = StateMachine(chain_definition())
     chain_input = {"value": 42}
-    mapper = StateMachine(map_definition())
     map_input = {"items": [{"n": n} for n in range(1000)]}
-    looper = StateMachine(choice_definition())
     choice_input = {"i": 0}
-
-    # Each stepline transition is a state entered; Map counts the Map state + 1,000 iterations.
-    workloads: list[tuple[str, Callable[[], int], Callable[[], int]]] = [
-        (
-            "chain (10 Pass)",
-            lambda: chain.run(chain_input).transitions,
-            lambda: baseline.run(chain_definition(), chain_input)[1],
-        ),
-        (
-            "map (1,000 items)",
-            lambda: mapper.run(map_input).transitions,
-            lambda: baseline.run(map_definition(), map_input)[1],
-        ),
-        (
-            "choice loop (100)",
-            lambda: looper.run(choice_input).transitions,
-            lambda: baseline.run(choice_definition(), choice_input)[1],
-        ),
+    # Each transition is a state entered; Map counts the Map state + 1,000 iterations.
+    workloads = [
+        ("chain (10 Pass)", chain_definition, chain_definition_jsonata, chain_input),
+        ("map (1,000 items)", map_definition, map_definition_jsonata, map_input),
+        ("choice loop (100)", choice_definition, choice_definition_jsonata, choice_input),
     ]
     print(f"python {sys.version.split()[0]}, {args.seconds:.1f} s per workload, one core")
     print(
         f"{'workload':<20}{'executions/s':>14}{'transitions/s':>16}"
-        f"{'baseline trans/s':>18}{'ratio':>8}"
+        f"{'baseline trans/s':>18}{'ratio':>8}{'JSONata trans/s':>17}{'JSONata/JSONPath':>18}"
     )
-    for label, run, reference in workloads:
-        executions, transitions = measure(run, args.seconds, args.max_runs)
-        _, base_transitions = measure(reference, min(args.seconds, 1.0), args.max_runs)
+    for label, definition, definition_jsonata, execution_input in workloads:
+        machine = StateMachine(definition())
+        machine_jsonata = StateMachine(definition_jsonata())
+        executions, transitions = measure(
+            lambda m=machine, i=execution_input: m.run(i).transitions, args.seconds, args.max_runs
+        )
+        _, base_transitions = measure(
+            lambda d=definition, i=execution_input: baseline.run(d(), i)[1],
+            min(args.seconds, 1.0),
+            args.max_runs,
+        )
+        _, jsonata_transitions = measure(
+            lambda m=machine_jsonata, i=execution_input: m.run(i).transitions,
+            args.seconds,
+            args.max_runs,
+        )
         print(
             f"{label:<20}{executions:>14,.0f}{transitions:>16,.0f}"
             f"{base_transitions:>18,.0f}{transitions / base_transitions:>8.2f}"
+            f"{jsonata_transitions:>17,.0f}{jsonata_transitions / transitions:>18.2f}"
         )
     return 0
 

@@ -9,6 +9,8 @@ expression: literals go to the model's typed fields, expressions to ``State.expr
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -43,6 +45,11 @@ _SCALAR_FIELDS: Final = (
     "Cause",
     "Items",
 )
+
+
+# `$states.context`, or `$states` used whole: the engine then builds the context object for the
+# state (most JSONata states read only `$states.input`/`result`, and building it is costly).
+_READS_CONTEXT: Final = re.compile(r"\$states(?!\s*\.\s*(?:input|result|errorOutput)\b)")
 
 
 def compile_assign(assign: Mapping[str, Any] | None) -> JsonataValue | None:
@@ -85,7 +92,7 @@ def compile_jsonata_state(name: str, body: Mapping[str, Any], machine_language: 
         "comment": body.get("Comment"),
         "jsonata": True,
         "handler": state_type + "/JSONata",
-        "uses_context": True,
+        "uses_context": state_type == "Task" or bool(_READS_CONTEXT.search(json.dumps(body))),
         "assign": compile_assign(body.get("Assign")),
         "arguments": (
             compile_jsonata_value(body["Arguments"], "Arguments") if "Arguments" in body else None

@@ -276,7 +276,8 @@ class FanoutMixin:
             else:
                 bindings = fanout.context
                 states = dict(bindings.states)
-                states["context"] = states["context"].with_map_item(index, item)
+                if "context" in states:  # only when the Map's expressions read it
+                    states["context"] = states["context"].with_map_item(index, item)
                 iteration_input = selector(Bindings(states, bindings.variables))
         elif state.item_selector is not None and state.batcher is None:
             context = fanout.context

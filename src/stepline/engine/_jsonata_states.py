@@ -113,11 +113,12 @@ class JsonataStatesMixin:
     # -------------------------------------------------------------------------- shared parts
 
     def bindings(self, frame: Frame, state: State, **states: Any) -> Bindings:
-        """``$states`` for the state now (``input`` and ``context``, plus ``states``)."""
-        return Bindings(
-            {"input": frame.input, "context": self.context_object(frame, state), **states},
-            frame.variables,
-        )
+        """``$states`` for the state now: ``input``, ``context`` (only for the states whose
+        expressions read it, see ``State.uses_context``), plus ``states``."""
+        members = {"input": frame.input, **states}
+        if state.uses_context:
+            members["context"] = self.context_object(frame, state)
+        return Bindings(members, frame.variables)
 
     def _leave(
         self,
