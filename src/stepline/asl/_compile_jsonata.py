@@ -52,12 +52,17 @@ _SCALAR_FIELDS: Final = (
 _READS_CONTEXT: Final = re.compile(r"\$states(?!\s*\.\s*(?:input|result|errorOutput)\b)")
 
 
-def compile_assign(assign: Mapping[str, Any] | None) -> JsonataValue | None:
-    """``Assign`` in JSONata: each variable's value must evaluate to something."""
+def compile_assign(assign: Mapping[str, Any] | None, where: str = "Assign") -> JsonataValue | None:
+    """``Assign`` in JSONata: each variable's value must evaluate to something.
+
+    Args:
+        assign: The ``Assign`` object, if any.
+        where: Its field name in causes (``Assign``, ``Choices[0]/Assign``, ``Catch[1]/Assign``).
+    """
     if assign is None:
         return None
     values = tuple(
-        (name, compile_jsonata_value(value, f"Assign/{name}")) for name, value in assign.items()
+        (name, compile_jsonata_value(value, f"{where}/{name}")) for name, value in assign.items()
     )
 
     def evaluate(bindings: Mapping[str, Any]) -> dict[str, Any]:
@@ -107,14 +112,14 @@ def compile_jsonata_state(name: str, body: Mapping[str, Any], machine_language: 
             Catcher(
                 error_equals=tuple(catcher["ErrorEquals"]),
                 next=catcher["Next"],
-                assign=compile_assign(catcher.get("Assign")),
+                assign=compile_assign(catcher.get("Assign"), f"Catch[{index}]/Assign"),
                 output=(
-                    compile_jsonata_value(catcher["Output"], "Output")
+                    compile_jsonata_value(catcher["Output"], f"Catch[{index}]/Output")
                     if "Output" in catcher
                     else None
                 ),
             )
-            for catcher in body.get("Catch", ())
+            for index, catcher in enumerate(body.get("Catch", ()))
         ),
     }
     if state_type == "Pass":
@@ -137,10 +142,17 @@ def compile_jsonata_state(name: str, body: Mapping[str, Any], machine_language: 
                 ChoiceBranch(
                     matches=None,
                     next=rule["Next"],
-                    assign=compile_assign(rule.get("Assign")),
-                    condition=compile_jsonata_value(rule["Condition"], "Condition"),
+                    assign=compile_assign(rule.get("Assign"), f"Choices[{index}]/Assign"),
+                    condition=compile_jsonata_value(
+                        rule["Condition"], f"Choices[{index}]/Condition"
+                    ),
+                    output=(
+                        compile_jsonata_value(rule["Output"], f"Choices[{index}]/Output")
+                        if "Output" in rule
+                        else None
+                    ),
                 )
-                for rule in body["Choices"]
+                for index, rule in enumerate(body["Choices"])
             ),
             default=body.get("Default"),
         )

@@ -57,14 +57,17 @@ class StatesError(Exception):
     Args:
         error: The ASL error name, e.g. ``States.Runtime`` or a task's own ``PaymentDeclined``.
         cause: A human-readable explanation; it ends up in the history and in ``$.Cause``.
+        location: For a JSONata evaluation failure, the field it happened in (``Output/id``),
+            recorded in the ``EvaluationFailed`` history event.
     """
 
-    __slots__ = ("cause", "error")
+    __slots__ = ("cause", "error", "location")
 
-    def __init__(self, error: str, cause: str = "") -> None:
+    def __init__(self, error: str, cause: str = "", location: str | None = None) -> None:
         super().__init__(f"{error}: {cause}" if cause else error)
         self.error = error
         self.cause = cause
+        self.location = location
 
 
 class DefinitionError(ValueError):

@@ -192,7 +192,7 @@ class _Jsonata2Py:
             except Exception as exc:  # not expected (the engine wraps its errors): be safe
                 raise _coded(None, f"{type(exc).__name__}: {exc}") from None
             kind = type(result)
-            if kind in plain:
+            if kind in plain or isinstance(result, dict | list):  # a dict subclass: $states.context
                 return result
             if kind is float:
                 return result if math.isfinite(result) else None
@@ -420,13 +420,14 @@ class CompiledExpression:
         try:
             return self._run(bindings)
         except _Failure as failure:
-            raise StatesError(QUERY_EVALUATION_ERROR, self._cause(failure, field)) from None
+            raise StatesError(QUERY_EVALUATION_ERROR, self._cause(failure, field), field) from None
 
     def undefined_error(self, field: str | None = None) -> StatesError:
         """AWS's error for an expression that returned nothing where a value is required."""
         return StatesError(
             QUERY_EVALUATION_ERROR,
             f"The JSONata expression '{self._shown}'{_where(field)} returned nothing (undefined).",
+            field,
         )
 
     def _cause(self, failure: _Failure, field: str | None) -> str:

@@ -5,10 +5,9 @@ In a JSONata state, ``Arguments``, ``Output``, ``Assign``, ``ItemSelector`` and 
 ``{% expression %}`` is evaluated. A value is compiled once into ``evaluate(bindings)``, where
 the bindings are ``$states`` and the workflow variables.
 
-Undefined results follow JSONata's own object construction: an expression nested in an object
-or array that returns nothing drops that member or element, while a field that is one
-expression as a whole and returns nothing is ``States.QueryEvaluationError`` (AWS's "returned
-nothing (undefined)").
+An expression that returns nothing — a whole field, or one nested in an object or array — is
+``States.QueryEvaluationError`` ("returned nothing (undefined)") naming the member, as AWS
+reports it (``Output/result``).
 """
 
 from __future__ import annotations
@@ -58,7 +57,7 @@ def compile_jsonata_value(value: Any, field: str) -> JsonataValue:
         DefinitionError: An expression does not parse (the validator reports it first).
     """
     if is_expression(value):
-        expression = compile_jsonata(expression_text(value))
+        expression: CompiledExpression = compile_jsonata(expression_text(value))
 
         def evaluate_whole(bindings: Mapping[str, Any]) -> Any:
             result = expression.evaluate(bindings, field)
@@ -66,15 +65,16 @@ def compile_jsonata_value(value: Any, field: str) -> JsonataValue:
                 raise expression.undefined_error(field)
             return result
 
+        evaluate_whole.expression_text = expression.text.strip()  # type: ignore[attr-defined]
         return evaluate_whole
     return _compile_nested(value, field)
 
 
 def _compile_nested(value: Any, field: str) -> JsonataValue:
-    """Compile a value whose nested expressions may drop out when they return nothing."""
+    """Compile a value in which every nested expression must return something (AWS fails the
+    state naming the member, e.g. ``Output/result``)."""
     if is_expression(value):
-        expression: CompiledExpression = compile_jsonata(expression_text(value))
-        return lambda bindings: expression.evaluate(bindings, field)
+        return compile_jsonata_value(value, field)
     if isinstance(value, dict):
         members = [(key, _compile_nested(item, f"{field}/{key}")) for key, item in value.items()]
         if all(_is_constant(evaluate) for _, evaluate in members):
@@ -82,12 +82,7 @@ def _compile_nested(value: Any, field: str) -> JsonataValue:
         frozen = tuple(members)
 
         def evaluate_object(bindings: Mapping[str, Any]) -> Any:
-            built = {}
-            for key, evaluate in frozen:
-                item = evaluate(bindings)
-                if item is not UNDEFINED:
-                    built[key] = item
-            return built
+            return {key: evaluate(bindings) for key, evaluate in frozen}
 
         return evaluate_object
     if isinstance(value, list):
@@ -97,12 +92,7 @@ def _compile_nested(value: Any, field: str) -> JsonataValue:
         frozen_elements = tuple(elements)
 
         def evaluate_array(bindings: Mapping[str, Any]) -> Any:
-            built = []
-            for evaluate in frozen_elements:
-                item = evaluate(bindings)
-                if item is not UNDEFINED:
-                    built.append(item)
-            return built
+            return [evaluate(bindings) for evaluate in frozen_elements]
 
         return evaluate_array
     return _constant(value)

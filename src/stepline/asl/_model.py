@@ -132,6 +132,7 @@ class ChoiceBranch:
     next: str
     assign: Any = None
     condition: Any = None
+    output: Any = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

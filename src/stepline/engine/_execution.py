@@ -19,6 +19,7 @@ from orjson import dumps as _orjson_dumps
 
 from stepline.asl._errors import (
     DATA_LIMIT_EXCEEDED,
+    QUERY_EVALUATION_ERROR,
     RUNTIME,
     StatesError,
 )
@@ -45,6 +46,7 @@ from stepline.engine._tasks import TaskMixin
 __all__ = ["DEFAULT_MAX_PAYLOAD_BYTES", "Execution", "ExecutionIdentity", "Status"]
 
 _SHARED_RNG: Final = random.Random()
+_STATE_PREFIX: Final = "An error occurred while executing the state "
 
 DEFAULT_MAX_PAYLOAD_BYTES: Final = 256 * 1024
 """AWS's payload quota (256 KiB) for inputs, outputs and task results."""
@@ -247,7 +249,9 @@ class Execution(SimpleStatesMixin, JsonataStatesMixin, TaskMixin, FanoutMixin):
                     self.transitions += 1
                 outcome = handlers[state.handler](self, frame, state)
             except StatesError as failure:
-                outcome = self._state_failed(frame, state, failure.error, failure.cause)
+                outcome = self._state_failed(
+                    frame, state, failure.error, failure.cause, failure.location
+                )
             if outcome != CONTINUE or self.status != "RUNNING":
                 return
 
@@ -416,8 +420,27 @@ class Execution(SimpleStatesMixin, JsonataStatesMixin, TaskMixin, FanoutMixin):
 
     # ------------------------------------------------------------- errors, retries, catches
 
-    def _state_failed(self, frame: Frame, state: State, error: str, cause: str) -> int:
-        """A state raised an ASL error: retry it, catch it, or fail the frame."""
+    def _state_failed(
+        self,
+        frame: Frame,
+        state: State,
+        error: str,
+        cause: str,
+        location: str | None = None,
+    ) -> int:
+        """A state raised an ASL error: retry it, catch it, or fail the frame.
+
+        A JSONata evaluation failure raised by the state's own field (``location``) is recorded
+        first as an ``EvaluationFailed`` event, and its cause gets AWS's prefix naming the state.
+        """
+        if error == QUERY_EVALUATION_ERROR and not cause.startswith(_STATE_PREFIX):
+            cause = self._prefixed(frame, state, cause)
+            if location is not None:
+                self._emit_in(
+                    frame,
+                    "EvaluationFailed",
+                    {"error": error, "cause": cause, "location": location, "state": state.name},
+                )
         if error not in TERMINAL_ERRORS:
             if state.retry:
                 index = find_retrier(state.retry, error)
@@ -458,11 +481,15 @@ class Execution(SimpleStatesMixin, JsonataStatesMixin, TaskMixin, FanoutMixin):
                         # payload quota): that ends the frame, uncaught.
                         return self._fail_frame(frame, failure.error, failure.cause)
         elif error == RUNTIME:
-            cause = (
-                f"An error occurred while executing the state '{state.name}' (entered at the "
-                f"event id #{frame.entered_event_id}). {cause}"
-            )
+            cause = self._prefixed(frame, state, cause)
         return self._fail_frame(frame, error, cause)
+
+    def _prefixed(self, frame: Frame, state: State, cause: str) -> str:
+        """AWS's preamble for errors of the state's own making."""
+        return (
+            f"{_STATE_PREFIX}'{state.name}' (entered at the event id "
+            f"#{frame.entered_event_id}). {cause}"
+        )
 
     def _fail_frame(self, frame: Frame, error: str | None, cause: str | None) -> int:
         if frame.parent is None:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from stepline.asl._errors import NO_CHOICE_MATCHED, QUERY_EVALUATION_ERROR, StatesError
+from stepline.asl._json import json_type
 from stepline.asl._model import (
     ChoiceState,
     FailState,
@@ -129,12 +130,14 @@ class JsonataStatesMixin:
         *,
         target: str | Literal[False] | None = False,
         assign: Any = _STATE_ASSIGN,
+        output: Any = None,
     ) -> int:
         """Evaluate ``Assign`` and ``Output`` (both on the state's entry values) and exit."""
         if assign is _STATE_ASSIGN:
             assign = state.assign
         values = assign(bindings) if assign is not None else None
-        output = state.output(bindings) if state.output is not None else default_output
+        output = output or state.output
+        output = output(bindings) if output is not None else default_output
         assigned = self._assign_values(frame, values) if values else None
         return self._exit(frame, state, output, assigned, target)
 
@@ -174,7 +177,13 @@ class JsonataStatesMixin:
                 raise _query_error(state, "Condition", f"must be a boolean, got {verdict!r}.")
             if verdict:
                 return self._leave(
-                    frame, state, bindings, frame.input, target=branch.next, assign=branch.assign
+                    frame,
+                    state,
+                    bindings,
+                    frame.input,
+                    target=branch.next,
+                    assign=branch.assign,
+                    output=branch.output,
                 )
         if state.default is None:
             raise StatesError(
@@ -260,6 +269,15 @@ class JsonataStatesMixin:
             return self._fanout_done(frame, state, frame.fanout)
         bindings = self.bindings(frame, state)
         items = self._scalar(state, "Items", frame.input, bindings)
+        if not isinstance(items, list):
+            text = getattr(state.expressions.get("Items"), "expression_text", None)
+            what = f"The JSONata expression '{text}'" if text else "The value"
+            raise StatesError(
+                QUERY_EVALUATION_ERROR,
+                f"{what} specified for the field 'Items' returned an unexpected result type. "
+                f"Expected 'array', but was '{json_type(items)}'",
+                "Items",
+            )
         concurrency = self._whole_number(
             state, "MaxConcurrency", state.max_concurrency, bindings, 0
         )
