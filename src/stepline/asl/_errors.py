@@ -59,15 +59,26 @@ class StatesError(Exception):
         cause: A human-readable explanation; it ends up in the history and in ``$.Cause``.
         location: For a JSONata evaluation failure, the field it happened in (``Output/id``),
             recorded in the ``EvaluationFailed`` history event.
+        retry_after: The least number of seconds to wait before a retry, when the failed
+            call said so (an HTTP ``Retry-After``); a matching ``Retry`` rule then waits at
+            least that long. ``None`` leaves the rule's back-off alone.
     """
 
-    __slots__ = ("cause", "error", "location")
+    __slots__ = ("cause", "error", "location", "retry_after")
 
-    def __init__(self, error: str, cause: str = "", location: str | None = None) -> None:
+    def __init__(
+        self,
+        error: str,
+        cause: str = "",
+        location: str | None = None,
+        *,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(f"{error}: {cause}" if cause else error)
         self.error = error
         self.cause = cause
         self.location = location
+        self.retry_after = retry_after
 
 
 class DefinitionError(ValueError):

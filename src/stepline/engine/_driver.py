@@ -20,7 +20,8 @@ from stepline.engine._ports import Clock, TaskEffect, TaskInvoker, TimerEffect
 
 __all__ = ["drive"]
 
-Outcome = tuple[int, Any, str | None, str | None]
+# (effect id, result, error, cause, retry_after)
+Outcome = tuple[int, Any, str | None, str | None, float | None]
 
 
 class _Heartbeat:
@@ -55,7 +56,7 @@ async def _run_task(invoker: TaskInvoker, effect: TaskEffect) -> Outcome:
             wait = max(min(limits), 0.0) if limits else None
             done, _ = await asyncio.wait({work}, timeout=wait)
             if done:
-                return (effect.id, work.result(), None, None)
+                return (effect.id, work.result(), None, None, None)
             now = time.monotonic()
             if effect.timeout_seconds is not None and now >= started + effect.timeout_seconds:
                 work.cancel()
@@ -65,6 +66,7 @@ async def _run_task(invoker: TaskInvoker, effect: TaskEffect) -> Outcome:
                     TIMEOUT,
                     f"The task did not finish within its TimeoutSeconds "
                     f"({effect.timeout_seconds} s).",
+                    None,
                 )
             if (
                 effect.heartbeat_seconds is not None
@@ -77,14 +79,15 @@ async def _run_task(invoker: TaskInvoker, effect: TaskEffect) -> Outcome:
                     HEARTBEAT_TIMEOUT,
                     f"The task sent no heartbeat within its HeartbeatSeconds "
                     f"({effect.heartbeat_seconds} s).",
+                    None,
                 )
     except StatesError as failure:
-        return (effect.id, None, failure.error, failure.cause)
+        return (effect.id, None, failure.error, failure.cause, failure.retry_after)
     except asyncio.CancelledError:
         work.cancel()
         raise
     except Exception as exc:  # an invoker that broke its contract: still a task failure
-        return (effect.id, None, type(exc).__name__, str(exc))
+        return (effect.id, None, type(exc).__name__, str(exc), None)
 
 
 async def drive(
@@ -126,8 +129,10 @@ async def drive(
             if due_timer is not None:
                 execution.fire_timer(due_timer)
             for effect_id in [i for i, f in running.items() if f.done()]:
-                _, result, error, cause = running.pop(effect_id).result()
-                execution.complete_task(effect_id, result, error=error, cause=cause)
+                _, result, error, cause, retry_after = running.pop(effect_id).result()
+                execution.complete_task(
+                    effect_id, result, error=error, cause=cause, retry_after=retry_after
+                )
             effects = execution.advance()
     finally:
         for future in running.values():

@@ -250,7 +250,12 @@ class Execution(SimpleStatesMixin, JsonataStatesMixin, TaskMixin, FanoutMixin):
                 outcome = handlers[state.handler](self, frame, state)
             except StatesError as failure:
                 outcome = self._state_failed(
-                    frame, state, failure.error, failure.cause, failure.location
+                    frame,
+                    state,
+                    failure.error,
+                    failure.cause,
+                    failure.location,
+                    min_delay=failure.retry_after,
                 )
             if outcome != CONTINUE or self.status != "RUNNING":
                 return
@@ -427,8 +432,13 @@ class Execution(SimpleStatesMixin, JsonataStatesMixin, TaskMixin, FanoutMixin):
         error: str,
         cause: str,
         location: str | None = None,
+        *,
+        min_delay: float | None = None,
     ) -> int:
         """A state raised an ASL error: retry it, catch it, or fail the frame.
+
+        ``min_delay`` is a lower bound for a retry's back-off that the failed call asked for
+        (an HTTP ``Retry-After``): the wait is never shorter than the rule's own back-off.
 
         A JSONata evaluation failure raised by the state's own field (``location``) is recorded
         first as an ``EvaluationFailed`` event, and its cause gets AWS's prefix naming the state.
@@ -449,6 +459,8 @@ class Execution(SimpleStatesMixin, JsonataStatesMixin, TaskMixin, FanoutMixin):
                     retrier = state.retry[index]
                     if counts[index] < retrier.max_attempts:
                         delay = retry_delay(retrier, counts[index], self.rng)
+                        if min_delay is not None and min_delay > delay:
+                            delay = min_delay
                         counts[index] += 1
                         frame.retry_counts = counts
                         frame.resume = None

@@ -60,7 +60,7 @@ class Frame:
         entered_at: When the current state was entered (for ``$$.State.EnteredTime``).
         retry_counts: Attempts used per retrier of the current state.
         resume: What the current state was waiting for, once it arrived:
-            ``("result", value)``, ``("error", (name, cause))`` or ``("timer", None)``.
+            ``("result", value)``, ``("error", (name, cause, retry_after))`` or ``("timer", None)``.
         pending_effect: Id of the effect the frame waits on, if any.
         fanout: The children of the current Parallel/Map state, if any.
         variables: The workflow variables visible here. Never changed in place: an ``Assign``

@@ -236,7 +236,7 @@ class JsonataStatesMixin:
             frame.resume = None
             kind, value = resume
             if kind == "error":
-                raise StatesError(value[0], value[1])
+                raise StatesError(value[0], value[1], retry_after=value[2])
             return self._finish_jsonata(frame, state, value)
         bindings = self.bindings(frame, state)
         arguments = state.arguments(bindings) if state.arguments is not None else frame.input

@@ -83,7 +83,7 @@ class TaskMixin:
             frame.resume = None
             kind, value = resume
             if kind == "error":
-                raise StatesError(value[0], value[1])
+                raise StatesError(value[0], value[1], retry_after=value[2])
             context = self._context(frame, state)
             return self._finish_with_result(frame, state, value, context)
         context = self.context_object(frame, state)
@@ -208,6 +208,7 @@ class TaskMixin:
         *,
         error: str | None = None,
         cause: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         """Report the outcome of a :class:`TaskEffect`.
 
@@ -217,6 +218,8 @@ class TaskMixin:
             error: The ASL error name when it failed (``States.Timeout`` and
                 ``States.HeartbeatTimeout`` are recorded as ``TaskTimedOut``).
             cause: The failure's cause.
+            retry_after: When it failed, the least delay before a retry that the called
+                service asked for (see :class:`~stepline.asl.StatesError`).
         """
         entry = self._tasks.pop(effect_id, None)
         if entry is None or self.status != "RUNNING":
@@ -262,5 +265,5 @@ class TaskMixin:
             if cause is not None:
                 details["cause"] = cause
             self._emit_in(frame, event_type, details)
-            frame.resume = ("error", (error, cause or ""))
+            frame.resume = ("error", (error, cause or "", retry_after))
         self._ready.append(frame)
