@@ -1,13 +1,11 @@
-"""compile_definition: what validates but cannot run yet fails up front, clearly."""
+"""compile_definition: definitions that validate compile and run."""
 
 from __future__ import annotations
 
-import pytest
-
-from stepline import InvalidDefinition, StateMachine
+from stepline import StateMachine
 
 
-def test_item_batcher_in_a_jsonata_map_is_refused_until_supported() -> None:
+def test_item_batcher_in_a_jsonata_map_compiles_and_runs() -> None:
     definition = {
         "QueryLanguage": "JSONata",
         "StartAt": "M",
@@ -25,11 +23,8 @@ def test_item_batcher_in_a_jsonata_map_is_refused_until_supported() -> None:
             }
         },
     }
-    with pytest.raises(InvalidDefinition) as raised:
-        StateMachine(definition)
-    assert [(d.code, d.location) for d in raised.value.diagnostics] == [
-        ("UNSUPPORTED_FEATURE", "/States/M/ItemBatcher")
-    ]
+    result = StateMachine(definition).run([1, 2, 3])
+    assert result.output == [{"Items": [1, 2]}, {"Items": [3]}]
 
 
 def test_jsonata_and_variables_compile_and_run() -> None:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from stepline.asl._choice import compile_choice_rule
-from stepline.asl._diagnostics import Diagnostic, InvalidDefinition, pointer
+from stepline.asl._diagnostics import InvalidDefinition, pointer
 from stepline.asl._intrinsics import compile_intrinsic, is_intrinsic
 from stepline.asl._model import (
     Catcher,
@@ -82,9 +82,6 @@ def compile_definition(definition: Mapping[str, Any] | str | bytes) -> CompiledD
     if any(d.severity == "ERROR" for d in diagnostics):
         raise InvalidDefinition(diagnostics)
     loaded = load_definition(definition)
-    unsupported = _not_runnable_yet(loaded)
-    if unsupported:
-        raise InvalidDefinition(unsupported)
     graph = _compile_graph(loaded, loaded.get("QueryLanguage", "JSONPath"))
     return CompiledDefinition(
         graph=graph,
@@ -94,38 +91,6 @@ def compile_definition(definition: Mapping[str, Any] | str | bytes) -> CompiledD
         query_language=loaded.get("QueryLanguage", "JSONPath"),
         state_count=_count_states(graph),
     )
-
-
-def _not_runnable_yet(definition: Mapping[str, Any]) -> list[Diagnostic]:
-    """Diagnostics for what validates but the engine cannot run yet.
-
-    Today: ``ItemBatcher`` in a JSONata Map (its ``BatchInput`` would need JSONata batching).
-    """
-    found: list[Diagnostic] = []
-    top_language = definition.get("QueryLanguage", "JSONPath")
-
-    def visit(scope: Mapping[str, Any], location: str) -> None:
-        for name, body in scope.get("States", {}).items():
-            here = f"{location}/States/{name}"
-            language = body.get("QueryLanguage", top_language)
-            if body.get("Type") == "Map" and language == "JSONata" and "ItemBatcher" in body:
-                found.append(
-                    Diagnostic(
-                        "UNSUPPORTED_FEATURE",
-                        "ItemBatcher in a JSONata Map state is not supported yet; batch the "
-                        "items in a JSONata expression in Items instead, or write this Map "
-                        "state in JSONPath.",
-                        f"{here}/ItemBatcher",
-                    )
-                )
-            for index, branch in enumerate(body.get("Branches", ())):
-                visit(branch, f"{here}/Branches/{index}")
-            for key in ("ItemProcessor", "Iterator"):
-                if isinstance(body.get(key), Mapping):
-                    visit(body[key], f"{here}/{key}")
-
-    visit(definition, "")
-    return found
 
 
 def _count_states(graph: StateGraph) -> int:
@@ -227,8 +192,8 @@ def _reads_context(body: Mapping[str, Any]) -> bool:
             return True
         if field.endswith("Path") and isinstance(value, str) and value.startswith("$$"):
             return True
-        if field == "Choices" and "$$" in json.dumps(value):
-            return True
+        if field in ("Choices", "ItemBatcher") and "$$" in json.dumps(value):
+            return True  # rules, BatchInput and the …PerBatchPath fields may read $$
     return False
 
 

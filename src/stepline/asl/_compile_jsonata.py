@@ -20,6 +20,7 @@ from stepline.asl._model import (
     ChoiceBranch,
     ChoiceState,
     FailState,
+    ItemBatcher,
     MapState,
     ParallelState,
     PassState,
@@ -76,6 +77,33 @@ def _static(body: Mapping[str, Any], field: str) -> Any:
     return None if is_expression(value) else value
 
 
+def _item_batcher(
+    body: Mapping[str, Any] | None, expressions: dict[str, JsonataValue]
+) -> ItemBatcher | None:
+    """``ItemBatcher`` in JSONata: literal limits go to the model, expressions and
+    ``BatchInput`` (a JSON value with expressions, evaluated once per Map state) to
+    ``expressions`` under ``ItemBatcher/<field>``."""
+    if body is None:
+        return None
+    limits: dict[str, int | None] = {}
+    for field, attribute in (
+        ("MaxItemsPerBatch", "max_items"),
+        ("MaxInputBytesPerBatch", "max_bytes"),
+    ):
+        value = body.get(field)
+        if is_expression(value):
+            expressions[f"ItemBatcher/{field}"] = compile_jsonata_value(
+                value, f"ItemBatcher/{field}"
+            )
+            value = None
+        limits[attribute] = int(value) if value is not None else None
+    if "BatchInput" in body:
+        expressions["ItemBatcher/BatchInput"] = compile_jsonata_value(
+            body["BatchInput"], "ItemBatcher/BatchInput"
+        )
+    return ItemBatcher(max_items=limits["max_items"], max_bytes=limits["max_bytes"])
+
+
 def compile_jsonata_state(name: str, body: Mapping[str, Any], machine_language: str) -> State:
     """Compile one JSONata state (``machine_language`` is passed on to nested scopes)."""
     from stepline.asl._compile import _compile_graph, _retriers
@@ -88,6 +116,7 @@ def compile_jsonata_state(name: str, body: Mapping[str, Any], machine_language: 
     }
     if "ItemSelector" in body:
         expressions["ItemSelector"] = compile_jsonata_value(body["ItemSelector"], "ItemSelector")
+    batcher = _item_batcher(body.get("ItemBatcher"), expressions)
     has_output = "Output" in body
     common: dict[str, Any] = {
         "name": name,
@@ -183,5 +212,6 @@ def compile_jsonata_state(name: str, body: Mapping[str, Any], machine_language: 
             tolerated_failure_percentage=float(percentage) if percentage is not None else None,
             mode=processor.get("ProcessorConfig", {}).get("Mode", "INLINE"),
             label=body.get("Label"),
+            batcher=batcher,
         )
     raise AssertionError(f"validated definition has unknown state type {state_type!r}")

@@ -18,11 +18,12 @@ from stepline.asl._errors import (
     RUNTIME,
     StatesError,
 )
-from stepline.asl._json import dumps_bytes, json_type
+from stepline.asl._json import json_type
 from stepline.asl._model import ItemBatcher, MapState, ParallelState, State
+from stepline.engine._batching import group_into_batches
 from stepline.engine._frames import BLOCKED, Fanout, Frame, ScopedContext
 from stepline.engine._io import apply_input_path, select
-from stepline.engine._jsonata_states import Bindings
+from stepline.engine._jsonata_states import item_bindings
 
 __all__ = ["FanoutMixin"]
 
@@ -215,24 +216,7 @@ class FanoutMixin:
                 continue
             item_context = context.with_map_item(index, item) if context is not None else None
             selected.append(state.item_selector(effective, item_context))
-        batches: list[Any] = []
-        current: list[Any] = []
-        size = 2  # the brackets of the Items array
-        for item in selected:
-            item_size = len(dumps_bytes(item)) + 1 if max_bytes else 0
-            full = (max_items and len(current) >= max_items) or (
-                max_bytes and current and size + item_size > max_bytes
-            )
-            if full:
-                batches.append(current)
-                current, size = [], 2
-            current.append(item)
-            size += item_size
-        if current:
-            batches.append(current)
-        if batch_input is None:
-            return [{"Items": batch} for batch in batches]
-        return [{"BatchInput": batch_input, "Items": batch} for batch in batches]
+        return group_into_batches(selected, max_items, max_bytes, batch_input)
 
     def _map_number(
         self,
@@ -271,14 +255,10 @@ class FanoutMixin:
         index, item = fanout.waiting.popleft()
         if state.jsonata:
             selector = state.expressions.get("ItemSelector")
-            if selector is None:
+            if selector is None or state.batcher is not None:  # batches are final inputs
                 iteration_input = item
             else:
-                bindings = fanout.context
-                states = dict(bindings.states)
-                if "context" in states:  # only when the Map's expressions read it
-                    states["context"] = states["context"].with_map_item(index, item)
-                iteration_input = selector(Bindings(states, bindings.variables))
+                iteration_input = selector(item_bindings(fanout.context, index, item))
         elif state.item_selector is not None and state.batcher is None:
             context = fanout.context
             if context is not None:

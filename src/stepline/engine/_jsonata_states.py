@@ -16,6 +16,7 @@ from stepline.asl._json import json_type
 from stepline.asl._model import (
     ChoiceState,
     FailState,
+    ItemBatcher,
     MapState,
     ParallelState,
     PassState,
@@ -25,9 +26,10 @@ from stepline.asl._model import (
     WaitState,
 )
 from stepline.asl._timestamps import parse_timestamp
+from stepline.engine._batching import MAX_BATCH_BYTES, group_into_batches
 from stepline.engine._frames import BLOCKED, Fanout, Frame, ScopedContext
 
-__all__ = ["Bindings", "JsonataStatesMixin"]
+__all__ = ["Bindings", "JsonataStatesMixin", "item_bindings"]
 
 
 _STATE_ASSIGN: Any = object()  # "use the state's own Assign" (a Choice rule passes its own)
@@ -59,6 +61,16 @@ class Bindings(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return 1 + len(self.variables)
+
+
+def item_bindings(bindings: Bindings, index: int, item: Any) -> Bindings:
+    """The Map state's bindings as ``ItemSelector`` sees them for one item: the same, with
+    ``$states.context.Map.Item`` set (when the Map's expressions read the context at all)."""
+    states = bindings.states
+    if "context" in states:
+        states = dict(states)
+        states["context"] = states["context"].with_map_item(index, item)
+    return Bindings(states, bindings.variables)
 
 
 def _query_error(state: State, field: str, message: str) -> StatesError:
@@ -146,17 +158,25 @@ class JsonataStatesMixin:
         return static if expression is None else expression(bindings)
 
     def _whole_number(
-        self, state: State, field: str, static: Any, bindings: Bindings, minimum: int
+        self,
+        state: State,
+        field: str,
+        static: Any,
+        bindings: Bindings,
+        minimum: int,
+        *,
+        maximum: int | None = None,
     ) -> int | None:
         value = self._scalar(state, field, static, bindings)
         if value is None:
             return None
         if isinstance(value, float) and value.is_integer():
             value = int(value)
-        if type(value) is not int or value < minimum:
-            raise _query_error(
-                state, field, f"must be an integer of at least {minimum}, got {value!r}."
+        if type(value) is not int or value < minimum or (maximum is not None and value > maximum):
+            limits = (
+                f"from {minimum} to {maximum}" if maximum is not None else f"of at least {minimum}"
             )
+            raise _query_error(state, field, f"must be an integer {limits}, got {value!r}.")
         return value
 
     # ---------------------------------------------------------------------------- handlers
@@ -278,6 +298,8 @@ class JsonataStatesMixin:
                 f"Expected 'array', but was '{json_type(items)}'",
                 "Items",
             )
+        if state.batcher is not None:
+            items = self._batch_jsonata(state, state.batcher, items, bindings)
         concurrency = self._whole_number(
             state, "MaxConcurrency", state.max_concurrency, bindings, 0
         )
@@ -305,6 +327,31 @@ class JsonataStatesMixin:
             context=bindings,
             limits=(concurrency or 0, count, None if percentage is None else float(percentage)),
         )
+
+    def _batch_jsonata(
+        self, state: MapState, batcher: ItemBatcher, items: list[Any], bindings: Bindings
+    ) -> list[Any]:
+        """Group the items as ``ItemBatcher`` says (``ItemSelector`` applies to each item
+        first, as in JSONPath); ``BatchInput`` is evaluated once, on the Map state's bindings."""
+        max_items = self._whole_number(
+            state, "ItemBatcher/MaxItemsPerBatch", batcher.max_items, bindings, 1
+        )
+        max_bytes = self._whole_number(
+            state,
+            "ItemBatcher/MaxInputBytesPerBatch",
+            batcher.max_bytes,
+            bindings,
+            1,
+            maximum=MAX_BATCH_BYTES,
+        )
+        batch_input_value = state.expressions.get("ItemBatcher/BatchInput")
+        batch_input = batch_input_value(bindings) if batch_input_value is not None else None
+        selector = state.expressions.get("ItemSelector")
+        if selector is not None:
+            items = [
+                selector(item_bindings(bindings, index, item)) for index, item in enumerate(items)
+            ]
+        return group_into_batches(items, max_items, max_bytes, batch_input)
 
     def catch_jsonata(self, frame: Frame, state: State, catcher: Any, error_output: Any) -> int:
         """Leave a JSONata state through a Catch (``$states.errorOutput`` is the error)."""
