@@ -43,6 +43,7 @@ from _engine_kit import (
 )
 
 QEE = "States.QueryEvaluationError"
+pytestmark = pytest.mark.usefixtures("jsonata_engine")  # each test runs on both engines
 
 
 def jsonata(definition: dict[str, Any]) -> dict[str, Any]:

@@ -14,11 +14,14 @@ import functools
 import json
 from typing import Any
 
+import pytest
 from _engine_kit import chain_ok, machine
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from stepline import ExecutionResult
+
+pytestmark = pytest.mark.usefixtures("jsonata_engine")  # each test runs on both engines
 
 VARIABLES = ["v0", "v1", "v2", "v3"]
 

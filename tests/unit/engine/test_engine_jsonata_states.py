@@ -37,6 +37,7 @@ from _engine_kit import (
 from stepline import InvalidDefinition, StateMachine, VirtualClock
 
 QEE = "States.QueryEvaluationError"
+pytestmark = pytest.mark.usefixtures("jsonata_engine")  # each test runs on both engines
 
 
 def jsonata(definition: dict[str, Any]) -> dict[str, Any]:

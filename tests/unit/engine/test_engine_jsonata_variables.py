@@ -25,6 +25,8 @@ from _engine_kit import Recorder, chain, events, failed, run, single, succeeded,
 
 from stepline import StatesError
 
+pytestmark = pytest.mark.usefixtures("jsonata_engine")  # each test runs on both engines
+
 
 def jsonata(definition: dict[str, Any]) -> dict[str, Any]:
     return {"QueryLanguage": "JSONata", **definition}
