@@ -10,7 +10,10 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from stepline.engine._execution import ExecutionIdentity
 
 __all__ = [
     "Clock",
@@ -34,6 +37,9 @@ class TaskEffect:
         context: The context object (``$$``) as the state sees it.
         timeout_seconds: The task's time limit, if any.
         heartbeat_seconds: The longest allowed gap between heartbeats, if any.
+        identity: The execution's ARNs and role (for tasks that act on its behalf, such as
+            the HTTP Task's permission checks).
+        region: The region the execution runs in (e.g. in the HTTP Task's ``User-Agent``).
     """
 
     id: int
@@ -43,6 +49,8 @@ class TaskEffect:
     context: dict[str, Any]
     timeout_seconds: float | None = None
     heartbeat_seconds: float | None = None
+    identity: ExecutionIdentity | None = None
+    region: str = "us-east-1"
 
 
 @dataclass(frozen=True, slots=True)

@@ -163,6 +163,8 @@ class TaskMixin:
                 context=context,
                 timeout_seconds=timeout,
                 heartbeat_seconds=heartbeat,
+                identity=self.identity,
+                region=self.region,
             )
         )
         return BLOCKED

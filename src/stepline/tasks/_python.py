@@ -16,7 +16,7 @@ from typing import Any
 
 from stepline.asl._errors import RUNTIME, StatesError
 from stepline.asl._json import json_problem
-from stepline.engine._ports import HeartbeatSink, TaskEffect
+from stepline.engine._ports import HeartbeatSink, TaskEffect, TaskInvoker
 
 __all__ = ["TaskContext", "TaskHandler", "TaskRegistry"]
 
@@ -58,9 +58,19 @@ class TaskContext:
 
 
 class _Registered:
-    __slots__ = ("fn", "is_async", "wants_context")
+    __slots__ = ("fn", "invoker", "is_async", "wants_context")
 
-    def __init__(self, fn: TaskHandler) -> None:
+    def __init__(self, fn: TaskHandler | TaskInvoker) -> None:
+        invoke = getattr(fn, "invoke", None)
+        if invoke is not None and inspect.iscoroutinefunction(invoke):
+            # A whole resource implementation (the engine's TaskInvoker port), such as the
+            # HTTP Task: it gets the effect itself and its result is trusted to be JSON.
+            self.invoker: TaskInvoker | None = fn  # type: ignore[assignment]
+            self.fn: TaskHandler = invoke
+            self.is_async = True
+            self.wants_context = True
+            return
+        self.invoker = None
         if not callable(fn):
             raise TypeError(f"A task handler must be callable, got {type(fn).__name__}.")
         self.fn = fn
@@ -93,8 +103,13 @@ class TaskRegistry:
         for resource, fn in (handlers or {}).items():
             self.register(resource, fn)
 
-    def register(self, resource: str, fn: TaskHandler) -> None:
-        """Serve the Task resource ``resource`` with ``fn`` (replacing any earlier handler)."""
+    def register(self, resource: str, fn: TaskHandler | TaskInvoker) -> None:
+        """Serve the Task resource ``resource`` with ``fn`` (replacing any earlier handler).
+
+        ``fn`` is a callable (see :data:`TaskHandler`) or an object with an async
+        ``invoke(effect, heartbeat)`` method (the engine's ``TaskInvoker`` port), such as
+        :class:`~stepline.tasks.HttpTask`.
+        """
         if not isinstance(resource, str) or not resource:
             raise ValueError("A task resource must be a non-empty string such as an ARN.")
         self._handlers[resource] = _Registered(fn)
@@ -121,6 +136,9 @@ class TaskRegistry:
                 f"StateMachine(..., tasks={{resource: callable}}); CLI: --task "
                 f"RESOURCE=module:function). Registered resources: {known}.",
             )
+        invoker = entry.invoker
+        if invoker is not None:
+            return await invoker.invoke(effect, heartbeat)
         args: tuple[Any, ...] = (effect.parameters,)
         if entry.wants_context:
             args = (effect.parameters, TaskContext(effect, heartbeat))
