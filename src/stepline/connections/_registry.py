@@ -1,0 +1,723 @@
+"""The connections registry: EventBridge's connection API, and the HTTP Task's way in.
+
+:class:`Connections` keeps connection records (no secrets) and their encrypted secrets, answers
+the control-plane operations with AWS-shaped dicts (so the ``events`` JSON API is a thin layer
+over it), and resolves a connection ARN into a
+:class:`~stepline.connections.ResolvedConnection` at the moment of a request.
+
+States (spec §6.3): ``BASIC``/``API_KEY`` connections are ``AUTHORIZED`` as soon as they are
+created or updated (``ACTIVE`` with ``InvocationConnectivityParameters``). OAuth connections are
+``AUTHORIZING`` until their first token exchange — done lazily by the first :meth:`resolve`, or
+explicitly by :meth:`authorize` — then ``AUTHORIZED``, or ``DEAUTHORIZED`` with a
+``StateReason`` when the exchange fails. An update re-authorizes; ``DeauthorizeConnection``
+removes the secret values and leaves ``DEAUTHORIZED``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+import secrets
+import string
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any, Final
+
+from stepline._secret import Secret
+from stepline.asl._errors import StatesError
+from stepline.connections._cipher import SecretCipher
+from stepline.connections._errors import (
+    CONCURRENT_MODIFICATION,
+    INTERNAL_ERROR,
+    INVALID_CONNECTION_STATE,
+    RESOURCE_NOT_FOUND,
+    ConnectionAlreadyExists,
+    ConnectionLimitExceeded,
+    ConnectionNotFound,
+    ConnectionValidationError,
+    InvalidPaginationToken,
+    SecretDecryptError,
+)
+from stepline.connections._model import (
+    CLIENT_KEY_SECRET,
+    CONNECTION_STATES,
+    OAUTH_CLIENT_CREDENTIALS,
+    USABLE_STATES,
+    ConnectionRecord,
+    OAuthClientCredentials,
+    PrivateResource,
+)
+from stepline.connections._oauth import TokenExchangeFailed, exchange_token
+from stepline.connections._requests import (
+    api_key_request,
+    basic_request,
+    oauth_request,
+)
+from stepline.connections._resolved import ConnectionLimits, ResolvedConnection
+from stepline.connections._resolving import build_resolved, tls_options
+from stepline.connections._secrets import InMemorySecretStore, SecretStore
+from stepline.connections._shapes import describe_shape, mutation_shape, summary_shape
+from stepline.connections._tokens import TokenCache, TokenOutcome
+from stepline.connections._validate import (
+    ConnectionSpec,
+    parse_create,
+    parse_name,
+    parse_update,
+)
+from stepline.egress._messages import TlsOptions, Transport
+
+__all__ = ["Connections"]
+
+_ARN: Final = re.compile(
+    r"arn:(?P<partition>aws[a-z\-]*):events:(?P<region>[a-z0-9\-]*):(?P<account>\d{12})?:"
+    r"connection/(?P<name>[.\-_A-Za-z0-9]+)/(?P<id>[\-A-Za-z0-9]+)"
+)
+_REGION: Final = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+")
+_ACCOUNT: Final = re.compile(r"\d{12}")
+_SUFFIX_ALPHABET: Final = string.ascii_letters + string.digits
+_LIST_TOKEN_VERSION: Final = 1
+_DEFAULT_PAGE: Final = 100
+_DEAUTHORIZED_REASON: Final = (
+    "DeauthorizeConnection removed the authorization parameters; "
+    "update the connection with new ones to use it again"
+)
+
+
+def _partition(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+class Connections:
+    """EventBridge connections for one account and Region, with their secrets encrypted at rest.
+
+    Args:
+        region: The Region in ARNs.
+        account: The 12-digit account id in ARNs.
+        secret_store: Where secrets are kept; an :class:`InMemorySecretStore` with a fresh
+            random key (lost when the process ends) when ``None``.
+        transport: Sends OAuth token requests; required only for OAuth connections.
+        clock: Seconds since the epoch (timestamps and token expiry).
+        token_timeout: Seconds allowed for one token exchange.
+        max_connections: Refuse to create more than this many (``LimitExceededException``);
+            ``None`` for no limit.
+    """
+
+    def __init__(
+        self,
+        *,
+        region: str = "us-east-1",
+        account: str = "123456789012",
+        secret_store: SecretStore | None = None,
+        transport: Transport | None = None,
+        clock: Callable[[], float] = time.time,
+        token_timeout: float = 60.0,
+        max_connections: int | None = None,
+    ) -> None:
+        if not _REGION.fullmatch(region):
+            raise ValueError(f"region must look like us-east-1, got {region!r}.")
+        if not _ACCOUNT.fullmatch(account):
+            raise ValueError(f"account must be 12 digits, got {account!r}.")
+        self._region = region
+        self._account = account
+        self._partition = _partition(region)
+        self._store: SecretStore = (
+            secret_store
+            if secret_store is not None
+            else InMemorySecretStore(SecretCipher(SecretCipher.generate_key()))
+        )
+        self._transport = transport
+        self._clock = clock
+        self._token_timeout = token_timeout
+        self._max_connections = max_connections
+        self._records: dict[str, ConnectionRecord] = {}
+        self._lock = threading.RLock()
+        self._tokens = TokenCache(clock)
+
+    def __repr__(self) -> str:
+        return (
+            f"Connections(region={self._region!r}, account={self._account!r}, "
+            f"{len(self._records)} connections)"
+        )
+
+    # -- control plane ----------------------------------------------------------------------
+
+    def create(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """CreateConnection.
+
+        Raises:
+            ConnectionValidationError: The request is invalid.
+            ConnectionAlreadyExists: The name is taken.
+            ConnectionLimitExceeded: ``max_connections`` is reached.
+        """
+        spec = parse_create(request)
+        with self._lock:
+            if spec.name in self._records:
+                raise ConnectionAlreadyExists(
+                    f"A connection named {spec.name!r} already exists: choose another name, "
+                    "or change it with UpdateConnection."
+                )
+            if self._max_connections is not None and len(self._records) >= self._max_connections:
+                raise ConnectionLimitExceeded(
+                    f"This registry holds its maximum of {self._max_connections} connections: "
+                    "delete one you no longer use, or raise max_connections."
+                )
+            now = self._clock()
+            prefix = f"arn:{self._partition}"
+            arn = (
+                f"{prefix}:events:{self._region}:{self._account}:"
+                f"connection/{spec.name}/{uuid.uuid4()}"
+            )
+            suffix = "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(6))
+            secret_arn = (
+                f"{prefix}:secretsmanager:{self._region}:{self._account}:secret:"
+                f"events!connection/{spec.name}/{uuid.uuid4()}-{suffix}"
+            )
+            self._store.put(secret_arn, spec.secrets)
+            record = self._apply(spec, None, arn=arn, secret_arn=secret_arn, now=now)
+            self._records[spec.name] = record
+        return mutation_shape(record, authorized_time=False)
+
+    def update(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """UpdateConnection: a partial update that re-authorizes the connection.
+
+        Raises:
+            ConnectionValidationError: The request is invalid.
+            ConnectionNotFound: No connection has this name.
+        """
+        if not isinstance(request, Mapping):
+            raise ConnectionValidationError("The request must be an object.")
+        name = parse_name(request.get("Name"))
+        with self._lock:
+            current = self._require(name)
+            try:
+                current_secrets: Mapping[str, Secret] = self._store.get(current.secret_arn) or {}
+            except SecretDecryptError:
+                current_secrets = {}
+            spec = parse_update(request, current, current_secrets)
+            self._store.put(current.secret_arn, spec.secrets)
+            record = self._apply(
+                spec, current, arn=current.arn, secret_arn=current.secret_arn, now=self._clock()
+            )
+            self._records[name] = record
+            self._tokens.forget(record.arn)
+        return mutation_shape(record)
+
+    def describe(self, name: str) -> dict[str, Any]:
+        """DescribeConnection: never a password, key value, client secret or secret value.
+
+        Raises:
+            ConnectionNotFound: No connection has this name.
+        """
+        with self._lock:
+            record = self._require(parse_name(name))
+        return describe_shape(record)
+
+    def list(self, request: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """ListConnections: by name, filtered by ``NamePrefix`` and ``ConnectionState``.
+
+        Raises:
+            ConnectionValidationError: A filter or ``Limit`` is invalid.
+            InvalidPaginationToken: ``NextToken`` was not issued for this query.
+        """
+        body: Mapping[str, Any] = {} if request is None else request
+        if not isinstance(body, Mapping):
+            raise ConnectionValidationError("The request must be an object.")
+        allowed = {"NamePrefix", "ConnectionState", "NextToken", "Limit"}
+        for key in body:
+            if key not in allowed:
+                raise ConnectionValidationError(
+                    f"{key} is not a known member; the allowed members are "
+                    f"{', '.join(sorted(allowed))}."
+                )
+        prefix = body.get("NamePrefix")
+        if prefix is not None:
+            prefix = parse_name(prefix, "NamePrefix")
+        state = body.get("ConnectionState")
+        if state is not None and state not in CONNECTION_STATES:
+            raise ConnectionValidationError(
+                f"ConnectionState must be one of {', '.join(CONNECTION_STATES)}."
+            )
+        limit = body.get("Limit", _DEFAULT_PAGE)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100:
+            raise ConnectionValidationError("Limit must be a whole number from 1 to 100.")
+        query = hashlib.sha256(f"{prefix or ''}\x00{state or ''}".encode()).hexdigest()[:16]
+        after = _read_list_token(body.get("NextToken"), query)
+        with self._lock:
+            names = sorted(
+                name
+                for name, record in self._records.items()
+                if (prefix is None or name.startswith(prefix))
+                and (state is None or record.state == state)
+                and (after is None or name > after)
+            )
+            page = [self._records[name] for name in names[:limit]]
+        response: dict[str, Any] = {"Connections": [summary_shape(r) for r in page]}
+        if len(names) > limit:
+            response["NextToken"] = _write_list_token(page[-1].name, query)
+        return response
+
+    def delete(self, name: str) -> dict[str, Any]:
+        """DeleteConnection: the record, its secret and its token go.
+
+        Raises:
+            ConnectionNotFound: No connection has this name.
+        """
+        with self._lock:
+            record = self._require(parse_name(name))
+            del self._records[record.name]
+            self._store.delete(record.secret_arn)
+            self._tokens.forget(record.arn)
+        # AWS deletes asynchronously and reports the transitional state.
+        return mutation_shape(record, state="DELETING")
+
+    def deauthorize(self, name: str) -> dict[str, Any]:
+        """DeauthorizeConnection: removes the secret values; the connection is DEAUTHORIZED.
+
+        The non-secret parameters (user name, key name, client id, endpoint, parameter keys)
+        stay, so an update that sends only the secrets authorizes it again. The TLS client key
+        (an extension, not an authorization parameter) is kept.
+
+        Raises:
+            ConnectionNotFound: No connection has this name.
+        """
+        with self._lock:
+            current = self._require(parse_name(name))
+            try:
+                kept = self._store.get(current.secret_arn) or {}
+            except SecretDecryptError:
+                kept = {}
+            client_key = kept.get(CLIENT_KEY_SECRET)
+            if client_key is not None:
+                self._store.put(current.secret_arn, {CLIENT_KEY_SECRET: client_key})
+            else:
+                self._store.delete(current.secret_arn)
+            record = replace(
+                current,
+                state="DEAUTHORIZED",
+                state_reason=_DEAUTHORIZED_REASON,
+                last_modified_time=self._clock(),
+                revision=current.revision + 1,
+            )
+            self._records[record.name] = record
+            self._tokens.forget(record.arn)
+        return mutation_shape(record, state="DEAUTHORIZING")
+
+    def get(self, arn_or_name: str) -> ConnectionRecord | None:
+        """The record for a connection ARN or name (no secrets), or ``None``."""
+        with self._lock:
+            if arn_or_name.startswith("arn:"):
+                match = _ARN.fullmatch(arn_or_name)
+                record = self._records.get(match["name"]) if match else None
+                return record if record is not None and record.arn == arn_or_name else None
+            return self._records.get(arn_or_name)
+
+    # -- convenience constructors --------------------------------------------------------------
+
+    def create_basic(
+        self,
+        name: str,
+        username: str,
+        password: str | Secret,
+        *,
+        description: str | None = None,
+        invocation_parameters: Mapping[str, Any] | None = None,
+        tls: TlsOptions | None = None,
+        limits: ConnectionLimits | None = None,
+    ) -> str:
+        """Create a ``BASIC`` connection; returns its ARN.
+
+        Args:
+            name: The connection name.
+            username: The user name.
+            password: The password (plain or :class:`Secret`).
+            description: ``Description``.
+            invocation_parameters: ``InvocationHttpParameters`` in AWS's shape
+                (``{"HeaderParameters": [{"Key", "Value", "IsValueSecret"}], …}``).
+            tls: Extension: CA bundle and client certificate/key.
+            limits: Extension: rate limit and concurrency cap.
+        """
+        request = basic_request(name, username, password, description, invocation_parameters)
+        return self._create_with_extensions(request, tls, limits)
+
+    def create_api_key(
+        self,
+        name: str,
+        key_name: str,
+        key_value: str | Secret,
+        *,
+        description: str | None = None,
+        invocation_parameters: Mapping[str, Any] | None = None,
+        tls: TlsOptions | None = None,
+        limits: ConnectionLimits | None = None,
+    ) -> str:
+        """Create an ``API_KEY`` connection (header ``key_name: key_value``); returns its ARN."""
+        request = api_key_request(name, key_name, key_value, description, invocation_parameters)
+        return self._create_with_extensions(request, tls, limits)
+
+    def create_oauth_client_credentials(
+        self,
+        name: str,
+        endpoint: str,
+        client_id: str,
+        client_secret: str | Secret,
+        *,
+        http_method: str = "POST",
+        oauth_parameters: Mapping[str, Any] | None = None,
+        description: str | None = None,
+        invocation_parameters: Mapping[str, Any] | None = None,
+        tls: TlsOptions | None = None,
+        limits: ConnectionLimits | None = None,
+    ) -> str:
+        """Create an ``OAUTH_CLIENT_CREDENTIALS`` connection; returns its ARN.
+
+        Args:
+            name: The connection name.
+            endpoint: ``AuthorizationEndpoint``, the token URL.
+            client_id: ``ClientID``.
+            client_secret: ``ClientSecret`` (plain or :class:`Secret`).
+            http_method: ``GET``, ``POST`` or ``PUT``.
+            oauth_parameters: ``OAuthHttpParameters`` in AWS's shape (e.g. a ``scope`` body
+                parameter).
+            description: ``Description``.
+            invocation_parameters: ``InvocationHttpParameters`` in AWS's shape.
+            tls: Extension: TLS for both the token endpoint and the target.
+            limits: Extension: rate limit and concurrency cap.
+        """
+        request = oauth_request(
+            name,
+            endpoint,
+            client_id,
+            client_secret,
+            http_method=http_method,
+            oauth_parameters=oauth_parameters,
+            description=description,
+            invocation_parameters=invocation_parameters,
+        )
+        return self._create_with_extensions(request, tls, limits)
+
+    def _create_with_extensions(
+        self,
+        request: dict[str, Any],
+        tls: TlsOptions | None,
+        limits: ConnectionLimits | None,
+    ) -> str:
+        extension: dict[str, Any] = {}
+        if tls is not None:
+            block: dict[str, Any] = {}
+            if tls.ca_bundle_pem is not None:
+                block["CaBundlePem"] = tls.ca_bundle_pem
+            if tls.client_cert_pem is not None:
+                block["ClientCertificatePem"] = tls.client_cert_pem
+            if tls.client_key_pem is not None:
+                block["ClientKeyPem"] = tls.client_key_pem
+            extension["Tls"] = block
+        if limits is not None:
+            extension["Limits"] = {
+                key: value
+                for key, value in (
+                    ("RatePerSecond", limits.rate_per_second),
+                    ("Burst", limits.burst),
+                    ("MaxConcurrency", limits.max_concurrency),
+                )
+                if value is not None
+            }
+        if extension:
+            request["Stepline"] = extension
+        return str(self.create(request)["ConnectionArn"])
+
+    # -- the HTTP Task's entry points ---------------------------------------------------------
+
+    async def resolve(self, connection_arn: str) -> ResolvedConnection:
+        """The connection, ready to apply to one request (secrets as :class:`Secret`).
+
+        OAuth connections get a token first if they have none, or if theirs expires within
+        60 seconds (one token request however many callers are waiting).
+
+        Raises:
+            StatesError: ``Events.ConnectionResource.ResourceNotFound`` (malformed or unknown
+                ARN), ``…InvalidConnectionState`` (not usable, or the token exchange failed),
+                ``…ConcurrentModification`` (changed during the exchange), ``…InternalError``
+                (the secret cannot be decrypted, or no transport for OAuth).
+        """
+        record = self._record_for_arn(connection_arn)
+        oauth = record.authorization_type == OAUTH_CLIENT_CREDENTIALS
+        if record.state not in USABLE_STATES and not (oauth and record.state == "AUTHORIZING"):
+            raise _invalid_state(record)
+        secret_values = self._read_secrets(record)
+        outcome: TokenOutcome | None = None
+        if oauth:
+            outcome = self._tokens.current(record.arn, record.revision)
+            if outcome is None:
+                outcome = await self._new_token(record, secret_values)
+        return build_resolved(record, secret_values, outcome)
+
+    async def token_rejected(self, connection_arn: str, generation: int | None) -> None:
+        """A target answered 401/407 to the token of ``generation``: drop it if still current.
+
+        The next :meth:`resolve` then fetches a new token; rejections of an older generation
+        (already replaced) change nothing.
+        """
+        if generation is not None:
+            self._tokens.reject(connection_arn, generation)
+
+    async def authorize(self, name: str) -> dict[str, Any]:
+        """Exchange an OAuth connection's credentials for a token now.
+
+        Returns the DescribeConnection response afterwards: ``AUTHORIZED``, or
+        ``DEAUTHORIZED`` with the reason in ``StateReason``. For Basic and API-key
+        connections nothing needs exchanging and the description is returned as it is.
+
+        Raises:
+            ConnectionNotFound: No connection has this name.
+        """
+        with self._lock:
+            record = self._require(parse_name(name))
+        if record.authorization_type == OAUTH_CLIENT_CREDENTIALS and record.state in (
+            *USABLE_STATES,
+            "AUTHORIZING",
+        ):
+            try:
+                secret_values = self._read_secrets(record)
+                self._tokens.drop_token(record.arn)
+                await self._new_token(record, secret_values)
+            except StatesError:
+                pass  # the state and its reason are in the description
+        return self.describe(name)
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _require(self, name: str) -> ConnectionRecord:
+        record = self._records.get(name)
+        if record is None:
+            raise ConnectionNotFound(
+                f"Connection {name!r} does not exist in {self._region} for account "
+                f"{self._account}: check the name (ListConnections shows them) or create it."
+            )
+        return record
+
+    def _apply(
+        self,
+        spec: ConnectionSpec,
+        current: ConnectionRecord | None,
+        *,
+        arn: str,
+        secret_arn: str,
+        now: float,
+    ) -> ConnectionRecord:
+        oauth = spec.authorization_type == OAUTH_CLIENT_CREDENTIALS
+        if oauth:
+            state = "AUTHORIZING"
+        else:
+            state = "ACTIVE" if spec.invocation_connectivity_arn else "AUTHORIZED"
+        last_authorized = None if current is None else current.last_authorized_time
+        if not oauth:
+            last_authorized = now
+        return ConnectionRecord(
+            name=spec.name,
+            arn=arn,
+            secret_arn=secret_arn,
+            authorization_type=spec.authorization_type,
+            auth=spec.auth,
+            state=state,
+            state_reason=None,
+            description=spec.description,
+            kms_key_identifier=spec.kms_key_identifier,
+            invocation_http_parameters=spec.invocation_http_parameters,
+            connectivity_parameters=self._private(
+                spec.connectivity_arn, current.connectivity_parameters if current else None
+            ),
+            invocation_connectivity_parameters=self._private(
+                spec.invocation_connectivity_arn,
+                current.invocation_connectivity_parameters if current else None,
+            ),
+            creation_time=now if current is None else current.creation_time,
+            last_modified_time=now,
+            last_authorized_time=last_authorized,
+            tls=spec.tls,
+            limits=spec.limits,
+            revision=1 if current is None else current.revision + 1,
+        )
+
+    def _private(
+        self, configuration_arn: str | None, current: PrivateResource | None
+    ) -> PrivateResource | None:
+        if configuration_arn is None:
+            return None
+        if current is not None and current.resource_configuration_arn == configuration_arn:
+            return current
+        association = "snra-" + "".join(
+            secrets.choice(string.ascii_lowercase + string.digits) for _ in range(17)
+        )
+        return PrivateResource(
+            configuration_arn,
+            f"arn:{self._partition}:vpc-lattice:{self._region}:{self._account}:"
+            f"servicenetworkresourceassociation/{association}",
+        )
+
+    def _record_for_arn(self, connection_arn: str) -> ConnectionRecord:
+        match = _ARN.fullmatch(connection_arn) if isinstance(connection_arn, str) else None
+        if match is None:
+            raise StatesError(
+                RESOURCE_NOT_FOUND,
+                f"{connection_arn!r} is not a connection ARN: the task's ConnectionArn must look "
+                "like arn:aws:events:<region>:<account>:connection/<name>/<id>, as returned by "
+                "CreateConnection or DescribeConnection.",
+            )
+        with self._lock:
+            record = self._records.get(match["name"])
+        if record is None or record.arn != connection_arn:
+            raise StatesError(
+                RESOURCE_NOT_FOUND,
+                f"The connection {connection_arn} does not exist (never created here, or "
+                "deleted since). Create it, or point the task's ConnectionArn at an existing "
+                "connection (ListConnections shows them).",
+            )
+        return record
+
+    def _read_secrets(self, record: ConnectionRecord) -> dict[str, Secret]:
+        try:
+            values = self._store.get(record.secret_arn)
+        except SecretDecryptError as error:
+            raise StatesError(
+                INTERNAL_ERROR,
+                f"The credentials of connection {record.arn} cannot be decrypted: {error}",
+            ) from None
+        if values is None:
+            reason = "the connection's secret no longer exists in the secret store"
+            self._deauthorize_for(record, reason)
+            raise StatesError(
+                INVALID_CONNECTION_STATE,
+                f"The connection {record.arn} is now DEAUTHORIZED: {reason}. "
+                "Update the connection with its credentials to authorize it again.",
+            )
+        return values
+
+    def _deauthorize_for(self, record: ConnectionRecord, reason: str) -> bool:
+        """Mark the connection DEAUTHORIZED if it is still this revision; True if done."""
+        with self._lock:
+            current = self._records.get(record.name)
+            if current is None or current.arn != record.arn or current.revision != record.revision:
+                return False
+            self._records[record.name] = replace(
+                current, state="DEAUTHORIZED", state_reason=reason[:512]
+            )
+            self._tokens.drop_token(record.arn)
+            return True
+
+    async def _new_token(
+        self, record: ConnectionRecord, secret_values: Mapping[str, Secret]
+    ) -> TokenOutcome:
+        transport = self._transport
+        if transport is None:
+            raise StatesError(
+                INTERNAL_ERROR,
+                f"The connection {record.arn} uses OAuth, but this Connections registry was "
+                "made without a transport to request tokens with: pass "
+                "transport=AiohttpTransport(...) to Connections().",
+            )
+        auth = record.auth
+        assert isinstance(auth, OAuthClientCredentials)
+        tls = tls_options(record, secret_values)
+
+        async def exchange() -> TokenOutcome:
+            try:
+                token = await exchange_token(
+                    transport,
+                    auth,
+                    secret_values,
+                    now=self._clock(),
+                    tls=tls,
+                    timeout=self._token_timeout,
+                )
+            except TokenExchangeFailed as failure:
+                reason = failure.reason
+            except Exception as error:  # a transport bug must not leave callers hanging
+                reason = f"the token request failed unexpectedly ({type(error).__name__})"
+            else:
+                return self._install(record, token)
+            if not self._deauthorize_for(record, reason):
+                return _changed(record)
+            return TokenOutcome(
+                error=INVALID_CONNECTION_STATE,
+                cause=(
+                    f"The connection {record.arn} could not be authorized and is now "
+                    f"DEAUTHORIZED: {reason}. Fix the OAuth parameters or the authorization "
+                    "server, then update the connection to authorize it again."
+                ),
+            )
+
+        outcome = await self._tokens.obtain(record.arn, record.revision, exchange)
+        if outcome.token is None:
+            raise StatesError(outcome.error, outcome.cause)
+        return outcome
+
+    def _install(self, record: ConnectionRecord, token: Any) -> TokenOutcome:
+        with self._lock:
+            current = self._records.get(record.name)
+            if current is None or current.arn != record.arn or current.revision != record.revision:
+                return _changed(record)
+            final = "ACTIVE" if current.invocation_connectivity_parameters else "AUTHORIZED"
+            self._records[record.name] = replace(
+                current, state=final, state_reason=None, last_authorized_time=self._clock()
+            )
+            generation = self._tokens.install(record.arn, record.revision, token)
+        return TokenOutcome(token=token, generation=generation)
+
+
+def _changed(record: ConnectionRecord) -> TokenOutcome:
+    return TokenOutcome(
+        error=CONCURRENT_MODIFICATION,
+        cause=(
+            f"The connection {record.arn} was updated, deauthorized or deleted while its OAuth "
+            "token was being requested; retry the task."
+        ),
+    )
+
+
+def _invalid_state(record: ConnectionRecord) -> StatesError:
+    reason = f" ({record.state_reason})" if record.state_reason else ""
+    return StatesError(
+        INVALID_CONNECTION_STATE,
+        f"The connection {record.arn} is {record.state}{reason}; an HTTP Task can use only "
+        "an AUTHORIZED or ACTIVE connection. Update the connection (UpdateConnection) with "
+        "valid credentials to authorize it again.",
+    )
+
+
+def _write_list_token(after: str, query: str) -> str:
+    payload = json.dumps({"v": _LIST_TOKEN_VERSION, "a": after, "q": query}).encode()
+    return base64.urlsafe_b64encode(payload).decode("ascii")
+
+
+def _read_list_token(token: object, query: str) -> str | None:
+    if token is None:
+        return None
+    problem = (
+        "NextToken is not a token returned by ListConnections for these NamePrefix and "
+        "ConnectionState values: repeat the request without NextToken to start over."
+    )
+    if not isinstance(token, str) or not 1 <= len(token) <= 2048:
+        raise InvalidPaginationToken(problem)
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        raise InvalidPaginationToken(problem) from None
+    if (
+        not isinstance(payload, dict)
+        or payload.get("v") != _LIST_TOKEN_VERSION
+        or payload.get("q") != query
+        or not isinstance(payload.get("a"), str)
+    ):
+        raise InvalidPaginationToken(problem)
+    after: str = payload["a"]
+    return after
