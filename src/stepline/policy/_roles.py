@@ -1,0 +1,764 @@
+"""An in-memory IAM: roles, inline role policies, managed policies with versions, attachments.
+
+:class:`Roles` answers the IAM operations stepline serves (CreateRole … SetDefaultPolicyVersion)
+with dicts shaped like the IAM model's responses, and raises AWS's errors with AWS's codes.
+Documents are kept exactly as the caller sent them (the query API URL-encodes them in XML, as
+AWS does) and compiled once, when stored; :meth:`Roles.policies_for` hands the engine a role's
+compiled policies from a cache that any change clears.
+
+Names of roles and managed policies are unique ignoring case, as in IAM.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import string
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from stepline.policy._aws_managed import DEFAULT_AWS_MANAGED_POLICIES, AwsManagedPolicy
+from stepline.policy._document import Policy, parse_policy, validate_trust_policy
+from stepline.policy._errors import (
+    DeleteConflict,
+    EntityAlreadyExists,
+    IamError,
+    InvalidInput,
+    LimitExceeded,
+    NoSuchEntity,
+)
+from stepline.policy._validation import (
+    check_description,
+    check_document_text,
+    check_max_session_duration,
+    check_name,
+    check_path,
+    check_path_prefix,
+    check_tags,
+    check_version_id,
+    non_whitespace_length,
+    paginate,
+)
+
+__all__ = ["RoleIdentity", "Roles"]
+
+Response = dict[str, Any]
+
+_ID_ALPHABET: Final = string.ascii_uppercase + string.digits
+_AWS_MANAGED_CREATED: Final = datetime(2015, 2, 6, 18, 39, 46, tzinfo=UTC)
+_MAX_VERSIONS: Final = 5
+_MANAGED_POLICY_SIZE: Final = 6144
+_INLINE_POLICIES_SIZE: Final = 10240
+_TRUST_POLICY_SIZE: Final = 2048
+_POLICY_ARN: Final = re.compile(r"arn:([\w-]+):iam::(\d{12}|aws):policy(/(?:.*/)?)([^/]+)")
+_ROLE_ARN: Final = re.compile(r"arn:([\w-]+):iam::(\d{12}):role(/(?:.*/)?)([^/]+)")
+
+
+@dataclass(frozen=True, slots=True)
+class RoleIdentity:
+    """Who a role is, for request contexts and messages.
+
+    Attributes:
+        name: The role name.
+        arn: The role ARN.
+        role_id: The unique ``AROA…`` id.
+        account: The account id.
+        partition: The ARN partition (``aws``).
+        tags: The role's tags as (key, value) pairs.
+    """
+
+    name: str
+    arn: str
+    role_id: str
+    account: str
+    partition: str
+    tags: tuple[tuple[str, str], ...]
+
+
+@dataclass(slots=True)
+class _Version:
+    version_id: str
+    document: str
+    created: datetime
+    compiled: Policy
+
+
+@dataclass(slots=True)
+class _ManagedPolicy:
+    name: str
+    path: str
+    arn: str
+    policy_id: str
+    description: str | None
+    created: datetime
+    updated: datetime
+    tags: list[dict[str, str]]
+    aws_managed: bool
+    versions: dict[str, _Version] = field(default_factory=dict)
+    default_version_id: str = "v1"
+    next_version: int = 1
+    attached_to: set[str] = field(default_factory=set)  # role keys (lower-case names)
+
+    @property
+    def default(self) -> _Version:
+        return self.versions[self.default_version_id]
+
+
+@dataclass(slots=True)
+class _InlinePolicy:
+    name: str
+    document: str
+    compiled: Policy
+
+
+@dataclass(slots=True)
+class _Role:
+    name: str
+    path: str
+    arn: str
+    role_id: str
+    trust_policy: str
+    description: str | None
+    max_session_duration: int
+    created: datetime
+    tags: list[dict[str, str]]
+    inline: dict[str, _InlinePolicy] = field(default_factory=dict)  # by lower-case name
+    attached: list[str] = field(default_factory=list)  # managed policy ARNs
+
+
+def _new_id(prefix: str) -> str:
+    return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(17))
+
+
+def _stable_id(prefix: str, seed: str) -> str:
+    digest = hashlib.sha256(seed.encode("utf-8")).digest()
+    return prefix + "".join(_ID_ALPHABET[byte % len(_ID_ALPHABET)] for byte in digest[:17])
+
+
+class Roles:
+    """The IAM roles and policies stepline knows, with IAM's operations.
+
+    Args:
+        account: The account id used in ARNs.
+        partition: The ARN partition.
+        clock: Returns "now" (timezone-aware); for ``CreateDate``/``UpdateDate``.
+        aws_managed_policies: The AWS managed policies attachable by
+            ``arn:aws:iam::aws:policy/<path><name>``; defaults to a small built-in catalogue.
+        max_attached_policies_per_role: IAM's ``PoliciesPerRole`` quota.
+    """
+
+    def __init__(
+        self,
+        account: str = "123456789012",
+        *,
+        partition: str = "aws",
+        clock: Callable[[], datetime] | None = None,
+        aws_managed_policies: Iterable[AwsManagedPolicy] = DEFAULT_AWS_MANAGED_POLICIES,
+        max_attached_policies_per_role: int = 10,
+    ) -> None:
+        if not re.fullmatch(r"\d{12}", account):
+            raise ValueError(f"account must be 12 digits, got {account!r}")
+        self.account = account
+        self.partition = partition
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._max_attached = max_attached_policies_per_role
+        self._lock = threading.RLock()
+        self._roles: dict[str, _Role] = {}
+        self._policies: dict[str, _ManagedPolicy] = {}  # customer managed, by lower-case name
+        self._aws: dict[str, _ManagedPolicy] = {}  # AWS managed, by ARN
+        self._compiled: dict[str, tuple[Policy, ...]] = {}  # by lower-case role name
+        for spec in aws_managed_policies:
+            self._add_aws_managed(spec)
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        return self._clock().astimezone(UTC).replace(microsecond=0)
+
+    def _changed(self) -> None:
+        self._compiled.clear()
+
+    def _add_aws_managed(self, spec: AwsManagedPolicy) -> None:
+        arn = f"arn:{self.partition}:iam::aws:policy{spec.path}{spec.name}"
+        compiled = parse_policy(spec.document, name=f"{arn} (v1)")
+        record = _ManagedPolicy(
+            name=spec.name,
+            path=spec.path,
+            arn=arn,
+            policy_id=_stable_id("ANPA", arn),
+            description=spec.description or None,
+            created=_AWS_MANAGED_CREATED,
+            updated=_AWS_MANAGED_CREATED,
+            tags=[],
+            aws_managed=True,
+            versions={"v1": _Version("v1", spec.document, _AWS_MANAGED_CREATED, compiled)},
+            next_version=2,
+        )
+        self._aws[arn] = record
+
+    def _role(self, role_name: object) -> _Role:
+        name = check_name(role_name, "roleName", max_length=64)
+        role = self._roles.get(name.lower())
+        if role is None:
+            raise NoSuchEntity(
+                f"The role with name {name} cannot be found. Create it with CreateRole or check "
+                "the spelling (ListRoles shows the existing roles)."
+            )
+        return role
+
+    def _policy(self, policy_arn: object) -> _ManagedPolicy:
+        if not isinstance(policy_arn, str) or (match := _POLICY_ARN.fullmatch(policy_arn)) is None:
+            raise InvalidInput(
+                f"ARN {policy_arn} is not valid. A policy ARN looks like "
+                f"arn:{self.partition}:iam::{self.account}:policy/MyPolicy."
+            )
+        record: _ManagedPolicy | None
+        if match.group(2) == "aws":
+            record = self._aws.get(policy_arn)
+        else:
+            record = self._policies.get(match.group(4).lower())
+            if record is not None and record.arn.lower() != policy_arn.lower():
+                record = None
+        if record is None:
+            raise NoSuchEntity(
+                f"Policy {policy_arn} does not exist or is not attachable. Create it with "
+                "CreatePolicy (ListPolicies shows the existing ones)."
+            )
+        return record
+
+    def _version(self, record: _ManagedPolicy, version_id: object) -> _Version:
+        version_id = check_version_id(version_id)
+        version = record.versions.get(version_id)
+        if version is None:
+            raise NoSuchEntity(
+                f"Policy {record.arn} version {version_id} does not exist or is not attachable. "
+                "ListPolicyVersions shows its versions."
+            )
+        return version
+
+    @staticmethod
+    def _refuse_aws_managed(record: _ManagedPolicy, action: str) -> None:
+        if record.aws_managed:
+            raise IamError(
+                f"{action} is not allowed on {record.arn}: AWS managed policies cannot be "
+                "changed or deleted. Create a customer managed policy instead.",
+                code="AccessDenied",
+            )
+
+    def _parse(self, document: object, field_name: str, label: str) -> tuple[str, Policy]:
+        text = check_document_text(document, field_name)
+        return text, parse_policy(text, name=label)
+
+    @staticmethod
+    def _role_shape(role: _Role, *, full: bool) -> Response:
+        shape: Response = {
+            "Path": role.path,
+            "RoleName": role.name,
+            "RoleId": role.role_id,
+            "Arn": role.arn,
+            "CreateDate": role.created,
+            "AssumeRolePolicyDocument": role.trust_policy,
+            "MaxSessionDuration": role.max_session_duration,
+        }
+        if role.description is not None:
+            shape["Description"] = role.description
+        if full:
+            if role.tags:
+                shape["Tags"] = [dict(tag) for tag in role.tags]
+            shape["RoleLastUsed"] = {}
+        return shape
+
+    @staticmethod
+    def _policy_shape(record: _ManagedPolicy, *, full: bool) -> Response:
+        shape: Response = {
+            "PolicyName": record.name,
+            "PolicyId": record.policy_id,
+            "Arn": record.arn,
+            "Path": record.path,
+            "DefaultVersionId": record.default_version_id,
+            "AttachmentCount": len(record.attached_to),
+            "PermissionsBoundaryUsageCount": 0,
+            "IsAttachable": True,
+            "CreateDate": record.created,
+            "UpdateDate": record.updated,
+        }
+        if full:
+            if record.description is not None:
+                shape["Description"] = record.description
+            if record.tags:
+                shape["Tags"] = [dict(tag) for tag in record.tags]
+        return shape
+
+    @staticmethod
+    def _version_shape(record: _ManagedPolicy, version: _Version, *, document: bool) -> Response:
+        shape: Response = {
+            "VersionId": version.version_id,
+            "IsDefaultVersion": version.version_id == record.default_version_id,
+            "CreateDate": version.created,
+        }
+        if document:
+            shape = {"Document": version.document, **shape}
+        return shape
+
+    @staticmethod
+    def _page(key: str, items: list[Any], truncated: bool, marker: str | None) -> Response:
+        response: Response = {key: items, "IsTruncated": truncated}
+        if marker is not None:
+            response["Marker"] = marker
+        return response
+
+    # --- roles -------------------------------------------------------------------------------
+
+    def create_role(
+        self,
+        role_name: str,
+        assume_role_policy_document: str,
+        *,
+        path: str = "/",
+        description: str | None = None,
+        max_session_duration: int | None = None,
+        tags: Sequence[Mapping[str, object]] | None = None,
+    ) -> Response:
+        """CreateRole: a new role with a trust policy. Returns ``{"Role": {...}}``."""
+        name = check_name(role_name, "roleName", max_length=64)
+        path = check_path(path)
+        text = check_document_text(assume_role_policy_document, "assumeRolePolicyDocument")
+        if description is not None:
+            check_description(description)
+        duration = check_max_session_duration(
+            3600 if max_session_duration is None else max_session_duration
+        )
+        tag_list = check_tags(tags)
+        validate_trust_policy(text)
+        if non_whitespace_length(text) > _TRUST_POLICY_SIZE:
+            raise LimitExceeded(
+                f"Cannot exceed quota for ACLSizePerRole: {_TRUST_POLICY_SIZE}. Shorten the "
+                "trust policy (whitespace does not count)."
+            )
+        with self._lock:
+            if name.lower() in self._roles:
+                raise EntityAlreadyExists(
+                    f"Role with name {name} already exists. Role names are not distinguished "
+                    "by case; pick another name or delete the existing role first."
+                )
+            role = _Role(
+                name=name,
+                path=path,
+                arn=f"arn:{self.partition}:iam::{self.account}:role{path}{name}",
+                role_id=_new_id("AROA"),
+                trust_policy=text,
+                description=description,
+                max_session_duration=duration,
+                created=self._now(),
+                tags=tag_list,
+            )
+            self._roles[name.lower()] = role
+            self._changed()
+            response = self._role_shape(role, full=False)
+            if tag_list:
+                response["Tags"] = [dict(tag) for tag in tag_list]
+            return {"Role": response}
+
+    def get_role(self, role_name: str) -> Response:
+        """GetRole. Returns ``{"Role": {...}}`` including ``Tags`` and ``RoleLastUsed``."""
+        with self._lock:
+            return {"Role": self._role_shape(self._role(role_name), full=True)}
+
+    def list_roles(
+        self,
+        *,
+        path_prefix: str = "/",
+        marker: str | None = None,
+        max_items: int | None = None,
+    ) -> Response:
+        """ListRoles: roles whose path starts with ``path_prefix``, by name, paginated."""
+        prefix = check_path_prefix(path_prefix)
+        with self._lock:
+            matching = [role for role in self._roles.values() if role.path.startswith(prefix)]
+            page, truncated, next_marker = paginate(
+                matching, lambda role: role.name.lower(), marker, max_items
+            )
+            shapes = [self._role_shape(role, full=False) for role in page]
+        return self._page("Roles", shapes, truncated, next_marker)
+
+    def delete_role(self, role_name: str) -> None:
+        """DeleteRole: only once no inline policy remains and no managed policy is attached."""
+        with self._lock:
+            role = self._role(role_name)
+            if role.attached:
+                raise DeleteConflict(
+                    "Cannot delete entity, must detach all policies first. Role "
+                    f"{role.name} has {len(role.attached)} attached polic"
+                    f"{'y' if len(role.attached) == 1 else 'ies'}; call DetachRolePolicy."
+                )
+            if role.inline:
+                raise DeleteConflict(
+                    "Cannot delete entity, must delete policies first. Role "
+                    f"{role.name} has inline policies; call DeleteRolePolicy."
+                )
+            del self._roles[role.name.lower()]
+            self._changed()
+
+    # --- inline role policies ----------------------------------------------------------------
+
+    def put_role_policy(self, role_name: str, policy_name: str, policy_document: str) -> None:
+        """PutRolePolicy: add or replace an inline policy of a role."""
+        name = check_name(policy_name, "policyName", max_length=128)
+        with self._lock:
+            role = self._role(role_name)
+            text, compiled = self._parse(
+                policy_document, "policyDocument", f'inline policy "{name}" of role {role.name}'
+            )
+            others = sum(
+                non_whitespace_length(p.document)
+                for key, p in role.inline.items()
+                if key != name.lower()
+            )
+            if others + non_whitespace_length(text) > _INLINE_POLICIES_SIZE:
+                raise LimitExceeded(
+                    f"Maximum policy size of {_INLINE_POLICIES_SIZE} bytes exceeded for role "
+                    f"{role.name}. Move statements into a managed policy and attach it instead."
+                )
+            role.inline[name.lower()] = _InlinePolicy(name, text, compiled)
+            self._changed()
+
+    def _inline(self, role: _Role, policy_name: object) -> _InlinePolicy:
+        name = check_name(policy_name, "policyName", max_length=128)
+        inline = role.inline.get(name.lower())
+        if inline is None:
+            raise NoSuchEntity(
+                f"The role policy with name {name} cannot be found. ListRolePolicies shows the "
+                f"inline policies of role {role.name}."
+            )
+        return inline
+
+    def get_role_policy(self, role_name: str, policy_name: str) -> Response:
+        """GetRolePolicy: ``{"RoleName", "PolicyName", "PolicyDocument"}``."""
+        with self._lock:
+            role = self._role(role_name)
+            inline = self._inline(role, policy_name)
+            return {
+                "RoleName": role.name,
+                "PolicyName": inline.name,
+                "PolicyDocument": inline.document,
+            }
+
+    def list_role_policies(
+        self, role_name: str, *, marker: str | None = None, max_items: int | None = None
+    ) -> Response:
+        """ListRolePolicies: the names of a role's inline policies, paginated."""
+        with self._lock:
+            role = self._role(role_name)
+            names = [inline.name for inline in role.inline.values()]
+        page, truncated, next_marker = paginate(names, str.lower, marker, max_items)
+        return self._page("PolicyNames", page, truncated, next_marker)
+
+    def delete_role_policy(self, role_name: str, policy_name: str) -> None:
+        """DeleteRolePolicy: remove an inline policy."""
+        with self._lock:
+            role = self._role(role_name)
+            inline = self._inline(role, policy_name)
+            del role.inline[inline.name.lower()]
+            self._changed()
+
+    # --- managed policies --------------------------------------------------------------------
+
+    def create_policy(
+        self,
+        policy_name: str,
+        policy_document: str,
+        *,
+        path: str = "/",
+        description: str | None = None,
+        tags: Sequence[Mapping[str, object]] | None = None,
+    ) -> Response:
+        """CreatePolicy: a customer managed policy with version ``v1``. Returns ``{"Policy"}``."""
+        name = check_name(policy_name, "policyName", max_length=128)
+        path = check_path(path, "path")
+        if description is not None:
+            check_description(description)
+        tag_list = check_tags(tags)
+        arn = f"arn:{self.partition}:iam::{self.account}:policy{path}{name}"
+        text, compiled = self._parse(policy_document, "policyDocument", f"{arn} (v1)")
+        self._check_managed_size(text)
+        with self._lock:
+            if name.lower() in self._policies:
+                raise EntityAlreadyExists(
+                    f"A policy called {name} already exists. Duplicate names are not allowed; "
+                    "add a version to it with CreatePolicyVersion or pick another name."
+                )
+            now = self._now()
+            record = _ManagedPolicy(
+                name=name,
+                path=path,
+                arn=arn,
+                policy_id=_new_id("ANPA"),
+                description=description,
+                created=now,
+                updated=now,
+                tags=tag_list,
+                aws_managed=False,
+                versions={"v1": _Version("v1", text, now, compiled)},
+                next_version=2,
+            )
+            self._policies[name.lower()] = record
+            return {"Policy": self._policy_shape(record, full=True)}
+
+    @staticmethod
+    def _check_managed_size(text: str) -> None:
+        if non_whitespace_length(text) > _MANAGED_POLICY_SIZE:
+            raise LimitExceeded(
+                f"Cannot exceed quota for PolicySize: {_MANAGED_POLICY_SIZE}. Split the "
+                "statements over several managed policies (whitespace does not count)."
+            )
+
+    def get_policy(self, policy_arn: str) -> Response:
+        """GetPolicy: ``{"Policy": {...}}``, customer or AWS managed."""
+        with self._lock:
+            return {"Policy": self._policy_shape(self._policy(policy_arn), full=True)}
+
+    def list_policies(
+        self,
+        *,
+        scope: str = "All",
+        only_attached: bool = False,
+        path_prefix: str = "/",
+        policy_usage_filter: str | None = None,
+        marker: str | None = None,
+        max_items: int | None = None,
+    ) -> Response:
+        """ListPolicies: filter by ``scope`` (``All``/``AWS``/``Local``), attachment and path."""
+        if scope not in ("All", "AWS", "Local"):
+            raise InvalidInput(f"Scope {scope!r} is not valid; use All, AWS or Local.")
+        if policy_usage_filter not in (None, "PermissionsPolicy", "PermissionsBoundary"):
+            raise InvalidInput(
+                f"PolicyUsageFilter {policy_usage_filter!r} is not valid; use "
+                "PermissionsPolicy or PermissionsBoundary."
+            )
+        prefix = check_path_prefix(path_prefix)
+        with self._lock:
+            candidates: list[_ManagedPolicy] = []
+            if scope in ("All", "Local"):
+                candidates.extend(self._policies.values())
+            if scope in ("All", "AWS"):
+                candidates.extend(self._aws.values())
+            matching = [
+                record
+                for record in candidates
+                if record.path.startswith(prefix)
+                and (not only_attached or record.attached_to)
+                # stepline has no permissions boundaries: nothing is used as one.
+                and policy_usage_filter != "PermissionsBoundary"
+            ]
+            page, truncated, next_marker = paginate(
+                matching, lambda r: f"{r.name.lower()}\x00{r.arn}", marker, max_items
+            )
+            shapes = [self._policy_shape(record, full=False) for record in page]
+        return self._page("Policies", shapes, truncated, next_marker)
+
+    def delete_policy(self, policy_arn: str) -> None:
+        """DeletePolicy: only when detached everywhere and only the default version is left."""
+        with self._lock:
+            record = self._policy(policy_arn)
+            self._refuse_aws_managed(record, "DeletePolicy")
+            if record.attached_to:
+                raise DeleteConflict(
+                    "Cannot delete a policy attached to entities. Detach it first "
+                    f"(it is attached to {len(record.attached_to)} role(s))."
+                )
+            if len(record.versions) > 1:
+                raise DeleteConflict(
+                    "This policy has more than one version. Before you delete a policy, you must "
+                    "delete the policy's versions (DeletePolicyVersion). The default version is "
+                    "deleted with the policy."
+                )
+            del self._policies[record.name.lower()]
+
+    # --- policy versions ---------------------------------------------------------------------
+
+    def create_policy_version(
+        self, policy_arn: str, policy_document: str, *, set_as_default: bool = False
+    ) -> Response:
+        """CreatePolicyVersion: at most five versions. Returns ``{"PolicyVersion": {...}}``."""
+        with self._lock:
+            record = self._policy(policy_arn)
+            self._refuse_aws_managed(record, "CreatePolicyVersion")
+            version_id = f"v{record.next_version}"
+            text, compiled = self._parse(
+                policy_document, "policyDocument", f"{record.arn} ({version_id})"
+            )
+            self._check_managed_size(text)
+            if len(record.versions) >= _MAX_VERSIONS:
+                raise LimitExceeded(
+                    f"A managed policy can have up to {_MAX_VERSIONS} versions. Before you "
+                    "create a new version, you must delete an existing version "
+                    "(DeletePolicyVersion)."
+                )
+            now = self._now()
+            version = _Version(version_id, text, now, compiled)
+            record.versions[version_id] = version
+            record.next_version += 1
+            record.updated = now
+            if set_as_default:
+                record.default_version_id = version_id
+                self._changed()
+            return {"PolicyVersion": self._version_shape(record, version, document=False)}
+
+    def get_policy_version(self, policy_arn: str, version_id: str) -> Response:
+        """GetPolicyVersion: ``{"PolicyVersion": {"Document", "VersionId", ...}}``."""
+        with self._lock:
+            record = self._policy(policy_arn)
+            version = self._version(record, version_id)
+            return {"PolicyVersion": self._version_shape(record, version, document=True)}
+
+    def list_policy_versions(
+        self, policy_arn: str, *, marker: str | None = None, max_items: int | None = None
+    ) -> Response:
+        """ListPolicyVersions: newest first, without documents, paginated."""
+        with self._lock:
+            record = self._policy(policy_arn)
+            versions = list(record.versions.values())
+            # Newest first: order by descending version number, zero-padded to sort as text.
+            page, truncated, next_marker = paginate(
+                versions,
+                lambda v: f"{10**9 - int(v.version_id[1:].split('.')[0]):010d}",
+                marker,
+                max_items,
+            )
+            shapes = [self._version_shape(record, v, document=False) for v in page]
+        return self._page("Versions", shapes, truncated, next_marker)
+
+    def delete_policy_version(self, policy_arn: str, version_id: str) -> None:
+        """DeletePolicyVersion: any version but the default one."""
+        with self._lock:
+            record = self._policy(policy_arn)
+            self._refuse_aws_managed(record, "DeletePolicyVersion")
+            version = self._version(record, version_id)
+            if version.version_id == record.default_version_id:
+                raise DeleteConflict(
+                    "Cannot delete the default version of a policy. Make another version the "
+                    "default (SetDefaultPolicyVersion) first, or delete the whole policy."
+                )
+            del record.versions[version.version_id]
+
+    def set_default_policy_version(self, policy_arn: str, version_id: str) -> None:
+        """SetDefaultPolicyVersion: the version attached roles are evaluated with."""
+        with self._lock:
+            record = self._policy(policy_arn)
+            self._refuse_aws_managed(record, "SetDefaultPolicyVersion")
+            version = self._version(record, version_id)
+            record.default_version_id = version.version_id
+            record.updated = self._now()
+            self._changed()
+
+    # --- attachments -------------------------------------------------------------------------
+
+    def attach_role_policy(self, role_name: str, policy_arn: str) -> None:
+        """AttachRolePolicy: attach a managed policy (attaching twice changes nothing)."""
+        with self._lock:
+            role = self._role(role_name)
+            record = self._policy(policy_arn)
+            if record.arn in role.attached:
+                return
+            if len(role.attached) >= self._max_attached:
+                raise LimitExceeded(
+                    f"Cannot exceed quota for PoliciesPerRole: {self._max_attached}. Detach a "
+                    f"policy from role {role.name} or combine policies."
+                )
+            role.attached.append(record.arn)
+            record.attached_to.add(role.name.lower())
+            self._changed()
+
+    def detach_role_policy(self, role_name: str, policy_arn: str) -> None:
+        """DetachRolePolicy."""
+        with self._lock:
+            role = self._role(role_name)
+            record = self._policy(policy_arn)
+            if record.arn not in role.attached:
+                raise NoSuchEntity(
+                    f"Policy {policy_arn} was not found. It is not attached to role {role.name} "
+                    "(ListAttachedRolePolicies shows what is)."
+                )
+            role.attached.remove(record.arn)
+            record.attached_to.discard(role.name.lower())
+            self._changed()
+
+    def list_attached_role_policies(
+        self,
+        role_name: str,
+        *,
+        path_prefix: str = "/",
+        marker: str | None = None,
+        max_items: int | None = None,
+    ) -> Response:
+        """ListAttachedRolePolicies: ``{"AttachedPolicies": [{"PolicyName", "PolicyArn"}]}``."""
+        prefix = check_path_prefix(path_prefix)
+        with self._lock:
+            role = self._role(role_name)
+            records = [self._managed_by_arn(arn) for arn in role.attached]
+            matching = [r for r in records if r.path.startswith(prefix)]
+            page, truncated, next_marker = paginate(
+                matching, lambda r: f"{r.name.lower()}\x00{r.arn}", marker, max_items
+            )
+            shapes = [{"PolicyName": r.name, "PolicyArn": r.arn} for r in page]
+        return self._page("AttachedPolicies", shapes, truncated, next_marker)
+
+    def _managed_by_arn(self, arn: str) -> _ManagedPolicy:
+        if arn in self._aws:
+            return self._aws[arn]
+        return self._policy(arn)
+
+    # --- for the engine ----------------------------------------------------------------------
+
+    def _role_by_arn(self, role_arn: str) -> _Role | None:
+        match = _ROLE_ARN.fullmatch(role_arn)
+        if match is None or match.group(2) != self.account:
+            return None
+        role = self._roles.get(match.group(4).lower())
+        if role is None or role.arn.lower() != role_arn.lower():
+            return None
+        return role
+
+    def role_identity(self, role_arn: str) -> RoleIdentity | None:
+        """The identity of the role with this ARN, or ``None`` when stepline does not know it."""
+        with self._lock:
+            role = self._role_by_arn(role_arn)
+            if role is None:
+                return None
+            return RoleIdentity(
+                name=role.name,
+                arn=role.arn,
+                role_id=role.role_id,
+                account=self.account,
+                partition=self.partition,
+                tags=tuple((tag["Key"], tag["Value"]) for tag in role.tags),
+            )
+
+    def policies_for(self, role_arn: str) -> tuple[Policy, ...] | None:
+        """The compiled identity-based policies of a role: inline ones, then attached ones.
+
+        Cached until the next change to roles or policies.
+
+        Args:
+            role_arn: The execution role's ARN.
+
+        Returns:
+            The policies (possibly empty), or ``None`` when stepline does not know the role.
+        """
+        key = role_arn.lower()
+        cached = self._compiled.get(key)
+        if cached is not None:
+            return cached
+        with self._lock:
+            role = self._role_by_arn(role_arn)
+            if role is None:
+                return None
+            policies = tuple(inline.compiled for inline in role.inline.values()) + tuple(
+                self._managed_by_arn(arn).default.compiled for arn in role.attached
+            )
+            self._compiled[key] = policies
+            return policies
