@@ -246,6 +246,8 @@ def validate_http_task(
     if language == JSONATA and is_expression(params):
         return  # the whole request is computed; the request builder checks it
     if not isinstance(params, Mapping):
+        if language == JSONPATH:
+            return  # the payload-template check already reports a Parameters that is no object
         ctx.error(
             SCHEMA_VALIDATION_FAILED,
             f"{field} of an HTTP Task must be a JSON object with ApiEndpoint, Method and "

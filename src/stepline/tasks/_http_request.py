@@ -68,6 +68,7 @@ _METHOD_LIST: Final = ", ".join(METHODS)
 _SERVICE_HEADERS: Final = frozenset({"user-agent", "range", "content-length"})
 # Printable ASCII: what an endpoint keeps as written; anything else is percent-encoded.
 _URL_SAFE: Final = "".join(chr(code) for code in range(0x21, 0x7F))
+_FORM_MASK_TOKEN: Final = "stepline-masked-value-8f3c2a"
 _HEADER_VALUE_FORBIDDEN: Final = frozenset(chr(code) for code in range(0x20) if code != 0x09) | {
     "\x7f"
 }
@@ -276,13 +277,17 @@ class PreparedRequest:
                 )
             if self._body_keys:
                 masked_body = dict(self._body)
-                for key in self._body_keys:
-                    masked_body[key] = MASK
-                body_text = (
-                    dumps_text(masked_body)
-                    if self._form_format is None
-                    else form_encode(masked_body, self._form_format)
-                )
+                if self._form_format is None:
+                    for key in self._body_keys:
+                        masked_body[key] = MASK
+                    body_text = dumps_text(masked_body)
+                else:
+                    # The mask's '*' would be escaped; encode a token that is not, then swap.
+                    for key in self._body_keys:
+                        masked_body[key] = _FORM_MASK_TOKEN
+                    body_text = form_encode(masked_body, self._form_format).replace(
+                        _FORM_MASK_TOKEN, MASK
+                    )
         return {
             "protocol": url.partition(":")[0].lower(),
             "method": request.method,

@@ -38,7 +38,7 @@ WINDOW_ENVIRONMENT_VARIABLE: Final = "STEPLINE_HTTP_RESPONSE_WINDOW_BYTES"
 
 _BINARY_PREFIXES: Final = ("image/", "video/", "audio/")
 # A run of digits this long may be an integer orjson would turn into a float.
-_LONG_NUMBER: Final = re.compile(rb"\d{19}")
+_LONG_NUMBER: Final = re.compile(r"[0-9]{19}")
 _CONTENT_RANGE: Final = re.compile(r"\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*", re.IGNORECASE)
 _PHRASES: Final = {status.value: status.phrase for status in HTTPStatus}
 
@@ -86,11 +86,11 @@ def _window_exceeded(response: HttpResponse) -> bool:
     return total == "*" or int(total) > end + 1
 
 
-def _parse_json(body: bytes, text: str) -> Any:
-    """The JSON value of a body, or ``text`` unchanged when it is not JSON."""
-    if _LONG_NUMBER.search(body) is None:
+def _parse_json(text: str) -> Any:
+    """The JSON value of a body's text, or the text unchanged when it is not JSON."""
+    if _LONG_NUMBER.search(text) is None:
         try:
-            return orjson.loads(body)
+            return orjson.loads(text)
         except orjson.JSONDecodeError:
             return text
     try:
@@ -153,7 +153,7 @@ def read_response(response: HttpResponse, *, state_name: str, method: str = "GET
     if body and method != "HEAD":
         text = _decode(body, charset, state_name)
         if media == "application/json" or (media.endswith("+json") and "/" in media):
-            response_body = _parse_json(body, text) if text.strip() else text
+            response_body = _parse_json(text) if text.strip() else text
         else:
             response_body = text
     return {

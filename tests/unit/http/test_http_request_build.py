@@ -317,7 +317,7 @@ def test_non_object_json_bodies_are_serialised() -> None:
 
 def test_big_integers_and_unicode_are_serialised_exactly() -> None:
     body = build(params(RequestBody={"id": 2**70, "name": "café ☕"})).request.body
-    assert body == ('{"id":%d,"name":"café ☕"}' % 2**70).encode()
+    assert body == f'{{"id":{2**70},"name":"café ☕"}}'.encode()
 
 
 def test_a_lone_surrogate_fails_with_a_runtime_error() -> None:
@@ -479,8 +479,8 @@ def test_a_missing_endpoint_or_method_fails() -> None:
 def test_a_bad_method_fails(method: Any, shown: str) -> None:
     cause = runtime_cause(params(Method=method))
     assert (
-        f"Parameters.Method must be one of GET, POST, PUT, DELETE, PATCH, OPTIONS, HEAD (upper case), got {shown}"
-        in cause
+        "Parameters.Method must be one of GET, POST, PUT, DELETE, PATCH, OPTIONS, HEAD "
+        f"(upper case), got {shown}" in cause
     )
 
 
