@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 
 __all__ = ["ConnectionPacer"]
 
+# Refill arithmetic in floats can leave a bucket at 0.9999999999 tokens after waiting exactly
+# 1/rate seconds; a token that close counts as whole, or the waiter would sleep ~0 s forever.
+_WHOLE_TOKEN = 1.0 - 1e-9
+
 
 class _KeyState:
     """Bucket and cap of one connection."""
@@ -228,8 +232,8 @@ class ConnectionPacer:
         waiters = state.token_waiters
         _prune(waiters)
         state.refill(self._clock())
-        if not waiters and state.tokens >= 1:
-            state.tokens -= 1
+        if not waiters and state.tokens >= _WHOLE_TOKEN:
+            state.tokens = max(0.0, state.tokens - 1.0)
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         waiters.append(future)
@@ -243,8 +247,8 @@ class ConnectionPacer:
                 if rate is None:
                     break  # the limit was lifted while waiting
                 state.refill(self._clock())
-                if state.tokens >= 1:
-                    state.tokens -= 1
+                if state.tokens >= _WHOLE_TOKEN:
+                    state.tokens = max(0.0, state.tokens - 1.0)
                     break
                 await self._sleep((1.0 - state.tokens) / rate)
         except BaseException:
