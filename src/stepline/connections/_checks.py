@@ -118,12 +118,12 @@ def check_query_key(value: str) -> str | None:
 
 
 def check_query_value(value: str) -> str | None:
-    """``QueryStringValueSensitive``: 1-512 characters; tab, LF and CR are the only controls."""
+    """``QueryStringValueSensitive``: 1-512 characters; LF and CR are the only controls."""
     problem = _length(value, 1, 512)
     if problem:
         return problem
     if _QUERY_VALUE_BAD.search(value):
-        return "must not contain control characters other than tab, line feed and carriage return"
+        return "must not contain control characters other than line feed and carriage return"
     return None
 
 

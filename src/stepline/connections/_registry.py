@@ -470,6 +470,11 @@ class Connections:
         if generation is not None:
             self._tokens.reject(connection_arn, generation)
 
+    def secret_arn(self, connection_arn: str) -> str | None:
+        """The ``SecretArn`` of a connection (for the HTTP Task's permission check), or ``None``."""
+        record = self.get(connection_arn)
+        return None if record is None else record.secret_arn
+
     async def authorize(self, name: str) -> dict[str, Any]:
         """Exchange an OAuth connection's credentials for a token now.
 
