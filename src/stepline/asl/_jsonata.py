@@ -41,6 +41,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final, Protocol
 
 from stepline.asl._errors import QUERY_EVALUATION_ERROR, DefinitionError, StatesError
+from stepline.asl._jsonata_fast import Fallback, compile_fast_path
 from stepline.asl._jsonata_functions import AWS_FUNCTIONS, UNDEFINED, FunctionError
 from stepline.asl._jsonata_scan import RENAMED_FUNCTIONS, Scan, scan
 
@@ -387,9 +388,20 @@ class CompiledExpression:
         states_fields: The members of ``$states`` it reads (``input``, ``result``, …), with
             ``"*"`` when it uses ``$states`` other than as ``$states.<member>``.
         engine: The engine it was compiled on.
+        fast: Whether it has a fast path (:mod:`stepline.asl._jsonata_fast`), which evaluates
+            it without the engine whenever the values allow.
     """
 
-    __slots__ = ("_run", "_shown", "engine", "free_variables", "states_fields", "text")
+    __slots__ = (
+        "_engine_run",
+        "_run",
+        "_shown",
+        "engine",
+        "fast",
+        "free_variables",
+        "states_fields",
+        "text",
+    )
 
     def __init__(self, text: str, found: Scan, engine: _Engine) -> None:
         self.text = text
@@ -397,7 +409,20 @@ class CompiledExpression:
         self.states_fields = found.states_fields
         self.engine = engine.name
         self._shown = text.strip()
-        self._run = engine.compile(text, found)
+        self._engine_run = engine_run = engine.compile(text, found)
+        fast = compile_fast_path(text)
+        self.fast = fast is not None
+        if fast is None:
+            self._run = engine_run
+        else:
+
+            def run(bindings: Mapping[str, Any]) -> Any:
+                try:
+                    return fast(bindings)
+                except Fallback:
+                    return engine_run(bindings)
+
+            self._run = run
 
     def __repr__(self) -> str:
         return f"CompiledExpression({self.text!r}, engine={self.engine!r})"
@@ -421,6 +446,14 @@ class CompiledExpression:
             return self._run(bindings)
         except _Failure as failure:
             raise StatesError(QUERY_EVALUATION_ERROR, self._cause(failure, field), field) from None
+
+    def evaluate_on_engine(self, bindings: Mapping[str, Any]) -> Any:
+        """Evaluate with the engine alone, bypassing any fast path (for tests that compare
+        the two). Raises what :meth:`evaluate` raises."""
+        try:
+            return self._engine_run(bindings)
+        except _Failure as failure:
+            raise StatesError(QUERY_EVALUATION_ERROR, self._cause(failure, None), None) from None
 
     def undefined_error(self, field: str | None = None) -> StatesError:
         """AWS's error for an expression that returned nothing where a value is required."""
