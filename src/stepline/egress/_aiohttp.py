@@ -347,11 +347,11 @@ def _failure(exc: BaseException, origin: str, request: HttpRequest) -> EgressErr
     """A safe :class:`EgressError` for an aiohttp/ssl/OS failure reaching ``origin``."""
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
         cert_error: Any = exc.certificate_error
-        detail = (
+        detail = str(
             getattr(cert_error, "verify_message", None)
             or getattr(cert_error, "reason", None)
             or "untrusted certificate"
-        )
+        ).rstrip(".")
         return EgressFailed(
             f"TLS certificate verification failed for {origin}: {detail}. Trust the server's "
             "CA (a connection's CA bundle) or fix the server certificate."
@@ -368,8 +368,16 @@ def _failure(exc: BaseException, origin: str, request: HttpRequest) -> EgressErr
             f"Could not connect to {origin}: {_os_reason(exc.os_error, 'connection failed')}."
         )
     if isinstance(exc, aiohttp.ServerDisconnectedError):
+        # With TLS 1.3 a server that refuses the client certificate only hangs up after the
+        # handshake; the client learns nothing more specific than this.
+        hint = (
+            " (a server that requires a client certificate does this when none or an "
+            "untrusted one is presented)"
+            if origin.startswith("https:")
+            else ""
+        )
         return EgressFailed(
-            f"The server at {origin} closed the connection without a complete response."
+            f"The server at {origin} closed the connection without a complete response{hint}."
         )
     if isinstance(exc, aiohttp.ClientPayloadError):
         return EgressFailed(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 
@@ -95,7 +96,7 @@ def test_rate_limit_spaces_requests_after_the_burst() -> None:
     moments = [moment for _, moment in starts]
     # Two go at once (the burst), then one every 1/rate seconds of (fake) time.
     assert moments[:2] == [0.0, 0.0]
-    for earlier, later in zip(moments[1:], moments[2:], strict=False):
+    for earlier, later in itertools.pairwise(moments[1:]):
         assert later - earlier == pytest.approx(0.1)
     assert moments[-1] == pytest.approx(1.0)
 
@@ -249,11 +250,12 @@ def test_pacer_outlives_event_loops() -> None:
             async with pacer.slot(ARN, limits):
                 await asyncio.Event().wait()
 
-        asyncio.create_task(hold())
-        asyncio.create_task(hold())  # waits for the slot when the loop ends
+        holder = asyncio.create_task(hold())
+        waiter = asyncio.create_task(hold())  # waits for the slot when the loop ends
         for _ in range(3):
             await asyncio.sleep(0)
         assert pacer.in_flight(ARN) == 1
+        assert not holder.done() and not waiter.done()
 
     asyncio.run(abandon())  # asyncio.run cancels both tasks on its way out
 

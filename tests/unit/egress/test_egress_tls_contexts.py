@@ -5,11 +5,11 @@ from __future__ import annotations
 import ssl
 
 import pytest
-from support.tls import TestCA
 
 from stepline._secret import Secret
 from stepline.egress import EgressFailed, TlsOptions
 from stepline.egress._tls import TlsContextCache
+from support.tls import TestCA
 
 ORIGIN = "https://api.example.com:443"
 
