@@ -8,6 +8,9 @@ expressions, finds every ``$name``. A name the expression binds itself (``$x := 
 name bound anywhere in the expression is treated as bound everywhere in it, so the validator
 never reports a variable the expression defines for itself.
 
+The lexical helpers (:func:`skip_space`, :func:`skip_quoted`, :func:`skip_regex`,
+:func:`read_name`) are shared with the validator's walk in ``_validate_jsonata_refs``.
+
 The same pass renames the two built-ins Step Functions changes (see
 :data:`RENAMED_FUNCTIONS`), because jsonata2py resolves built-in names when it compiles and a
 binding cannot replace them. Renaming keeps the engines interchangeable: both see the same
@@ -20,7 +23,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["BUILTIN_FUNCTIONS", "RENAMED_FUNCTIONS", "Scan", "scan"]
+__all__ = [
+    "BUILTIN_FUNCTIONS",
+    "FUNCTION_WORDS",
+    "NAME_STOPS",
+    "OPERATOR_WORDS",
+    "RENAMED_FUNCTIONS",
+    "Scan",
+    "read_name",
+    "scan",
+    "skip_quoted",
+    "skip_regex",
+    "skip_space",
+]
 
 RENAMED_FUNCTIONS: Final = {"random": "__stepline_random", "eval": "__stepline_eval"}
 """Built-ins that Step Functions replaces (``$random`` takes a seed) or removes (``$eval``).
@@ -49,10 +64,10 @@ BUILTIN_FUNCTIONS: Final = frozenset(
 """Function names a ``$name`` may refer to without any variable being assigned."""
 
 # Characters that end a name in the JSONata lexer (operators, brackets, quotes).
-_NAME_STOPS: Final = frozenset(".[]{}()?:;,@#&|*/%+-=<>!^~\"'`$")
+NAME_STOPS: Final = frozenset(".[]{}()?:;,@#&|*/%+-=<>!^~\"'`$")
 # After these tokens an operand is expected, so a '/' opens a regular expression.
-_OPERATOR_WORDS: Final = frozenset({"and", "or", "in"})
-_FUNCTION_WORDS: Final = frozenset({"function", "λ"})
+OPERATOR_WORDS: Final = frozenset({"and", "or", "in"})
+FUNCTION_WORDS: Final = frozenset({"function", "λ"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +101,7 @@ class Scan:
         return max(position - shift, 0)
 
 
-def _skip_space(text: str, index: int) -> int:
+def skip_space(text: str, index: int) -> int:
     """Skip whitespace and ``/* */`` comments; an unterminated comment runs to the end."""
     length = len(text)
     while index < length:
@@ -101,7 +116,7 @@ def _skip_space(text: str, index: int) -> int:
     return index
 
 
-def _skip_quoted(text: str, index: int, quote: str) -> int:
+def skip_quoted(text: str, index: int, quote: str) -> int:
     """Return the index after the literal opening at ``index`` (escapes honoured)."""
     length = len(text)
     index += 1
@@ -113,20 +128,21 @@ def _skip_quoted(text: str, index: int, quote: str) -> int:
         index += 1
         if char == quote:
             break
-    return index
+    return min(index, length)
 
 
-def _skip_regex(text: str, index: int) -> int:
+def skip_regex(text: str, index: int) -> int:
     """Return the index after the regular expression literal opening at ``index``."""
-    index = _skip_quoted(text, index, "/")
+    index = skip_quoted(text, index, "/")
     while index < len(text) and text[index].isalpha():
         index += 1  # flags
     return index
 
 
-def _read_name(text: str, index: int) -> int:
+def read_name(text: str, index: int) -> int:
+    """Return the index after the name (field name or ``$``-less variable) at ``index``."""
     length = len(text)
-    while index < length and text[index] not in _NAME_STOPS and not text[index].isspace():
+    while index < length and text[index] not in NAME_STOPS and not text[index].isspace():
         index += 1
     return index
 
@@ -146,15 +162,15 @@ def scan(text: str) -> Scan:
     param_depth = 0  # >0 while inside a lambda's parameter list
     depth = 0
     while True:
-        index = _skip_space(text, index)
+        index = skip_space(text, index)
         if index >= length:
             break
         char = text[index]
         if char in "\"'`":
-            index = _skip_quoted(text, index, char)
+            index = skip_quoted(text, index, char)
             after_operand, expect_params = True, False
         elif char == "/" and not after_operand:
-            index = _skip_regex(text, index)
+            index = skip_regex(text, index)
             after_operand, expect_params = True, False
         elif char == "$":
             start = index
@@ -162,7 +178,7 @@ def scan(text: str) -> Scan:
                 index += 2  # the root context, not a variable
                 after_operand, expect_params = True, False
                 continue
-            index = _read_name(text, index + 1)
+            index = read_name(text, index + 1)
             name = text[start + 1 : index]
             after_operand, expect_params = True, False
             if not name:
@@ -173,7 +189,7 @@ def scan(text: str) -> Scan:
                 pieces.append(replacement)
                 copied = index
                 renames.append((start + 1, len(name), len(replacement)))
-            follow = _skip_space(text, index)
+            follow = skip_space(text, index)
             if param_depth or text.startswith(":=", follow):
                 bound.add(name)
             else:
@@ -192,15 +208,15 @@ def scan(text: str) -> Scan:
             depth = max(depth - 1, 0)
             index += 1
             after_operand, expect_params = True, False
-        elif char in _NAME_STOPS:
+        elif char in NAME_STOPS:
             index += 1
             after_operand, expect_params = False, False
         else:
-            end = _read_name(text, index)
+            end = read_name(text, index)
             word = text[index:end]
             index = end
-            after_operand = word not in _OPERATOR_WORDS
-            expect_params = word in _FUNCTION_WORDS
+            after_operand = word not in OPERATOR_WORDS
+            expect_params = word in FUNCTION_WORDS
     pieces.append(text[copied:])
     return Scan(
         free_variables=frozenset(referenced - bound - BUILTIN_FUNCTIONS),
@@ -213,12 +229,12 @@ def scan(text: str) -> Scan:
 def _note_states_member(text: str, index: int, found: set[str]) -> None:
     """Record which member of ``$states`` is read at ``index`` (just after the name)."""
     if index < len(text) and text[index] == "." and not text.startswith("..", index):
-        member_start = _skip_space(text, index + 1)
+        member_start = skip_space(text, index + 1)
         if member_start < len(text) and text[member_start] == "`":
-            end = _skip_quoted(text, member_start, "`")
+            end = skip_quoted(text, member_start, "`")
             found.add(text[member_start + 1 : end - 1])
             return
-        end = _read_name(text, member_start)
+        end = read_name(text, member_start)
         if end > member_start:
             found.add(text[member_start:end])
             return

@@ -20,7 +20,8 @@ What counts as the top level, as measured against AWS (and as JSONata evaluates 
   ``$map($states.input.a, function($v) { name })`` reads ``name`` at the top level.
 * Transforms (``| … | … |``), wildcards and descendants never read the top level.
 
-The engines do not expose a parse tree, so this is a lexical walk over a syntactically valid
+The engines do not expose a parse tree, so this is a lexical walk (on the token helpers of
+``_jsonata_scan``) over a syntactically valid
 expression (the caller compiles it first): a stack of bracketed frames, each knowing whether an
 operand in it reads the top level. When the walk loses its footing (unbalanced brackets) it
 reports nothing rather than risk refusing a valid definition.
@@ -32,13 +33,19 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
+from stepline.asl._jsonata_scan import (
+    FUNCTION_WORDS,
+    NAME_STOPS,
+    OPERATOR_WORDS,
+    read_name,
+    skip_quoted,
+    skip_regex,
+    skip_space,
+)
+
 __all__ = ["top_level_references"]
 
-# Characters that end a name in the JSONata lexer (operators, brackets, quotes, whitespace).
-_NAME_STOPS: Final = frozenset(".[]{}()?:;,@#&|*/%+-=<>!^~\"'`$")
-_OPERATOR_WORDS: Final = frozenset({"and", "or", "in"})
 _LITERAL_WORDS: Final = frozenset({"true", "false", "null"})
-_LAMBDA_WORDS: Final = frozenset({"function", "λ"})
 _NUMBER: Final = re.compile(r"\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
 _TWO_CHAR_OPERATORS: Final = (":=", "!=", "<=", ">=", "~>", "?:", "??", "..")
 
@@ -114,7 +121,7 @@ def top_level_references(text: str) -> list[str]:
     index = 0
     length = len(text)
     while True:
-        index = _skip_space(text, index)
+        index = skip_space(text, index)
         if index >= length:
             break
         index = _step(walk, text, index)
@@ -137,9 +144,9 @@ def _step(walk: _Walk, text: str, index: int) -> int:
             return index + 1
     if char in "\"'":
         walk.operand()
-        return _skip_quoted(text, index, char)
+        return skip_quoted(text, index, char)
     if char == "`":
-        end = _skip_quoted(text, index, "`")
+        end = skip_quoted(text, index, "`")
         if walk.expect_operand:
             walk.note(text[index + 1 : end - 1])
             walk.operand()
@@ -162,7 +169,7 @@ def _step(walk: _Walk, text: str, index: int) -> int:
     if walk.expect_operand:
         if char == "/":
             walk.operand()
-            return _skip_regex(text, index)
+            return skip_regex(text, index)
         number = _NUMBER.match(text, index)
         if number is not None:
             walk.operand()
@@ -179,7 +186,7 @@ def _step(walk: _Walk, text: str, index: int) -> int:
         if text.startswith(operator, index):
             walk.operator()
             return index + 2
-    if char in _NAME_STOPS:
+    if char in NAME_STOPS:
         walk.operator()
         return index + 1
     return _word(walk, text, index)
@@ -191,7 +198,7 @@ def _variable(walk: _Walk, text: str, index: int) -> int:
             walk.note("$$")
             walk.operand()
         return index + 2
-    end = _read_name(text, index + 1)
+    end = read_name(text, index + 1)
     if walk.expect_operand:
         if end == index + 1:
             walk.note("$")
@@ -235,59 +242,23 @@ def _bar(walk: _Walk, index: int) -> int:
 
 
 def _word(walk: _Walk, text: str, index: int) -> int:
-    end = _read_name(text, index)
+    end = read_name(text, index)
     if end == index:  # a character no rule covers: step over it
         walk.operator()
         return index + 1
     word = text[index:end]
     if not walk.expect_operand:
-        if word in _OPERATOR_WORDS:
+        if word in OPERATOR_WORDS:
             walk.operator()
         return end
     if walk.step_next or word in _LITERAL_WORDS:
         walk.operand()
-    elif word in _LAMBDA_WORDS:
+    elif word in FUNCTION_WORDS:
         walk.lambda_state = 1
     else:
         walk.note(word)
         walk.operand()
     return end
-
-
-def _skip_space(text: str, index: int) -> int:
-    """Skip whitespace and ``/* */`` comments; an unterminated comment runs to the end."""
-    length = len(text)
-    while index < length:
-        if text[index].isspace():
-            index += 1
-        elif text.startswith("/*", index):
-            end = text.find("*/", index + 2)
-            index = length if end < 0 else end + 2
-        else:
-            break
-    return index
-
-
-def _skip_quoted(text: str, index: int, quote: str) -> int:
-    """Return the index after the literal opening at ``index`` (escapes honoured)."""
-    length = len(text)
-    index += 1
-    while index < length:
-        char = text[index]
-        if char == "\\" and quote != "`":
-            index += 2
-            continue
-        index += 1
-        if char == quote:
-            break
-    return min(index, length)
-
-
-def _skip_regex(text: str, index: int) -> int:
-    index = _skip_quoted(text, index, "/")
-    while index < len(text) and text[index].isalpha():
-        index += 1  # flags
-    return index
 
 
 def _skip_signature(text: str, index: int) -> int:
@@ -303,11 +274,4 @@ def _skip_signature(text: str, index: int) -> int:
             depth -= 1
             if depth == 0:
                 break
-    return index
-
-
-def _read_name(text: str, index: int) -> int:
-    length = len(text)
-    while index < length and text[index] not in _NAME_STOPS and not text[index].isspace():
-        index += 1
     return index
