@@ -15,10 +15,6 @@ removes the secret values and leaves ``DEAUTHORIZED``.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import json
 import re
 import secrets
 import string
@@ -32,6 +28,7 @@ from typing import Any, Final
 from stepline._secret import Secret
 from stepline.asl._errors import StatesError
 from stepline.connections._cipher import SecretCipher
+from stepline.connections._convenience import ConvenienceConstructors
 from stepline.connections._errors import (
     CONCURRENT_MODIFICATION,
     INTERNAL_ERROR,
@@ -41,12 +38,11 @@ from stepline.connections._errors import (
     ConnectionLimitExceeded,
     ConnectionNotFound,
     ConnectionValidationError,
-    InvalidPaginationToken,
     SecretDecryptError,
 )
+from stepline.connections._listing import next_token, parse_list_request
 from stepline.connections._model import (
     CLIENT_KEY_SECRET,
-    CONNECTION_STATES,
     OAUTH_CLIENT_CREDENTIALS,
     USABLE_STATES,
     ConnectionRecord,
@@ -54,12 +50,7 @@ from stepline.connections._model import (
     PrivateResource,
 )
 from stepline.connections._oauth import TokenExchangeFailed, exchange_token
-from stepline.connections._requests import (
-    api_key_request,
-    basic_request,
-    oauth_request,
-)
-from stepline.connections._resolved import ConnectionLimits, ResolvedConnection
+from stepline.connections._resolved import ResolvedConnection
 from stepline.connections._resolving import build_resolved, tls_options
 from stepline.connections._secrets import InMemorySecretStore, SecretStore
 from stepline.connections._shapes import describe_shape, mutation_shape, summary_shape
@@ -70,7 +61,7 @@ from stepline.connections._validate import (
     parse_name,
     parse_update,
 )
-from stepline.egress._messages import TlsOptions, Transport
+from stepline.egress._messages import Transport
 
 __all__ = ["Connections"]
 
@@ -97,7 +88,7 @@ def _partition(region: str) -> str:
     return "aws"
 
 
-class Connections:
+class Connections(ConvenienceConstructors):
     """EventBridge connections for one account and Region, with their secrets encrypted at rest.
 
     Args:
@@ -229,41 +220,19 @@ class Connections:
             ConnectionValidationError: A filter or ``Limit`` is invalid.
             InvalidPaginationToken: ``NextToken`` was not issued for this query.
         """
-        body: Mapping[str, Any] = {} if request is None else request
-        if not isinstance(body, Mapping):
-            raise ConnectionValidationError("The request must be an object.")
-        allowed = {"NamePrefix", "ConnectionState", "NextToken", "Limit"}
-        for key in body:
-            if key not in allowed:
-                raise ConnectionValidationError(
-                    f"{key} is not a known member; the allowed members are "
-                    f"{', '.join(sorted(allowed))}."
-                )
-        prefix = body.get("NamePrefix")
-        if prefix is not None:
-            prefix = parse_name(prefix, "NamePrefix")
-        state = body.get("ConnectionState")
-        if state is not None and state not in CONNECTION_STATES:
-            raise ConnectionValidationError(
-                f"ConnectionState must be one of {', '.join(CONNECTION_STATES)}."
-            )
-        limit = body.get("Limit", _DEFAULT_PAGE)
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100:
-            raise ConnectionValidationError("Limit must be a whole number from 1 to 100.")
-        query = hashlib.sha256(f"{prefix or ''}\x00{state or ''}".encode()).hexdigest()[:16]
-        after = _read_list_token(body.get("NextToken"), query)
+        query = parse_list_request(request)
         with self._lock:
             names = sorted(
                 name
                 for name, record in self._records.items()
-                if (prefix is None or name.startswith(prefix))
-                and (state is None or record.state == state)
-                and (after is None or name > after)
+                if (query.prefix is None or name.startswith(query.prefix))
+                and (query.state is None or record.state == query.state)
+                and (query.after is None or name > query.after)
             )
-            page = [self._records[name] for name in names[:limit]]
+            page = [self._records[name] for name in names[: query.limit]]
         response: dict[str, Any] = {"Connections": [summary_shape(r) for r in page]}
-        if len(names) > limit:
-            response["NextToken"] = _write_list_token(page[-1].name, query)
+        if len(names) > query.limit:
+            response["NextToken"] = next_token(page[-1].name, query)
         return response
 
     def delete(self, name: str) -> dict[str, Any]:
@@ -320,120 +289,6 @@ class Connections:
                 record = self._records.get(match["name"]) if match else None
                 return record if record is not None and record.arn == arn_or_name else None
             return self._records.get(arn_or_name)
-
-    # -- convenience constructors --------------------------------------------------------------
-
-    def create_basic(
-        self,
-        name: str,
-        username: str,
-        password: str | Secret,
-        *,
-        description: str | None = None,
-        invocation_parameters: Mapping[str, Any] | None = None,
-        tls: TlsOptions | None = None,
-        limits: ConnectionLimits | None = None,
-    ) -> str:
-        """Create a ``BASIC`` connection; returns its ARN.
-
-        Args:
-            name: The connection name.
-            username: The user name.
-            password: The password (plain or :class:`Secret`).
-            description: ``Description``.
-            invocation_parameters: ``InvocationHttpParameters`` in AWS's shape
-                (``{"HeaderParameters": [{"Key", "Value", "IsValueSecret"}], …}``).
-            tls: Extension: CA bundle and client certificate/key.
-            limits: Extension: rate limit and concurrency cap.
-        """
-        request = basic_request(name, username, password, description, invocation_parameters)
-        return self._create_with_extensions(request, tls, limits)
-
-    def create_api_key(
-        self,
-        name: str,
-        key_name: str,
-        key_value: str | Secret,
-        *,
-        description: str | None = None,
-        invocation_parameters: Mapping[str, Any] | None = None,
-        tls: TlsOptions | None = None,
-        limits: ConnectionLimits | None = None,
-    ) -> str:
-        """Create an ``API_KEY`` connection (header ``key_name: key_value``); returns its ARN."""
-        request = api_key_request(name, key_name, key_value, description, invocation_parameters)
-        return self._create_with_extensions(request, tls, limits)
-
-    def create_oauth_client_credentials(
-        self,
-        name: str,
-        endpoint: str,
-        client_id: str,
-        client_secret: str | Secret,
-        *,
-        http_method: str = "POST",
-        oauth_parameters: Mapping[str, Any] | None = None,
-        description: str | None = None,
-        invocation_parameters: Mapping[str, Any] | None = None,
-        tls: TlsOptions | None = None,
-        limits: ConnectionLimits | None = None,
-    ) -> str:
-        """Create an ``OAUTH_CLIENT_CREDENTIALS`` connection; returns its ARN.
-
-        Args:
-            name: The connection name.
-            endpoint: ``AuthorizationEndpoint``, the token URL.
-            client_id: ``ClientID``.
-            client_secret: ``ClientSecret`` (plain or :class:`Secret`).
-            http_method: ``GET``, ``POST`` or ``PUT``.
-            oauth_parameters: ``OAuthHttpParameters`` in AWS's shape (e.g. a ``scope`` body
-                parameter).
-            description: ``Description``.
-            invocation_parameters: ``InvocationHttpParameters`` in AWS's shape.
-            tls: Extension: TLS for both the token endpoint and the target.
-            limits: Extension: rate limit and concurrency cap.
-        """
-        request = oauth_request(
-            name,
-            endpoint,
-            client_id,
-            client_secret,
-            http_method=http_method,
-            oauth_parameters=oauth_parameters,
-            description=description,
-            invocation_parameters=invocation_parameters,
-        )
-        return self._create_with_extensions(request, tls, limits)
-
-    def _create_with_extensions(
-        self,
-        request: dict[str, Any],
-        tls: TlsOptions | None,
-        limits: ConnectionLimits | None,
-    ) -> str:
-        extension: dict[str, Any] = {}
-        if tls is not None:
-            block: dict[str, Any] = {}
-            if tls.ca_bundle_pem is not None:
-                block["CaBundlePem"] = tls.ca_bundle_pem
-            if tls.client_cert_pem is not None:
-                block["ClientCertificatePem"] = tls.client_cert_pem
-            if tls.client_key_pem is not None:
-                block["ClientKeyPem"] = tls.client_key_pem
-            extension["Tls"] = block
-        if limits is not None:
-            extension["Limits"] = {
-                key: value
-                for key, value in (
-                    ("RatePerSecond", limits.rate_per_second),
-                    ("Burst", limits.burst),
-                    ("MaxConcurrency", limits.max_concurrency),
-                )
-                if value is not None
-            }
-        if extension:
-            request["Stepline"] = extension
-        return str(self.create(request)["ConnectionArn"])
 
     # -- the HTTP Task's entry points ---------------------------------------------------------
 
@@ -697,32 +552,3 @@ def _invalid_state(record: ConnectionRecord) -> StatesError:
         "an AUTHORIZED or ACTIVE connection. Update the connection (UpdateConnection) with "
         "valid credentials to authorize it again.",
     )
-
-
-def _write_list_token(after: str, query: str) -> str:
-    payload = json.dumps({"v": _LIST_TOKEN_VERSION, "a": after, "q": query}).encode()
-    return base64.urlsafe_b64encode(payload).decode("ascii")
-
-
-def _read_list_token(token: object, query: str) -> str | None:
-    if token is None:
-        return None
-    problem = (
-        "NextToken is not a token returned by ListConnections for these NamePrefix and "
-        "ConnectionState values: repeat the request without NextToken to start over."
-    )
-    if not isinstance(token, str) or not 1 <= len(token) <= 2048:
-        raise InvalidPaginationToken(problem)
-    try:
-        payload = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
-    except (binascii.Error, ValueError, UnicodeEncodeError):
-        raise InvalidPaginationToken(problem) from None
-    if (
-        not isinstance(payload, dict)
-        or payload.get("v") != _LIST_TOKEN_VERSION
-        or payload.get("q") != query
-        or not isinstance(payload.get("a"), str)
-    ):
-        raise InvalidPaginationToken(problem)
-    after: str = payload["a"]
-    return after

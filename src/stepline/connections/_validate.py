@@ -18,10 +18,8 @@ replaces the stored block when sent; an empty object removes it.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NoReturn
 
 from stepline._secret import Secret
 from stepline.connections._checks import (
@@ -37,7 +35,15 @@ from stepline.connections._checks import (
     check_query_value,
     check_resource_configuration_arn,
 )
-from stepline.connections._errors import ConnectionValidationError
+from stepline.connections._extensions import parse_extensions
+from stepline.connections._fields import (
+    boolean,
+    fail,
+    join,
+    required_missing,
+    string,
+    structure,
+)
 from stepline.connections._model import (
     API_KEY,
     API_KEY_SECRET,
@@ -58,7 +64,6 @@ from stepline.connections._model import (
     TlsSettings,
     parameter_secret_name,
 )
-from stepline.connections._pem import check_tls
 from stepline.connections._resolved import ConnectionLimits
 
 __all__ = ["ConnectionSpec", "parse_create", "parse_name", "parse_update"]
@@ -128,53 +133,11 @@ class ConnectionSpec:
     secrets: dict[str, Secret] = field(default_factory=dict)
 
 
-def _fail(path: str, problem: str) -> NoReturn:
-    raise ConnectionValidationError(f"{path} {problem}.")
-
-
-def _join(path: str, member: str) -> str:
-    return f"{path}.{member}" if path else member
-
-
-def _structure(value: object, path: str, members: frozenset[str]) -> Mapping[str, object]:
-    if not isinstance(value, Mapping):
-        _fail(path or "The request", "must be an object")
-    for key in value:
-        if key not in members:
-            allowed = ", ".join(sorted(members))
-            _fail(
-                _join(path, str(key)), f"is not a known member; the allowed members are {allowed}"
-            )
-    return value
-
-
-def _string(value: object, path: str, check: Check | None, *, sensitive: bool = False) -> str:
-    if sensitive and isinstance(value, Secret):
-        value = value.reveal()
-    if not isinstance(value, str):
-        _fail(path, "must be a string")
-    if check is not None:
-        problem = check(value)
-        if problem:
-            _fail(path, problem)
-    return value
-
-
-def _boolean(value: object, path: str) -> bool:
-    if not isinstance(value, bool):
-        _fail(path, "must be true or false")
-    return value
-
-
-def _required_missing(path: str, reason: str = "") -> NoReturn:
-    _fail(path, f"is required{reason}")
-
-
 def parse_name(value: object, path: str = "Name") -> str:
     """Check a connection name (``Name`` of any request)."""
     if value is None:
-        _required_missing(path)
-    return _string(value, path, check_name)
+        required_missing(path)
+    return string(value, path, check_name)
 
 
 class _Parser:
@@ -192,7 +155,7 @@ class _Parser:
     def kept_secret(self, name: str, path: str) -> Secret:
         secret = self.previous_secrets.get(name)
         if secret is None:
-            _required_missing(
+            required_missing(
                 path,
                 ": the connection has no stored value for it (it was deauthorized, or its "
                 "secret cannot be decrypted with the current key), "
@@ -214,27 +177,27 @@ class _Parser:
         )
 
     def basic(self, block: object, path: str, previous: BasicAuth | None) -> BasicAuth:
-        body = _structure({} if block is None else block, path, frozenset({"Username", "Password"}))
+        body = structure({} if block is None else block, path, frozenset({"Username", "Password"}))
         username = body.get("Username")
         if username is not None:
-            user = _string(username, _join(path, "Username"), check_credential)
+            user = string(username, join(path, "Username"), check_credential)
         elif previous is not None:
             user = previous.username
         else:
-            _required_missing(_join(path, "Username"))
+            required_missing(join(path, "Username"))
         self.secret_member(body, "Password", path, PASSWORD_SECRET, previous is not None)
         return BasicAuth(user)
 
     def api_key(self, block: object, path: str, previous: ApiKeyAuth | None) -> ApiKeyAuth:
         members = frozenset({"ApiKeyName", "ApiKeyValue"})
-        body = _structure({} if block is None else block, path, members)
+        body = structure({} if block is None else block, path, members)
         name = body.get("ApiKeyName")
         if name is not None:
-            key_name = _string(name, _join(path, "ApiKeyName"), check_credential)
+            key_name = string(name, join(path, "ApiKeyName"), check_credential)
         elif previous is not None:
             key_name = previous.api_key_name
         else:
-            _required_missing(_join(path, "ApiKeyName"))
+            required_missing(join(path, "ApiKeyName"))
         self.secret_member(body, "ApiKeyValue", path, API_KEY_SECRET, previous is not None)
         return ApiKeyAuth(key_name)
 
@@ -244,46 +207,44 @@ class _Parser:
         members = frozenset(
             {"ClientParameters", "AuthorizationEndpoint", "HttpMethod", "OAuthHttpParameters"}
         )
-        body = _structure({} if block is None else block, path, members)
-        client_path = _join(path, "ClientParameters")
+        body = structure({} if block is None else block, path, members)
+        client_path = join(path, "ClientParameters")
         client_block = body.get("ClientParameters")
         if client_block is None and previous is None:
-            _required_missing(client_path)
-        client = _structure(
+            required_missing(client_path)
+        client = structure(
             {} if client_block is None else client_block,
             client_path,
             frozenset({"ClientID", "ClientSecret"}),
         )
         if client.get("ClientID") is not None:
-            client_id = _string(
-                client["ClientID"], _join(client_path, "ClientID"), check_credential
-            )
+            client_id = string(client["ClientID"], join(client_path, "ClientID"), check_credential)
         elif previous is not None:
             client_id = previous.client_id
         else:
-            _required_missing(_join(client_path, "ClientID"))
+            required_missing(join(client_path, "ClientID"))
         self.secret_member(
             client, "ClientSecret", client_path, CLIENT_SECRET_SECRET, previous is not None
         )
-        endpoint_path = _join(path, "AuthorizationEndpoint")
+        endpoint_path = join(path, "AuthorizationEndpoint")
         if body.get("AuthorizationEndpoint") is not None:
-            endpoint = _string(body["AuthorizationEndpoint"], endpoint_path, check_endpoint)
+            endpoint = string(body["AuthorizationEndpoint"], endpoint_path, check_endpoint)
         elif previous is not None:
             endpoint = previous.authorization_endpoint
         else:
-            _required_missing(endpoint_path)
-        method_path = _join(path, "HttpMethod")
+            required_missing(endpoint_path)
+        method_path = join(path, "HttpMethod")
         if body.get("HttpMethod") is not None:
-            method = _string(body["HttpMethod"], method_path, None)
+            method = string(body["HttpMethod"], method_path, None)
             if method not in _OAUTH_METHODS:
-                _fail(method_path, "must be one of GET, POST, PUT")
+                fail(method_path, "must be one of GET, POST, PUT")
         elif previous is not None:
             method = previous.http_method
         else:
-            _required_missing(method_path)
+            required_missing(method_path)
         parameters = self.http_parameters(
             body.get("OAuthHttpParameters"),
-            _join(path, "OAuthHttpParameters"),
+            join(path, "OAuthHttpParameters"),
             "oauth",
             previous.oauth_http_parameters if previous is not None else None,
         )
@@ -292,26 +253,26 @@ class _Parser:
     def secret_member(
         self, body: Mapping[str, object], member: str, path: str, name: str, partial: bool
     ) -> None:
-        member_path = _join(path, member)
+        member_path = join(path, member)
         value = body.get(member)
         if value is not None:
             self.secrets[name] = Secret(
-                _string(value, member_path, check_credential, sensitive=True)
+                string(value, member_path, check_credential, sensitive=True)
             )
         elif partial:
             self.secrets[name] = self.kept_secret(name, member_path)
         else:
-            _required_missing(member_path)
+            required_missing(member_path)
 
     # -- parameter lists --------------------------------------------------------------------
 
     def http_parameters(
         self, value: object, path: str, scope: str, previous: HttpParameters | None
     ) -> HttpParameters:
-        body = _structure({} if value is None else value, path, frozenset(PARAMETER_LISTS))
+        body = structure({} if value is None else value, path, frozenset(PARAMETER_LISTS))
         lists: list[tuple[HttpParameter, ...]] = []
         for list_name in PARAMETER_LISTS:
-            list_path = _join(path, list_name)
+            list_path = join(path, list_name)
             sent = body.get(list_name)
             old = previous.by_list(list_name) if previous is not None else ()
             if sent is None:
@@ -335,33 +296,33 @@ class _Parser:
         old: tuple[HttpParameter, ...],
     ) -> tuple[HttpParameter, ...]:
         if not isinstance(value, Sequence) or isinstance(value, str | bytes):
-            _fail(path, "must be a list of {Key, Value, IsValueSecret} objects")
+            fail(path, "must be a list of {Key, Value, IsValueSecret} objects")
         if len(value) > _MAX_PARAMETERS:
-            _fail(path, f"must have at most {_MAX_PARAMETERS} entries")
+            fail(path, f"must have at most {_MAX_PARAMETERS} entries")
         members = frozenset({"Key", "Value", "IsValueSecret"})
         parsed: list[HttpParameter] = []
         for index, item in enumerate(value):
             item_path = f"{path}[{index}]"
-            entry = _structure(item, item_path, members)
+            entry = structure(item, item_path, members)
             raw_key = entry.get("Key")
             if raw_key is None:
-                _required_missing(_join(item_path, "Key"))
-            key = _string(raw_key, _join(item_path, "Key"), _KEY_CHECKS[list_name])
+                required_missing(join(item_path, "Key"))
+            key = string(raw_key, join(item_path, "Key"), _KEY_CHECKS[list_name])
             if list_name == "BodyParameters" and not key:
-                _fail(_join(item_path, "Key"), "must not be empty")
+                fail(join(item_path, "Key"), "must not be empty")
             flag = entry.get("IsValueSecret")
             # AWS's model has no default; the safe reading is "secret unless said otherwise".
-            is_secret = True if flag is None else _boolean(flag, _join(item_path, "IsValueSecret"))
-            value_path = _join(item_path, "Value")
+            is_secret = True if flag is None else boolean(flag, join(item_path, "IsValueSecret"))
+            value_path = join(item_path, "Value")
             raw_value = entry.get("Value")
             if raw_value is None:
                 kept = self.kept_parameter(scope, list_name, key, old) if is_secret else None
                 if kept is None:
-                    _required_missing(value_path)
+                    required_missing(value_path)
                 self.secrets[parameter_secret_name(scope, list_name, index)] = kept
                 parsed.append(HttpParameter(key, None, True))
                 continue
-            text = _string(raw_value, value_path, _VALUE_CHECKS[list_name], sensitive=is_secret)
+            text = string(raw_value, value_path, _VALUE_CHECKS[list_name], sensitive=is_secret)
             if is_secret:
                 self.secrets[parameter_secret_name(scope, list_name, index)] = Secret(text)
                 parsed.append(HttpParameter(key, None, True))
@@ -380,91 +341,27 @@ class _Parser:
     # -- private connectivity ----------------------------------------------------------------
 
     def connectivity(self, value: object, path: str) -> str | None:
-        body = _structure(value, path, frozenset({"ResourceParameters"}))
-        resource_path = _join(path, "ResourceParameters")
+        body = structure(value, path, frozenset({"ResourceParameters"}))
+        resource_path = join(path, "ResourceParameters")
         if body.get("ResourceParameters") is None:
-            _required_missing(resource_path)
-        resource = _structure(
+            required_missing(resource_path)
+        resource = structure(
             body["ResourceParameters"], resource_path, frozenset({"ResourceConfigurationArn"})
         )
-        arn_path = _join(resource_path, "ResourceConfigurationArn")
+        arn_path = join(resource_path, "ResourceConfigurationArn")
         if resource.get("ResourceConfigurationArn") is None:
-            _required_missing(arn_path)
-        arn = _string(
+            required_missing(arn_path)
+        arn = string(
             resource["ResourceConfigurationArn"], arn_path, check_resource_configuration_arn
         )
         return arn or None
 
-    # -- extensions -----------------------------------------------------------------------
-
-    def extensions(
-        self, value: object
-    ) -> tuple[TlsSettings | None, ConnectionLimits | None, bool, bool]:
-        """Parse ``Stepline``: (tls, limits, tls sent, limits sent)."""
-        if value is None:
-            return None, None, False, False
-        body = _structure(value, "Stepline", frozenset({"Tls", "Limits"}))
-        tls = self.tls(body["Tls"]) if body.get("Tls") is not None else None
-        limits = self.limits(body["Limits"]) if body.get("Limits") is not None else None
-        return tls, limits, body.get("Tls") is not None, body.get("Limits") is not None
-
-    def tls(self, value: object) -> TlsSettings | None:
-        path = "Stepline.Tls"
-        members = frozenset({"CaBundlePem", "ClientCertificatePem", "ClientKeyPem"})
-        body = _structure(value, path, members)
-        ca = body.get("CaBundlePem")
-        cert = body.get("ClientCertificatePem")
-        key = body.get("ClientKeyPem")
-        ca_text = None if ca is None else _string(ca, _join(path, "CaBundlePem"), None)
-        cert_text = (
-            None if cert is None else _string(cert, _join(path, "ClientCertificatePem"), None)
-        )
-        key_text = (
-            None if key is None else _string(key, _join(path, "ClientKeyPem"), None, sensitive=True)
-        )
-        problem = check_tls(ca_text, cert_text, key_text)
-        if problem is not None:
-            member, text = problem
-            _fail(_join(path, member), text)
-        if ca_text is None and cert_text is None:
-            return None
-        if key_text is not None:
-            self.secrets[CLIENT_KEY_SECRET] = Secret(key_text)
-        return TlsSettings(ca_text, cert_text, key_text is not None)
-
-    def limits(self, value: object) -> ConnectionLimits | None:
-        path = "Stepline.Limits"
-        body = _structure(value, path, frozenset({"RatePerSecond", "Burst", "MaxConcurrency"}))
-        rate = body.get("RatePerSecond")
-        if rate is not None and (
-            isinstance(rate, bool)
-            or not isinstance(rate, int | float)
-            or not math.isfinite(rate)
-            or not 0 < rate <= 1_000_000
-        ):
-            _fail(_join(path, "RatePerSecond"), "must be a number above 0 and at most 1000000")
-        burst = _positive_int(body.get("Burst"), _join(path, "Burst"))
-        if burst is not None and rate is None:
-            _fail(_join(path, "Burst"), "needs RatePerSecond (it sizes the rate limit's bucket)")
-        concurrency = _positive_int(body.get("MaxConcurrency"), _join(path, "MaxConcurrency"))
-        if rate is None and concurrency is None:
-            return None
-        return ConnectionLimits(None if rate is None else float(rate), burst, concurrency)
-
-
-def _positive_int(value: object, path: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1_000_000:
-        _fail(path, "must be a whole number from 1 to 1000000")
-    return value
-
 
 def _authorization_type(value: object) -> str:
     path = "AuthorizationType"
-    text = _string(value, path, None)
+    text = string(value, path, None)
     if text not in AUTHORIZATION_TYPES:
-        _fail(path, "must be one of BASIC, OAUTH_CLIENT_CREDENTIALS, API_KEY")
+        fail(path, "must be one of BASIC, OAUTH_CLIENT_CREDENTIALS, API_KEY")
     return text
 
 
@@ -474,14 +371,14 @@ def _auth_block(
     expected = _AUTH_BLOCKS[authorization_type]
     for other in _AUTH_BLOCKS.values():
         if other != expected and parameters.get(other) is not None:
-            _fail(
+            fail(
                 f"AuthParameters.{other}",
                 f"is not allowed when AuthorizationType is {authorization_type}; "
                 f"send AuthParameters.{expected} instead",
             )
     block = parameters.get(expected)
     if block is None and required:
-        _required_missing(
+        required_missing(
             f"AuthParameters.{expected}", f" when AuthorizationType is {authorization_type}"
         )
     return block
@@ -489,7 +386,7 @@ def _auth_block(
 
 def _optional_text(request: Mapping[str, object], member: str, check: Check) -> str | None:
     value = request.get(member)
-    return None if value is None else _string(value, member, check) or None
+    return None if value is None else string(value, member, check) or None
 
 
 def parse_create(request: Mapping[str, object]) -> ConnectionSpec:
@@ -498,14 +395,14 @@ def parse_create(request: Mapping[str, object]) -> ConnectionSpec:
     Raises:
         ConnectionValidationError: A field is missing or invalid; the message names it.
     """
-    body = _structure(request, "", _CREATE_MEMBERS)
+    body = structure(request, "", _CREATE_MEMBERS)
     name = parse_name(body.get("Name"))
     if body.get("AuthorizationType") is None:
-        _required_missing("AuthorizationType")
+        required_missing("AuthorizationType")
     authorization_type = _authorization_type(body["AuthorizationType"])
     if body.get("AuthParameters") is None:
-        _required_missing("AuthParameters")
-    parameters = _structure(body["AuthParameters"], "AuthParameters", _AUTH_MEMBERS)
+        required_missing("AuthParameters")
+    parameters = structure(body["AuthParameters"], "AuthParameters", _AUTH_MEMBERS)
     block = _auth_block(parameters, authorization_type, required=True)
     parser = _Parser(None, {})
     auth = parser.auth(
@@ -531,7 +428,7 @@ def parse_create(request: Mapping[str, object]) -> ConnectionSpec:
             body["InvocationConnectivityParameters"], "InvocationConnectivityParameters"
         )
     )
-    tls, limits, _, _ = parser.extensions(body.get("Stepline"))
+    tls, limits, _, _ = parse_extensions(body.get("Stepline"), parser.secrets)
     return ConnectionSpec(
         name=name,
         description=_optional_text(body, "Description", check_description),
@@ -562,7 +459,7 @@ def parse_update(
     Raises:
         ConnectionValidationError: A field is missing or invalid; the message names it.
     """
-    body = _structure(request, "", _CREATE_MEMBERS)
+    body = structure(request, "", _CREATE_MEMBERS)
     name = parse_name(body.get("Name"))
     authorization_type = (
         current.authorization_type
@@ -570,7 +467,7 @@ def parse_update(
         else _authorization_type(body["AuthorizationType"])
     )
     type_changed = authorization_type != current.authorization_type
-    parameters = _structure(
+    parameters = structure(
         {} if body.get("AuthParameters") is None else body["AuthParameters"],
         "AuthParameters",
         _AUTH_MEMBERS,
@@ -611,7 +508,7 @@ def parse_update(
             body["InvocationConnectivityParameters"], "InvocationConnectivityParameters"
         )
     )
-    tls, limits, tls_sent, limits_sent = parser.extensions(body.get("Stepline"))
+    tls, limits, tls_sent, limits_sent = parse_extensions(body.get("Stepline"), parser.secrets)
     if not tls_sent:
         tls = current.tls
         if tls is not None and tls.has_client_key:
