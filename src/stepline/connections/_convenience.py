@@ -123,7 +123,9 @@ def add_extensions(
 
 
 class _Creates(Protocol):
-    def create(self, request: Mapping[str, Any]) -> dict[str, Any]: ...
+    def create(
+        self, request: Mapping[str, Any], *, connection_arn: str | None = None
+    ) -> dict[str, Any]: ...
 
 
 class ConvenienceConstructors:
@@ -141,6 +143,7 @@ class ConvenienceConstructors:
         invocation_parameters: Mapping[str, Any] | None = None,
         tls: TlsOptions | None = None,
         limits: ConnectionLimits | None = None,
+        connection_arn: str | None = None,
     ) -> str:
         """Create a ``BASIC`` connection; returns its ARN.
 
@@ -153,9 +156,11 @@ class ConvenienceConstructors:
                 (``{"HeaderParameters": [{"Key", "Value", "IsValueSecret"}], …}``).
             tls: Extension: CA bundle and client certificate/key.
             limits: Extension: rate limit and concurrency cap.
+            connection_arn: Extension: the ARN to answer to (see :meth:`Connections.create`).
         """
         request = basic_request(name, username, password, description, invocation_parameters)
-        return str(self.create(add_extensions(request, tls, limits))["ConnectionArn"])
+        created = self.create(add_extensions(request, tls, limits), connection_arn=connection_arn)
+        return str(created["ConnectionArn"])
 
     def create_api_key(
         self: _Creates,
@@ -167,10 +172,12 @@ class ConvenienceConstructors:
         invocation_parameters: Mapping[str, Any] | None = None,
         tls: TlsOptions | None = None,
         limits: ConnectionLimits | None = None,
+        connection_arn: str | None = None,
     ) -> str:
         """Create an ``API_KEY`` connection (header ``key_name: key_value``); returns its ARN."""
         request = api_key_request(name, key_name, key_value, description, invocation_parameters)
-        return str(self.create(add_extensions(request, tls, limits))["ConnectionArn"])
+        created = self.create(add_extensions(request, tls, limits), connection_arn=connection_arn)
+        return str(created["ConnectionArn"])
 
     def create_oauth_client_credentials(
         self: _Creates,
@@ -185,6 +192,7 @@ class ConvenienceConstructors:
         invocation_parameters: Mapping[str, Any] | None = None,
         tls: TlsOptions | None = None,
         limits: ConnectionLimits | None = None,
+        connection_arn: str | None = None,
     ) -> str:
         """Create an ``OAUTH_CLIENT_CREDENTIALS`` connection; returns its ARN.
 
@@ -200,6 +208,7 @@ class ConvenienceConstructors:
             invocation_parameters: ``InvocationHttpParameters`` in AWS's shape.
             tls: Extension: TLS for both the token endpoint and the target.
             limits: Extension: rate limit and concurrency cap.
+            connection_arn: Extension: the ARN to answer to (see :meth:`Connections.create`).
         """
         request = oauth_request(
             name,
@@ -211,4 +220,5 @@ class ConvenienceConstructors:
             description=description,
             invocation_parameters=invocation_parameters,
         )
-        return str(self.create(add_extensions(request, tls, limits))["ConnectionArn"])
+        created = self.create(add_extensions(request, tls, limits), connection_arn=connection_arn)
+        return str(created["ConnectionArn"])

@@ -142,8 +142,17 @@ class Connections(ConvenienceConstructors):
 
     # -- control plane ----------------------------------------------------------------------
 
-    def create(self, request: Mapping[str, Any]) -> dict[str, Any]:
+    def create(
+        self, request: Mapping[str, Any], *, connection_arn: str | None = None
+    ) -> dict[str, Any]:
         """CreateConnection.
+
+        Args:
+            request: The CreateConnection request, in AWS's shape.
+            connection_arn: Extension: the ARN the connection answers to, instead of a fresh
+                one, so that a definition written for AWS (which names the connection by an
+                ARN ending in AWS's id) runs unchanged. Its partition, Region, account and
+                name must be this registry's and the request's.
 
         Raises:
             ConnectionValidationError: The request is invalid.
@@ -168,6 +177,8 @@ class Connections(ConvenienceConstructors):
                 f"{prefix}:events:{self._region}:{self._account}:"
                 f"connection/{spec.name}/{uuid.uuid4()}"
             )
+            if connection_arn is not None:
+                arn = self._chosen_arn(connection_arn, spec.name)
             suffix = "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(6))
             secret_arn = (
                 f"{prefix}:secretsmanager:{self._region}:{self._account}:secret:"
@@ -177,6 +188,18 @@ class Connections(ConvenienceConstructors):
             record = self._apply(spec, None, arn=arn, secret_arn=secret_arn, now=now)
             self._records[spec.name] = record
         return mutation_shape(record, authorized_time=False)
+
+    def _chosen_arn(self, connection_arn: str, name: str) -> str:
+        match = _ARN.fullmatch(connection_arn) if isinstance(connection_arn, str) else None
+        expected = f"arn:{self._partition}:events:{self._region}:{self._account}:connection/{name}/"
+        if match is None or not connection_arn.startswith(expected):
+            raise ConnectionValidationError(
+                f"connection_arn must be an ARN of the form {expected}<id> (this registry's "
+                f"partition, Region and account, and the connection's name {name!r}); create "
+                "the registry with the region and account your definitions use."
+            )
+        # The name is in the ARN, so the name's uniqueness makes the ARN unique too.
+        return connection_arn
 
     def update(self, request: Mapping[str, Any]) -> dict[str, Any]:
         """UpdateConnection: a partial update that re-authorizes the connection.

@@ -368,3 +368,43 @@ def test_secret_arn_for_the_permission_check() -> None:
     arn = connections.create_basic("shop", "u", "p")
     assert SECRET_ARN.fullmatch(connections.secret_arn(arn) or "")
     assert connections.secret_arn(arn.replace("shop", "gone")) is None
+
+
+# ------------------------------------------------------------ extension: a chosen ARN
+
+
+AWS_ARN = (
+    "arn:aws:events:us-east-1:123456789012:connection/Shop/0f1e2d3c-aaaa-bbbb-cccc-1234567890ab"
+)
+
+
+def test_a_connection_can_answer_to_the_arn_a_definition_names() -> None:
+    registry = Connections()
+    arn = registry.create_api_key("Shop", "X-Api-Key", API_KEY, connection_arn=AWS_ARN)
+    assert arn == AWS_ARN
+    assert registry.describe("Shop")["ConnectionArn"] == AWS_ARN
+    resolved = asyncio.run(registry.resolve(AWS_ARN))
+    assert [p.key for p in resolved.authorization] == ["X-Api-Key"]
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:events:eu-west-1:123456789012:connection/Shop/abc",  # another Region
+        "arn:aws:events:us-east-1:999999999999:connection/Shop/abc",  # another account
+        "arn:aws:events:us-east-1:123456789012:connection/Other/abc",  # another name
+        "not an arn",
+    ],
+)
+def test_a_chosen_arn_must_fit_the_registry_and_the_name(arn: str) -> None:
+    registry = Connections()
+    with pytest.raises(ConnectionValidationError, match="connection_arn must be an ARN"):
+        registry.create_api_key("Shop", "X-Api-Key", API_KEY, connection_arn=arn)
+    assert registry.list()["Connections"] == []
+
+
+def test_a_chosen_arn_can_be_used_again_after_delete() -> None:
+    registry = Connections()
+    registry.create_api_key("Shop", "X-Api-Key", API_KEY, connection_arn=AWS_ARN)
+    registry.delete("Shop")
+    assert registry.create_api_key("Shop", "X-Api-Key", "k2", connection_arn=AWS_ARN) == AWS_ARN
