@@ -222,7 +222,10 @@ def _value_strings(raw: object, where: str) -> tuple[str, ...]:
         elif isinstance(item, str):
             values.append(item)
         elif isinstance(item, int):
-            values.append(str(item))
+            try:
+                values.append(str(item))
+            except ValueError:  # more digits than Python will print
+                raise _malformed(where, "the number has too many digits") from None
         elif isinstance(item, float) and math.isfinite(item):
             values.append(repr(item))
         else:

@@ -46,7 +46,9 @@ _TRUST_KEYS: Final = frozenset(
 )
 _SID: Final = re.compile(r"[0-9A-Za-z]*")
 _ACTION: Final = re.compile(r"[A-Za-z0-9-]+:\S+")
-_ARN_LIKE: Final = re.compile(r"arn:[^:]*:[^:]*:[^:]*:[^:]*:.*", re.DOTALL)
+# Lenient on purpose: real policies say "arn:aws:logs:*" and IAM takes them; what IAM refuses
+# with "must be in ARN format" is a bare name.
+_ARN_LIKE: Final = re.compile(r"arn:[^:]*:[^:]+(?::.*)?", re.DOTALL)
 _PRINCIPAL_TYPES: Final = frozenset({"AWS", "Service", "Federated", "CanonicalUser"})
 _ACTION_CACHE_LIMIT: Final = 1024
 

@@ -11,15 +11,11 @@ Names of roles and managed policies are unique ignoring case, as in IAM.
 
 from __future__ import annotations
 
-import hashlib
 import re
-import secrets
-import string
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Final
 
 from stepline.policy._aws_managed import DEFAULT_AWS_MANAGED_POLICIES, AwsManagedPolicy
 from stepline.policy._document import Policy, parse_policy, validate_trust_policy
@@ -30,6 +26,20 @@ from stepline.policy._errors import (
     InvalidInput,
     LimitExceeded,
     NoSuchEntity,
+)
+from stepline.policy._records import (
+    InlinePolicy,
+    ManagedPolicy,
+    PolicyVersion,
+    Response,
+    Role,
+    RoleIdentity,
+    new_id,
+    page_response,
+    policy_shape,
+    role_shape,
+    stable_id,
+    version_shape,
 )
 from stepline.policy._validation import (
     check_description,
@@ -46,9 +56,6 @@ from stepline.policy._validation import (
 
 __all__ = ["RoleIdentity", "Roles"]
 
-Response = dict[str, Any]
-
-_ID_ALPHABET: Final = string.ascii_uppercase + string.digits
 _AWS_MANAGED_CREATED: Final = datetime(2015, 2, 6, 18, 39, 46, tzinfo=UTC)
 _MAX_VERSIONS: Final = 5
 _MANAGED_POLICY_SIZE: Final = 6144
@@ -56,87 +63,6 @@ _INLINE_POLICIES_SIZE: Final = 10240
 _TRUST_POLICY_SIZE: Final = 2048
 _POLICY_ARN: Final = re.compile(r"arn:([\w-]+):iam::(\d{12}|aws):policy(/(?:.*/)?)([^/]+)")
 _ROLE_ARN: Final = re.compile(r"arn:([\w-]+):iam::(\d{12}):role(/(?:.*/)?)([^/]+)")
-
-
-@dataclass(frozen=True, slots=True)
-class RoleIdentity:
-    """Who a role is, for request contexts and messages.
-
-    Attributes:
-        name: The role name.
-        arn: The role ARN.
-        role_id: The unique ``AROA…`` id.
-        account: The account id.
-        partition: The ARN partition (``aws``).
-        tags: The role's tags as (key, value) pairs.
-    """
-
-    name: str
-    arn: str
-    role_id: str
-    account: str
-    partition: str
-    tags: tuple[tuple[str, str], ...]
-
-
-@dataclass(slots=True)
-class _Version:
-    version_id: str
-    document: str
-    created: datetime
-    compiled: Policy
-
-
-@dataclass(slots=True)
-class _ManagedPolicy:
-    name: str
-    path: str
-    arn: str
-    policy_id: str
-    description: str | None
-    created: datetime
-    updated: datetime
-    tags: list[dict[str, str]]
-    aws_managed: bool
-    versions: dict[str, _Version] = field(default_factory=dict)
-    default_version_id: str = "v1"
-    next_version: int = 1
-    attached_to: set[str] = field(default_factory=set)  # role keys (lower-case names)
-
-    @property
-    def default(self) -> _Version:
-        return self.versions[self.default_version_id]
-
-
-@dataclass(slots=True)
-class _InlinePolicy:
-    name: str
-    document: str
-    compiled: Policy
-
-
-@dataclass(slots=True)
-class _Role:
-    name: str
-    path: str
-    arn: str
-    role_id: str
-    trust_policy: str
-    description: str | None
-    max_session_duration: int
-    created: datetime
-    tags: list[dict[str, str]]
-    inline: dict[str, _InlinePolicy] = field(default_factory=dict)  # by lower-case name
-    attached: list[str] = field(default_factory=list)  # managed policy ARNs
-
-
-def _new_id(prefix: str) -> str:
-    return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(17))
-
-
-def _stable_id(prefix: str, seed: str) -> str:
-    digest = hashlib.sha256(seed.encode("utf-8")).digest()
-    return prefix + "".join(_ID_ALPHABET[byte % len(_ID_ALPHABET)] for byte in digest[:17])
 
 
 class Roles:
@@ -167,9 +93,9 @@ class Roles:
         self._clock = clock or (lambda: datetime.now(UTC))
         self._max_attached = max_attached_policies_per_role
         self._lock = threading.RLock()
-        self._roles: dict[str, _Role] = {}
-        self._policies: dict[str, _ManagedPolicy] = {}  # customer managed, by lower-case name
-        self._aws: dict[str, _ManagedPolicy] = {}  # AWS managed, by ARN
+        self._roles: dict[str, Role] = {}
+        self._policies: dict[str, ManagedPolicy] = {}  # customer managed, by lower-case name
+        self._aws: dict[str, ManagedPolicy] = {}  # AWS managed, by ARN
         self._compiled: dict[str, tuple[Policy, ...]] = {}  # by lower-case role name
         for spec in aws_managed_policies:
             self._add_aws_managed(spec)
@@ -185,22 +111,22 @@ class Roles:
     def _add_aws_managed(self, spec: AwsManagedPolicy) -> None:
         arn = f"arn:{self.partition}:iam::aws:policy{spec.path}{spec.name}"
         compiled = parse_policy(spec.document, name=f"{arn} (v1)")
-        record = _ManagedPolicy(
+        record = ManagedPolicy(
             name=spec.name,
             path=spec.path,
             arn=arn,
-            policy_id=_stable_id("ANPA", arn),
+            policy_id=stable_id("ANPA", arn),
             description=spec.description or None,
             created=_AWS_MANAGED_CREATED,
             updated=_AWS_MANAGED_CREATED,
             tags=[],
             aws_managed=True,
-            versions={"v1": _Version("v1", spec.document, _AWS_MANAGED_CREATED, compiled)},
+            versions={"v1": PolicyVersion("v1", spec.document, _AWS_MANAGED_CREATED, compiled)},
             next_version=2,
         )
         self._aws[arn] = record
 
-    def _role(self, role_name: object) -> _Role:
+    def _role(self, role_name: object) -> Role:
         name = check_name(role_name, "roleName", max_length=64)
         role = self._roles.get(name.lower())
         if role is None:
@@ -210,13 +136,13 @@ class Roles:
             )
         return role
 
-    def _policy(self, policy_arn: object) -> _ManagedPolicy:
+    def _policy(self, policy_arn: object) -> ManagedPolicy:
         if not isinstance(policy_arn, str) or (match := _POLICY_ARN.fullmatch(policy_arn)) is None:
             raise InvalidInput(
                 f"ARN {policy_arn} is not valid. A policy ARN looks like "
                 f"arn:{self.partition}:iam::{self.account}:policy/MyPolicy."
             )
-        record: _ManagedPolicy | None
+        record: ManagedPolicy | None
         if match.group(2) == "aws":
             record = self._aws.get(policy_arn)
         else:
@@ -230,7 +156,7 @@ class Roles:
             )
         return record
 
-    def _version(self, record: _ManagedPolicy, version_id: object) -> _Version:
+    def _version(self, record: ManagedPolicy, version_id: object) -> PolicyVersion:
         version_id = check_version_id(version_id)
         version = record.versions.get(version_id)
         if version is None:
@@ -241,7 +167,7 @@ class Roles:
         return version
 
     @staticmethod
-    def _refuse_aws_managed(record: _ManagedPolicy, action: str) -> None:
+    def _refuse_aws_managed(record: ManagedPolicy, action: str) -> None:
         if record.aws_managed:
             raise IamError(
                 f"{action} is not allowed on {record.arn}: AWS managed policies cannot be "
@@ -252,64 +178,6 @@ class Roles:
     def _parse(self, document: object, field_name: str, label: str) -> tuple[str, Policy]:
         text = check_document_text(document, field_name)
         return text, parse_policy(text, name=label)
-
-    @staticmethod
-    def _role_shape(role: _Role, *, full: bool) -> Response:
-        shape: Response = {
-            "Path": role.path,
-            "RoleName": role.name,
-            "RoleId": role.role_id,
-            "Arn": role.arn,
-            "CreateDate": role.created,
-            "AssumeRolePolicyDocument": role.trust_policy,
-            "MaxSessionDuration": role.max_session_duration,
-        }
-        if role.description is not None:
-            shape["Description"] = role.description
-        if full:
-            if role.tags:
-                shape["Tags"] = [dict(tag) for tag in role.tags]
-            shape["RoleLastUsed"] = {}
-        return shape
-
-    @staticmethod
-    def _policy_shape(record: _ManagedPolicy, *, full: bool) -> Response:
-        shape: Response = {
-            "PolicyName": record.name,
-            "PolicyId": record.policy_id,
-            "Arn": record.arn,
-            "Path": record.path,
-            "DefaultVersionId": record.default_version_id,
-            "AttachmentCount": len(record.attached_to),
-            "PermissionsBoundaryUsageCount": 0,
-            "IsAttachable": True,
-            "CreateDate": record.created,
-            "UpdateDate": record.updated,
-        }
-        if full:
-            if record.description is not None:
-                shape["Description"] = record.description
-            if record.tags:
-                shape["Tags"] = [dict(tag) for tag in record.tags]
-        return shape
-
-    @staticmethod
-    def _version_shape(record: _ManagedPolicy, version: _Version, *, document: bool) -> Response:
-        shape: Response = {
-            "VersionId": version.version_id,
-            "IsDefaultVersion": version.version_id == record.default_version_id,
-            "CreateDate": version.created,
-        }
-        if document:
-            shape = {"Document": version.document, **shape}
-        return shape
-
-    @staticmethod
-    def _page(key: str, items: list[Any], truncated: bool, marker: str | None) -> Response:
-        response: Response = {key: items, "IsTruncated": truncated}
-        if marker is not None:
-            response["Marker"] = marker
-        return response
 
     # --- roles -------------------------------------------------------------------------------
 
@@ -345,11 +213,11 @@ class Roles:
                     f"Role with name {name} already exists. Role names are not distinguished "
                     "by case; pick another name or delete the existing role first."
                 )
-            role = _Role(
+            role = Role(
                 name=name,
                 path=path,
                 arn=f"arn:{self.partition}:iam::{self.account}:role{path}{name}",
-                role_id=_new_id("AROA"),
+                role_id=new_id("AROA"),
                 trust_policy=text,
                 description=description,
                 max_session_duration=duration,
@@ -358,7 +226,7 @@ class Roles:
             )
             self._roles[name.lower()] = role
             self._changed()
-            response = self._role_shape(role, full=False)
+            response = role_shape(role, full=False)
             if tag_list:
                 response["Tags"] = [dict(tag) for tag in tag_list]
             return {"Role": response}
@@ -366,7 +234,7 @@ class Roles:
     def get_role(self, role_name: str) -> Response:
         """GetRole. Returns ``{"Role": {...}}`` including ``Tags`` and ``RoleLastUsed``."""
         with self._lock:
-            return {"Role": self._role_shape(self._role(role_name), full=True)}
+            return {"Role": role_shape(self._role(role_name), full=True)}
 
     def list_roles(
         self,
@@ -382,8 +250,8 @@ class Roles:
             page, truncated, next_marker = paginate(
                 matching, lambda role: role.name.lower(), marker, max_items
             )
-            shapes = [self._role_shape(role, full=False) for role in page]
-        return self._page("Roles", shapes, truncated, next_marker)
+            shapes = [role_shape(role, full=False) for role in page]
+        return page_response("Roles", shapes, truncated, next_marker)
 
     def delete_role(self, role_name: str) -> None:
         """DeleteRole: only once no inline policy remains and no managed policy is attached."""
@@ -423,10 +291,10 @@ class Roles:
                     f"Maximum policy size of {_INLINE_POLICIES_SIZE} bytes exceeded for role "
                     f"{role.name}. Move statements into a managed policy and attach it instead."
                 )
-            role.inline[name.lower()] = _InlinePolicy(name, text, compiled)
+            role.inline[name.lower()] = InlinePolicy(name, text, compiled)
             self._changed()
 
-    def _inline(self, role: _Role, policy_name: object) -> _InlinePolicy:
+    def _inline(self, role: Role, policy_name: object) -> InlinePolicy:
         name = check_name(policy_name, "policyName", max_length=128)
         inline = role.inline.get(name.lower())
         if inline is None:
@@ -455,7 +323,7 @@ class Roles:
             role = self._role(role_name)
             names = [inline.name for inline in role.inline.values()]
         page, truncated, next_marker = paginate(names, str.lower, marker, max_items)
-        return self._page("PolicyNames", page, truncated, next_marker)
+        return page_response("PolicyNames", page, truncated, next_marker)
 
     def delete_role_policy(self, role_name: str, policy_name: str) -> None:
         """DeleteRolePolicy: remove an inline policy."""
@@ -492,21 +360,21 @@ class Roles:
                     "add a version to it with CreatePolicyVersion or pick another name."
                 )
             now = self._now()
-            record = _ManagedPolicy(
+            record = ManagedPolicy(
                 name=name,
                 path=path,
                 arn=arn,
-                policy_id=_new_id("ANPA"),
+                policy_id=new_id("ANPA"),
                 description=description,
                 created=now,
                 updated=now,
                 tags=tag_list,
                 aws_managed=False,
-                versions={"v1": _Version("v1", text, now, compiled)},
+                versions={"v1": PolicyVersion("v1", text, now, compiled)},
                 next_version=2,
             )
             self._policies[name.lower()] = record
-            return {"Policy": self._policy_shape(record, full=True)}
+            return {"Policy": policy_shape(record, full=True)}
 
     @staticmethod
     def _check_managed_size(text: str) -> None:
@@ -519,7 +387,7 @@ class Roles:
     def get_policy(self, policy_arn: str) -> Response:
         """GetPolicy: ``{"Policy": {...}}``, customer or AWS managed."""
         with self._lock:
-            return {"Policy": self._policy_shape(self._policy(policy_arn), full=True)}
+            return {"Policy": policy_shape(self._policy(policy_arn), full=True)}
 
     def list_policies(
         self,
@@ -541,7 +409,7 @@ class Roles:
             )
         prefix = check_path_prefix(path_prefix)
         with self._lock:
-            candidates: list[_ManagedPolicy] = []
+            candidates: list[ManagedPolicy] = []
             if scope in ("All", "Local"):
                 candidates.extend(self._policies.values())
             if scope in ("All", "AWS"):
@@ -557,8 +425,8 @@ class Roles:
             page, truncated, next_marker = paginate(
                 matching, lambda r: f"{r.name.lower()}\x00{r.arn}", marker, max_items
             )
-            shapes = [self._policy_shape(record, full=False) for record in page]
-        return self._page("Policies", shapes, truncated, next_marker)
+            shapes = [policy_shape(record, full=False) for record in page]
+        return page_response("Policies", shapes, truncated, next_marker)
 
     def delete_policy(self, policy_arn: str) -> None:
         """DeletePolicy: only when detached everywhere and only the default version is left."""
@@ -599,21 +467,21 @@ class Roles:
                     "(DeletePolicyVersion)."
                 )
             now = self._now()
-            version = _Version(version_id, text, now, compiled)
+            version = PolicyVersion(version_id, text, now, compiled)
             record.versions[version_id] = version
             record.next_version += 1
             record.updated = now
             if set_as_default:
                 record.default_version_id = version_id
                 self._changed()
-            return {"PolicyVersion": self._version_shape(record, version, document=False)}
+            return {"PolicyVersion": version_shape(record, version, document=False)}
 
     def get_policy_version(self, policy_arn: str, version_id: str) -> Response:
         """GetPolicyVersion: ``{"PolicyVersion": {"Document", "VersionId", ...}}``."""
         with self._lock:
             record = self._policy(policy_arn)
             version = self._version(record, version_id)
-            return {"PolicyVersion": self._version_shape(record, version, document=True)}
+            return {"PolicyVersion": version_shape(record, version, document=True)}
 
     def list_policy_versions(
         self, policy_arn: str, *, marker: str | None = None, max_items: int | None = None
@@ -629,8 +497,8 @@ class Roles:
                 marker,
                 max_items,
             )
-            shapes = [self._version_shape(record, v, document=False) for v in page]
-        return self._page("Versions", shapes, truncated, next_marker)
+            shapes = [version_shape(record, v, document=False) for v in page]
+        return page_response("Versions", shapes, truncated, next_marker)
 
     def delete_policy_version(self, policy_arn: str, version_id: str) -> None:
         """DeletePolicyVersion: any version but the default one."""
@@ -705,16 +573,16 @@ class Roles:
                 matching, lambda r: f"{r.name.lower()}\x00{r.arn}", marker, max_items
             )
             shapes = [{"PolicyName": r.name, "PolicyArn": r.arn} for r in page]
-        return self._page("AttachedPolicies", shapes, truncated, next_marker)
+        return page_response("AttachedPolicies", shapes, truncated, next_marker)
 
-    def _managed_by_arn(self, arn: str) -> _ManagedPolicy:
+    def _managed_by_arn(self, arn: str) -> ManagedPolicy:
         if arn in self._aws:
             return self._aws[arn]
         return self._policy(arn)
 
     # --- for the engine ----------------------------------------------------------------------
 
-    def _role_by_arn(self, role_arn: str) -> _Role | None:
+    def _role_by_arn(self, role_arn: str) -> Role | None:
         match = _ROLE_ARN.fullmatch(role_arn)
         if match is None or match.group(2) != self.account:
             return None

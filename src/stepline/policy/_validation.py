@@ -215,7 +215,10 @@ def _decode_marker(marker: object) -> str:
     if not isinstance(marker, str) or not marker:
         raise _constraint(marker, "marker", "Member must have length greater than or equal to 1")
     try:
-        return base64.urlsafe_b64decode(marker.encode("ascii")).decode("utf-8")
+        decoded = base64.b64decode(marker.encode("ascii"), altchars=b"-_", validate=True)
+        if not decoded:
+            raise ValueError("empty marker")
+        return decoded.decode("utf-8")
     except (binascii.Error, UnicodeError, ValueError):
         raise ValidationError(
             f"Invalid Marker {_shorten(marker)!r}: pass the Marker value from the previous "
