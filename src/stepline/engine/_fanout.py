@@ -8,9 +8,7 @@ iteration's error output ``{"Error", "Cause"}`` stands in its result slot.
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
 from stepline.asl._errors import (
     EXCEED_TOLERATED_FAILURE_THRESHOLD,
@@ -19,54 +17,18 @@ from stepline.asl._errors import (
     StatesError,
 )
 from stepline.asl._json import json_type
-from stepline.asl._model import ItemBatcher, MapState, ParallelState, State
+from stepline.asl._model import ItemBatcher, MapState, ParallelState
 from stepline.engine._batching import group_into_batches
-from stepline.engine._frames import BLOCKED, Fanout, Frame, ScopedContext
+from stepline.engine._frames import BLOCKED, Fanout, Frame
 from stepline.engine._io import apply_input_path, select
 from stepline.engine._jsonata_states import item_bindings
+from stepline.engine._mixin_base import ExecutionMixin
 
 __all__ = ["FanoutMixin"]
 
 
-class FanoutMixin:
+class FanoutMixin(ExecutionMixin):
     """The Parallel- and Map-state part of :class:`~stepline.engine._execution.Execution`."""
-
-    if TYPE_CHECKING:
-        status: str
-        now: Callable[[], float]
-        _events: list[tuple[int, float, str, dict[str, Any] | None]]
-        _ready: deque[Frame]
-        _tasks: dict[int, Any]
-        _timers: dict[int, Any]
-        _cancelled: list[int]
-
-        def _emit_in(
-            self, frame: Frame, event_type: str, details: dict[str, Any] | None
-        ) -> int: ...
-        def _exit(
-            self,
-            frame: Frame,
-            state: State,
-            output: Any,
-            assigned: dict[str, str] | None = None,
-            target: str | Literal[False] | None = False,
-        ) -> int: ...
-        def _assign(
-            self, frame: Frame, assign: Any, value: Any, context: Any
-        ) -> dict[str, str]: ...
-        def context_object(self, frame: Frame, state: State) -> ScopedContext: ...
-        def _finish_with_result(
-            self, frame: Frame, state: State, result: Any, context: Any
-        ) -> int: ...
-        def _finish_jsonata(self, frame: Frame, state: State, result: Any) -> int: ...
-        def _context(self, frame: Frame, state: State) -> Any: ...
-        def _emit(
-            self,
-            previous: int,
-            event_type: str,
-            details: dict[str, Any] | None,
-            timestamp: float | None = None,
-        ) -> int: ...
 
     # ------------------------------------------------------------------------------ Parallel
 

@@ -8,8 +8,8 @@ defaults to the result (Task, Map, Parallel) or to the input (other states).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Iterator, Mapping
+from typing import Any, Literal
 
 from stepline.asl._errors import NO_CHOICE_MATCHED, QUERY_EVALUATION_ERROR, StatesError
 from stepline.asl._json import json_type
@@ -27,7 +27,8 @@ from stepline.asl._model import (
 )
 from stepline.asl._timestamps import parse_timestamp
 from stepline.engine._batching import MAX_BATCH_BYTES, group_into_batches
-from stepline.engine._frames import BLOCKED, Fanout, Frame, ScopedContext
+from stepline.engine._frames import BLOCKED, Frame
+from stepline.engine._mixin_base import ExecutionMixin
 
 __all__ = ["Bindings", "JsonataStatesMixin", "item_bindings"]
 
@@ -80,48 +81,8 @@ def _query_error(state: State, field: str, message: str) -> StatesError:
     )
 
 
-class JsonataStatesMixin:
+class JsonataStatesMixin(ExecutionMixin):
     """The JSONata-mode handlers of :class:`~stepline.engine._execution.Execution`."""
-
-    if TYPE_CHECKING:
-        now: Callable[[], float]
-
-        def context_object(self, frame: Frame, state: State) -> ScopedContext: ...
-        def _exit(
-            self,
-            frame: Frame,
-            state: State,
-            output: Any,
-            assigned: dict[str, str] | None = None,
-            target: str | Literal[False] | None = False,
-        ) -> int: ...
-        def _assign_values(self, frame: Frame, values: Mapping[str, Any]) -> dict[str, str]: ...
-        def _start_timer(self, frame: Frame, due: float, kind: str) -> None: ...
-        def _fail_frame(self, frame: Frame, error: str | None, cause: str | None) -> int: ...
-        def _schedule_task(
-            self,
-            frame: Frame,
-            state: TaskState,
-            parameters: Any,
-            *,
-            timeout: int | None,
-            heartbeat: int | None,
-            context: Any,
-        ) -> int: ...
-        def _start_parallel(self, frame: Frame, state: ParallelState, branch_input: Any) -> int: ...
-        def _fanout_done(
-            self, frame: Frame, state: ParallelState | MapState, fanout: Fanout
-        ) -> int: ...
-        def _start_map(
-            self,
-            frame: Frame,
-            state: MapState,
-            items: Any,
-            *,
-            effective: Any,
-            context: Any,
-            limits: tuple[int, int | None, float | None],
-        ) -> int: ...
 
     # -------------------------------------------------------------------------- shared parts
 

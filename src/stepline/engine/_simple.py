@@ -7,52 +7,21 @@ them without indirection); each handler returns what the frame loop should do ne
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
 from stepline.asl._errors import NO_CHOICE_MATCHED, RUNTIME, StatesError
-from stepline.asl._model import ChoiceState, FailState, PassState, State, SucceedState, WaitState
+from stepline.asl._model import ChoiceState, FailState, PassState, SucceedState, WaitState
 from stepline.asl._paths import MISSING
 from stepline.asl._timestamps import parse_timestamp
-from stepline.engine._frames import BLOCKED, Frame, ScopedContext
+from stepline.engine._frames import BLOCKED, Frame
 from stepline.engine._io import apply_input_path, apply_output_path, apply_result, select
+from stepline.engine._mixin_base import ExecutionMixin
 
 __all__ = ["SimpleStatesMixin"]
 
 
-class SimpleStatesMixin:
+class SimpleStatesMixin(ExecutionMixin):
     """Pass, Choice, Wait, Succeed and Fail handlers of the execution."""
-
-    if TYPE_CHECKING:
-        now: Callable[[], float]
-
-        def _emit_in(
-            self, frame: Frame, event_type: str, details: dict[str, Any] | None
-        ) -> int: ...
-        def _encode(self, value: Any, what: str) -> str: ...
-        def _exit(
-            self,
-            frame: Frame,
-            state: State,
-            output: Any,
-            assigned: dict[str, str] | None = None,
-            target: str | Literal[False] | None = False,
-        ) -> int: ...
-        def _assign(
-            self, frame: Frame, assign: Any, value: Any, context: Any
-        ) -> dict[str, str]: ...
-        def _transition(
-            self,
-            frame: Frame,
-            state: State,
-            target: str | None,
-            output: Any,
-            output_json: str | None = None,
-        ) -> int: ...
-        def context_object(self, frame: Frame, state: State) -> ScopedContext: ...
-        def _context(self, frame: Frame, state: State) -> Any: ...
-        def _start_timer(self, frame: Frame, due: float, kind: str) -> None: ...
-        def _fail_frame(self, frame: Frame, error: str | None, cause: str | None) -> int: ...
 
     def _run_pass(self, frame: Frame, state: PassState) -> int:
         raw = frame.input

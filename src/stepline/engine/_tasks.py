@@ -8,20 +8,16 @@ The engine records ``TaskScheduled``/``TaskStarted`` when it hands the task to t
 from __future__ import annotations
 
 import re
-from collections import deque
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
 from stepline.asl._errors import HEARTBEAT_TIMEOUT, RUNTIME, TIMEOUT, StatesError
 from stepline.asl._json import loads
 from stepline.asl._model import State, TaskState
 from stepline.asl._paths import CompiledPath
-from stepline.engine._frames import BLOCKED, Frame, ScopedContext
+from stepline.engine._frames import BLOCKED, Frame
 from stepline.engine._io import apply_input_path, place_result, select
-from stepline.engine._ports import TaskEffect, TimerEffect
-
-if TYPE_CHECKING:
-    from stepline.engine._execution import ExecutionIdentity
+from stepline.engine._mixin_base import ExecutionMixin
+from stepline.engine._ports import TaskEffect
 
 __all__ = ["TaskMixin", "split_resource"]
 
@@ -45,35 +41,8 @@ def split_resource(resource: str) -> tuple[str, str]:
     return "custom", resource
 
 
-class TaskMixin:
+class TaskMixin(ExecutionMixin):
     """The Task-state part of :class:`~stepline.engine._execution.Execution`."""
-
-    if TYPE_CHECKING:
-        identity: ExecutionIdentity
-        status: str
-        now: Callable[[], float]
-        _ready: deque[Frame]
-        _effects: list[TaskEffect | TimerEffect]
-        _tasks: dict[int, tuple[Frame, State, Any, Any]]
-        _next_effect_id: int
-
-        def _emit_in(
-            self, frame: Frame, event_type: str, details: dict[str, Any] | None
-        ) -> int: ...
-        def _encode(self, value: Any, what: str) -> str: ...
-        def _exit(
-            self,
-            frame: Frame,
-            state: State,
-            output: Any,
-            assigned: dict[str, str] | None = None,
-            target: str | Literal[False] | None = False,
-        ) -> int: ...
-        def _assign(
-            self, frame: Frame, assign: Any, value: Any, context: Any
-        ) -> dict[str, str]: ...
-        def context_object(self, frame: Frame, state: State) -> ScopedContext: ...
-        def _context(self, frame: Frame, state: State) -> Any: ...
 
     region: str = "us-east-1"
 
@@ -165,6 +134,7 @@ class TaskMixin:
                 heartbeat_seconds=heartbeat,
                 identity=self.identity,
                 region=self.region,
+                jsonata=state.jsonata,
             )
         )
         return BLOCKED
