@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from _jsonata_engines import ENGINE_PARAMS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -29,17 +30,6 @@ from stepline.asl._jsonata import (
 )
 from stepline.asl._jsonata_functions import java_random_double
 from stepline.asl._jsonata_scan import scan
-
-ENGINE_PARAMS = [
-    pytest.param("jsonata2py", id="jsonata2py"),
-    pytest.param(
-        "jsonatapy",
-        id="jsonatapy",
-        marks=pytest.mark.skipif(
-            importlib.util.find_spec("jsonatapy") is None, reason="jsonatapy is not installed"
-        ),
-    ),
-]
 
 INPUT: dict[str, Any] = {
     "orderId": "o-1",

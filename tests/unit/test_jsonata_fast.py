@@ -7,12 +7,12 @@ types: ``true`` is not ``1``) and must not fail. Every test runs on both engines
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from _jsonata_engines import ENGINE_PARAMS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,17 +24,6 @@ from stepline.asl._jsonata import (
     select_jsonata_engine,
 )
 from stepline.asl._jsonata_fast import Fallback, compile_fast_path
-
-ENGINE_PARAMS = [
-    pytest.param("jsonata2py", id="jsonata2py"),
-    pytest.param(
-        "jsonatapy",
-        id="jsonatapy",
-        marks=pytest.mark.skipif(
-            importlib.util.find_spec("jsonatapy") is None, reason="jsonatapy is not installed"
-        ),
-    ),
-]
 
 
 @pytest.fixture(scope="module", params=ENGINE_PARAMS)
@@ -357,3 +346,16 @@ def test_no_fast_path_result_is_a_non_finite_number() -> None:
     with pytest.raises(Fallback):
         fast({"states": {"input": {"a": 1e300}}})
     assert math.isfinite(fast({"states": {"input": {"a": 1e100}}}))
+
+
+def test_each_fallback_is_a_fresh_exception() -> None:
+    """A shared exception instance would collect a traceback (and the frames, bindings
+    included) on every raise."""
+    fast = compile_fast_path("$states.input.a")
+    assert fast is not None
+    raised = []
+    for _ in range(3):
+        with pytest.raises(Fallback) as caught:
+            fast({"states": {"input": {}}})
+        raised.append(caught.value)
+    assert len({id(exc) for exc in raised}) == 3

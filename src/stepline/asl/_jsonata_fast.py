@@ -51,8 +51,6 @@ class Fallback(Exception):
     """The fast path does not apply to these values: evaluate with the engine instead."""
 
 
-_FALLBACK: Final = Fallback()  # raised often on some inputs; one instance, no traceback build
-
 _TOKEN: Final = re.compile(
     r"""\s*(?:
         (?P<number>\d+(?![.\deE]))
@@ -250,7 +248,6 @@ def _constant(value: Any) -> FastPath:
 
 
 def _variable_path(variable: str, fields: tuple[str, ...]) -> FastPath:
-    fallback = _FALLBACK
 
     if len(fields) == 1:  # `$states.input`, `$order.id`: the commonest shape, unrolled
         (only,) = fields
@@ -259,13 +256,13 @@ def _variable_path(variable: str, fields: tuple[str, ...]) -> FastPath:
             try:
                 value = bindings[variable]
             except KeyError:
-                raise fallback from None
+                raise Fallback from None
             if type(value) is not dict:
-                raise fallback
+                raise Fallback
             try:
                 return value[only]
             except KeyError:
-                raise fallback from None
+                raise Fallback from None
 
         return evaluate_one
 
@@ -274,10 +271,10 @@ def _variable_path(variable: str, fields: tuple[str, ...]) -> FastPath:
             value = bindings[variable]
             for field in fields:
                 if type(value) is not dict:
-                    raise fallback
+                    raise Fallback
                 value = value[field]
         except KeyError:
-            raise fallback from None
+            raise Fallback from None
         return value
 
     return evaluate
@@ -305,20 +302,19 @@ def _array_of(elements: tuple[_Operand, ...]) -> FastPath:
 
 
 def _merge(argument: FastPath) -> FastPath:
-    fallback = _FALLBACK
 
     def evaluate(bindings: Mapping[str, Any]) -> Any:
         if "merge" in bindings:  # a workflow variable named `merge` shadows the function
-            raise fallback
+            raise Fallback
         value = argument(bindings)
         if type(value) is dict:
             return dict(value)
         if type(value) is not list:
-            raise fallback
+            raise Fallback
         merged: dict[str, Any] = {}
         for item in value:
             if type(item) is not dict:
-                raise fallback
+                raise Fallback
             merged.update(item)
         return merged
 
@@ -330,76 +326,69 @@ def _is_number(value: Any) -> bool:
     return kind is float or (kind is int and -_MAX_EXACT_INT < value < _MAX_EXACT_INT)
 
 
-def _comparison(symbol: str) -> Callable[[FastPath, FastPath], FastPath]:
-    compare = _COMPARISONS[symbol]
-    fallback = _FALLBACK
+def _binary(combine: Callable[[Any, Any], Any]) -> Callable[[FastPath, FastPath], FastPath]:
+    """An operator: evaluate both operands, then ``combine`` them (or raise ``Fallback``)."""
 
     def build(left: FastPath, right: FastPath) -> FastPath:
         def evaluate(bindings: Mapping[str, Any]) -> Any:
-            a = left(bindings)
-            b = right(bindings)
-            if (_is_number(a) and _is_number(b)) or (type(a) is str and type(b) is str):
-                return compare(a, b)
-            raise fallback
+            return combine(left(bindings), right(bindings))
 
         return evaluate
 
     return build
+
+
+def _comparison(symbol: str) -> Callable[[Any, Any], bool]:
+    compare = _COMPARISONS[symbol]
+
+    def combine(a: Any, b: Any) -> bool:
+        if (_is_number(a) and _is_number(b)) or (type(a) is str and type(b) is str):
+            return compare(a, b)
+        raise Fallback
+
+    return combine
 
 
 _SCALARS: Final = frozenset({str, bool, type(None)})
 
 
-def _equality(negate: bool) -> Callable[[FastPath, FastPath], FastPath]:
-    fallback = _FALLBACK
+def _equality(negate: bool) -> Callable[[Any, Any], bool]:
+    def combine(a: Any, b: Any) -> bool:
+        if _is_number(a):
+            if _is_number(b):
+                return bool(a != b) if negate else bool(a == b)
+            if type(b) in _SCALARS:
+                return negate  # a number never equals a string, boolean or null
+            raise Fallback
+        kind = type(a)
+        if kind in _SCALARS and (type(b) in _SCALARS or _is_number(b)):
+            same = kind is type(b) and a == b
+            return not same if negate else same
+        raise Fallback
 
-    def build(left: FastPath, right: FastPath) -> FastPath:
-        def evaluate(bindings: Mapping[str, Any]) -> Any:
-            a = left(bindings)
-            b = right(bindings)
-            if _is_number(a):
-                if _is_number(b):
-                    return (a != b) if negate else (a == b)
-                if type(b) in _SCALARS:
-                    return negate
-                raise fallback
-            kind = type(a)
-            if kind in _SCALARS and (type(b) in _SCALARS or _is_number(b)):
-                same = kind is type(b) and a == b
-                return not same if negate else same
-            raise fallback
-
-        return evaluate
-
-    return build
+    return combine
 
 
-def _arithmetic(symbol: str) -> Callable[[FastPath, FastPath], FastPath]:
+def _arithmetic(symbol: str) -> Callable[[Any, Any], Any]:
     apply = _ARITHMETIC[symbol]
-    fallback = _FALLBACK
 
-    def build(left: FastPath, right: FastPath) -> FastPath:
-        def evaluate(bindings: Mapping[str, Any]) -> Any:
-            a = left(bindings)
-            b = right(bindings)
-            if not (_is_number(a) and _is_number(b)):
-                raise fallback
-            try:
-                result = apply(float(a), float(b))
-            except ZeroDivisionError:
-                raise fallback from None
-            if not math.isfinite(result):
-                raise fallback
-            return int(result) if result.is_integer() else result
+    def combine(a: Any, b: Any) -> Any:
+        if not (_is_number(a) and _is_number(b)):
+            raise Fallback
+        try:
+            result = apply(float(a), float(b))  # JSONata's numbers are doubles
+        except ZeroDivisionError:
+            raise Fallback from None
+        if not math.isfinite(result):
+            raise Fallback
+        return int(result) if result.is_integer() else result
 
-        return evaluate
-
-    return build
+    return combine
 
 
 _BINARY: Final[Mapping[str, Callable[[FastPath, FastPath], FastPath]]] = {
-    **{symbol: _comparison(symbol) for symbol in _COMPARISONS},
-    **{symbol: _arithmetic(symbol) for symbol in _ARITHMETIC},
-    "=": _equality(negate=False),
-    "!=": _equality(negate=True),
+    **{symbol: _binary(_comparison(symbol)) for symbol in _COMPARISONS},
+    **{symbol: _binary(_arithmetic(symbol)) for symbol in _ARITHMETIC},
+    "=": _binary(_equality(negate=False)),
+    "!=": _binary(_equality(negate=True)),
 }
