@@ -12,7 +12,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from stepline.asl import CompiledDefinition, StatesError, compile_definition
 from stepline.asl._json import json_problem
@@ -26,6 +26,13 @@ from stepline.engine import (
     drive,
 )
 from stepline.tasks import TaskHandler, TaskRegistry
+from stepline.tasks._resources import HTTP_INVOKE
+
+if TYPE_CHECKING:
+    from stepline.connections import Connections
+    from stepline.engine import HeartbeatSink, TaskEffect
+    from stepline.policy import Roles
+    from stepline.tasks import HttpTask
 
 __all__ = ["ExecutionResult", "InvalidExecutionInput", "StateMachine"]
 
@@ -117,6 +124,15 @@ class StateMachine:
         role_arn: The execution role recorded in history and ``$$.Execution.RoleArn``.
         max_payload_bytes: Payload quota for inputs, outputs and task results (AWS: 256 KiB).
         clock: Time source; :class:`~stepline.engine.VirtualClock` skips Wait and retry delays.
+        connections: The EventBridge-style connections HTTP Tasks may use (an empty registry
+            when omitted: every HTTP Task then fails with
+            ``Events.ConnectionResource.ResourceNotFound``).
+        roles: IAM roles whose policies the HTTP Task enforces for ``role_arn`` (unchecked
+            when the role is unknown, unless ``STEPLINE_IAM=strict``).
+        http: A ready :class:`~stepline.tasks.HttpTask` to serve ``http:invoke`` (to share
+            one transport, pacing and settings between state machines); built from
+            ``connections`` and ``roles`` on first use when omitted. A handler registered in
+            ``tasks`` for ``arn:aws:states:::http:invoke`` takes precedence over both.
 
     Raises:
         InvalidDefinition: With every problem found in the definition.
@@ -133,6 +149,9 @@ class StateMachine:
         role_arn: str | None = None,
         max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
         clock: Clock | None = None,
+        connections: Connections | None = None,
+        roles: Roles | None = None,
+        http: HttpTask | None = None,
     ) -> None:
         self.compiled: CompiledDefinition = compile_definition(definition)
         self.name = name
@@ -143,6 +162,11 @@ class StateMachine:
         self.max_payload_bytes = max_payload_bytes
         self.clock: Clock = clock or SystemClock()
         self.tasks = tasks if isinstance(tasks, TaskRegistry) else TaskRegistry(tasks)
+        if HTTP_INVOKE not in self.tasks:
+            self.tasks.register(
+                HTTP_INVOKE,
+                http if http is not None else _DeferredHttpTask(self, connections, roles),
+            )
 
     @property
     def definition(self) -> Mapping[str, Any]:
@@ -254,3 +278,42 @@ class StateMachine:
         if not execution.done:
             await drive(execution, self.tasks, clock, effects)
         return ExecutionResult(execution)
+
+
+class _DeferredHttpTask:
+    """Builds the state machine's :class:`~stepline.tasks.HttpTask` when an HTTP Task first runs.
+
+    Most state machines never call an HTTP API: they should not pay for importing aiohttp and
+    the cryptography stack, nor read the egress settings from the environment.
+    """
+
+    __slots__ = ("_connections", "_machine", "_roles", "_task")
+
+    def __init__(
+        self, machine: StateMachine, connections: Connections | None, roles: Roles | None
+    ) -> None:
+        self._machine = machine
+        self._connections = connections
+        self._roles = roles
+        self._task: HttpTask | None = None
+
+    @property
+    def task(self) -> HttpTask:
+        """The HTTP Task, built on first use."""
+        task = self._task
+        if task is None:
+            from stepline.connections import Connections
+            from stepline.policy import PolicyEnforcer, Roles
+            from stepline.tasks import HttpTask
+
+            machine = self._machine
+            connections = self._connections or Connections(
+                region=machine.region, account=machine.account
+            )
+            roles = self._roles or Roles(account=machine.account)
+            task = self._task = HttpTask(connections, policy=PolicyEnforcer.from_env(roles))
+        return task
+
+    async def invoke(self, effect: TaskEffect, heartbeat: HeartbeatSink) -> Any:
+        """Run the HTTP Task (the engine's ``TaskInvoker`` port)."""
+        return await self.task.invoke(effect, heartbeat)

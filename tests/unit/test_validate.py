@@ -74,7 +74,7 @@ STRIPE_CHARGE = {
     "States": {
         "Charge": {
             "Type": "Task",
-            "Resource": "arn:aws:states:::http:invoke",
+            "Resource": "arn:aws:states:::lambda:invoke",
             "Parameters": {
                 "ApiEndpoint": "https://api.stripe.com/v1/payment_intents",
                 "Method": "POST",
@@ -502,7 +502,7 @@ def test_default_and_catch_and_choice_targets_must_exist() -> None:
         {
             "A": {
                 "Type": "Task",
-                "Resource": "arn:aws:states:::http:invoke",
+                "Resource": "arn:aws:states:::lambda:invoke",
                 "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Nowhere1"}],
                 "Next": "C",
             },
@@ -532,7 +532,7 @@ def test_states_reached_only_through_catch_or_default_are_reachable() -> None:
         {
             "A": {
                 "Type": "Task",
-                "Resource": "arn:aws:states:::http:invoke",
+                "Resource": "arn:aws:states:::lambda:invoke",
                 "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Recover"}],
                 "Next": "Route",
             },

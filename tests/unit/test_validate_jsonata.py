@@ -13,7 +13,7 @@ import pytest
 from stepline.asl._diagnostics import Diagnostic
 from stepline.asl._validate import validate_definition
 
-HTTP = "arn:aws:states:::http:invoke"
+TASK_RESOURCE = "arn:aws:states:::lambda:invoke"
 MISMATCH = (
     "The QueryLanguage is set to '{}', but field '{}' is only supported for the '{}' QueryLanguage"
 )
@@ -55,7 +55,7 @@ def choice(rules: list[Any], **top: Any) -> dict[str, Any]:
     }
 
 
-TASK = {"Type": "Task", "Resource": HTTP, "End": True}
+TASK = {"Type": "Task", "Resource": TASK_RESOURCE, "End": True}
 PROCESSOR = {"StartAt": "P", "States": {"P": {"Type": "Succeed"}}}
 MAP = {"Type": "Map", "ItemProcessor": PROCESSOR, "End": True}
 DISTRIBUTED_MAP = {
@@ -222,7 +222,7 @@ def test_jsonata_fields_are_refused_in_a_jsonpath_state(
     "state",
     [
         {"Type": "Pass", "Output": {"a": 1}, "Assign": {"x": 1}, "End": True},
-        {"Type": "Task", "Resource": HTTP, "Arguments": {"a": 1}, "Output": 1, "Assign": {},
+        {"Type": "Task", "Resource": TASK_RESOURCE, "Arguments": {"a": 1}, "Output": 1, "Assign": {},
          "TimeoutSeconds": 10, "HeartbeatSeconds": 5, "Credentials": {"RoleArn": "arn:r"},
          "End": True},
         {"Type": "Wait", "Timestamp": "2026-03-14T01:59:00Z", "Output": 1, "Assign": {},

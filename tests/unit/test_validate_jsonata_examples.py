@@ -11,7 +11,7 @@ import pytest
 
 from stepline.asl._validate import validate_definition
 
-HTTP = "arn:aws:states:::http:invoke"
+TASK_RESOURCE = "arn:aws:states:::lambda:invoke"
 CONNECTION = "arn:aws:events:us-east-1:123456789012:connection/shop/0f0f0f0f"
 
 ORDER_PIPELINE = {
@@ -21,7 +21,7 @@ ORDER_PIPELINE = {
     "States": {
         "Load order": {
             "Type": "Task",
-            "Resource": HTTP,
+            "Resource": TASK_RESOURCE,
             "Arguments": {
                 "ApiEndpoint": "{% 'https://shop.example.com/orders/' & $states.input.orderId %}",
                 "Method": "GET",
@@ -83,7 +83,7 @@ ORDER_PIPELINE = {
                 "States": {
                     "Ship one": {
                         "Type": "Task",
-                        "Resource": HTTP,
+                        "Resource": TASK_RESOURCE,
                         "Arguments": {
                             "ApiEndpoint": "https://ship.example.com/parcels",
                             "Method": "POST",
@@ -164,7 +164,7 @@ MIXED = {
         },
         "Try": {
             "Type": "Task",
-            "Resource": HTTP,
+            "Resource": TASK_RESOURCE,
             "Parameters": {
                 "ApiEndpoint.$": "States.Format('https://shop.example.com/orders/{}', $orderId)",
                 "Method": "GET",

@@ -82,7 +82,7 @@ def test_states_inside_a_branch_are_validated_with_their_full_location() -> None
         "States": {
             "T": {
                 "Type": "Task",
-                "Resource": "arn:aws:states:::http:invoke",
+                "Resource": "arn:aws:states:::lambda:invoke",
                 "Retry": [{"ErrorEquals": ["E"], "BackoffRate": 0.1}],
                 "End": True,
             }

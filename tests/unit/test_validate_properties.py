@@ -216,7 +216,7 @@ def test_json_text_and_objects_are_validated_alike(definition: Any) -> None:
 def test_python_only_numbers_are_diagnosed_not_fatal(number: float, field: str) -> None:
     definition = {
         "StartAt": "A",
-        "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:::http:invoke",
+        "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
                          field: number, "Retry": [{"ErrorEquals": ["E"], field: number}],
                          "End": True}},
     }  # fmt: skip
@@ -232,10 +232,10 @@ pass_like = st.sampled_from(
         {"Type": "Pass", "Parameters": {"id.$": "$.id", "n": 1}},
         {"Type": "Wait", "Seconds": 0},
         {"Type": "Wait", "SecondsPath": "$.s"},
-        {"Type": "Task", "Resource": "arn:aws:states:::http:invoke", "TimeoutSeconds": 5},
+        {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "TimeoutSeconds": 5},
         {
             "Type": "Task",
-            "Resource": "arn:aws:states:::http:invoke",
+            "Resource": "arn:aws:states:::lambda:invoke",
             "Retry": [{"ErrorEquals": ["States.ALL"], "BackoffRate": 1.5}],
         },
     ]
@@ -271,7 +271,7 @@ BASE = {
         },
         "Work": {
             "Type": "Task",
-            "Resource": "arn:aws:states:::http:invoke",
+            "Resource": "arn:aws:states:::lambda:invoke",
             "Parameters": {"id.$": "$.id", "n.$": "States.MathAdd($count, 1)"},
             "ResultSelector": {"body.$": "$.ResponseBody"},
             "ResultPath": "$.result",
@@ -376,7 +376,7 @@ def test_arbitrary_expressions_give_diagnostics_not_exceptions(
 ) -> None:
     states = {
         "Call": {
-            "Type": "Task", "Resource": "arn:aws:states:::http:invoke",
+            "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
             "Arguments": {"a": expression, "b": value}, "Output": expression,
             "Assign": {"x": expression, "y": value}, "TimeoutSeconds": expression,
             "HeartbeatSeconds": expression, "Credentials": {"RoleArn": expression},
@@ -434,7 +434,7 @@ jsonata_steps = st.sampled_from(
         {"Type": "Wait", "Timestamp": "2026-03-14T01:59:00Z"},
         {
             "Type": "Task",
-            "Resource": "arn:aws:states:::http:invoke",
+            "Resource": "arn:aws:states:::lambda:invoke",
             "Arguments": {"Method": "GET", "ApiEndpoint": "{% $states.input.url %}"},
             "Output": "{% $states.result.ResponseBody %}",
             "Assign": {"last": "{% $states.result.StatusCode %}"},

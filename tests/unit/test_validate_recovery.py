@@ -8,7 +8,7 @@ import pytest
 
 from stepline.asl._validate import validate_definition
 
-HTTP = "arn:aws:states:::http:invoke"
+TASK_RESOURCE = "arn:aws:states:::lambda:invoke"
 
 
 def errors(definition: Any) -> list[tuple[str, str]]:
@@ -21,7 +21,7 @@ def task(**fields: Any) -> dict[str, Any]:
     return {
         "StartAt": "A",
         "States": {
-            "A": {"Type": "Task", "Resource": HTTP, "Next": "Recover", **fields},
+            "A": {"Type": "Task", "Resource": TASK_RESOURCE, "Next": "Recover", **fields},
             "Recover": {"Type": "Succeed"},
         },
     }

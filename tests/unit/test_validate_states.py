@@ -8,7 +8,7 @@ import pytest
 
 from stepline.asl._validate import validate_definition
 
-HTTP = "arn:aws:states:::http:invoke"
+TASK_RESOURCE = "arn:aws:states:::lambda:invoke"
 
 
 def errors(definition: Any) -> list[tuple[str, str]]:
@@ -35,7 +35,7 @@ def then_done(state: dict[str, Any]) -> dict[str, Any]:
 
 MINIMAL: dict[str, dict[str, Any]] = {
     "Pass": {"Type": "Pass", "End": True},
-    "Task": {"Type": "Task", "Resource": HTTP, "End": True},
+    "Task": {"Type": "Task", "Resource": TASK_RESOURCE, "End": True},
     "Wait": {"Type": "Wait", "Seconds": 1, "End": True},
     "Succeed": {"Type": "Succeed"},
     "Fail": {"Type": "Fail"},
@@ -119,7 +119,7 @@ NOT_ALLOWED = [
     ("Succeed", "Next", "A"),
     ("Fail", "End", True),
     ("Task", "HeartbeatSecondsPat", "$.x"),
-    ("Pass", "Resource", HTTP),
+    ("Pass", "Resource", TASK_RESOURCE),
     ("Parallel", "ItemsPath", "$.x"),
 ]
 
@@ -281,14 +281,14 @@ def test_result_path_must_be_a_reference_path() -> None:
 
 @pytest.mark.parametrize("field", ["Parameters", "ResultSelector"])
 def test_templates_must_be_objects(field: str) -> None:
-    state = {"Type": "Task", "Resource": HTTP, field: ["x"], "End": True}
+    state = {"Type": "Task", "Resource": TASK_RESOURCE, field: ["x"], "End": True}
     assert errors(single(state)) == [("SCHEMA_VALIDATION_FAILED", f"/States/A/{field}")]
 
 
 def test_a_bad_path_in_a_template_is_reported_at_its_exact_key() -> None:
     state = {
         "Type": "Task",
-        "Resource": HTTP,
+        "Resource": TASK_RESOURCE,
         "Parameters": {"order": {"id.$": "$.order[", "ok.$": "$.order.id"}},
         "End": True,
     }
@@ -324,7 +324,12 @@ def test_template_keys_with_slashes_are_escaped_in_locations() -> None:
 
 
 def test_result_selector_is_checked_like_parameters() -> None:
-    state = {"Type": "Task", "Resource": HTTP, "ResultSelector": {"v.$": "Payload"}, "End": True}
+    state = {
+        "Type": "Task",
+        "Resource": TASK_RESOURCE,
+        "ResultSelector": {"v.$": "Payload"},
+        "End": True,
+    }
     assert errors(single(state)) == [("INVALID_JSON_PATH", "/States/A/ResultSelector/v.$")]
 
 
@@ -360,7 +365,7 @@ def test_task_resource_is_required() -> None:
 
 
 def test_task_resource_must_be_a_string() -> None:
-    assert errors(single({"Type": "Task", "Resource": {"arn": HTTP}, "End": True})) == [
+    assert errors(single({"Type": "Task", "Resource": {"arn": TASK_RESOURCE}, "End": True})) == [
         ("SCHEMA_VALIDATION_FAILED", "/States/A/Resource")
     ]
 
@@ -368,7 +373,7 @@ def test_task_resource_must_be_a_string() -> None:
 @pytest.mark.parametrize(
     "resource",
     [
-        "arn:aws:states:::http:invoke",
+        "arn:aws:states:::lambda:invoke.waitForTaskToken",
         "arn:aws:states:::lambda:invoke.waitForTaskToken",
         "arn:aws:states:::states:startExecution.sync:2",
         "arn:aws:states:::aws-sdk:s3:getObject",
@@ -403,7 +408,7 @@ def test_task_resource_refuses_what_is_not_an_arn_or_uri(resource: str) -> None:
     [{"RoleArn": "arn:aws:iam::123456789012:role/x"}, {"RoleArn.$": "$.role"}],
 )
 def test_task_credentials_accept_a_role(credentials: dict[str, Any]) -> None:
-    state = {"Type": "Task", "Resource": HTTP, "Credentials": credentials, "End": True}
+    state = {"Type": "Task", "Resource": TASK_RESOURCE, "Credentials": credentials, "End": True}
     assert errors(single(state)) == []
 
 
@@ -417,19 +422,24 @@ def test_task_credentials_accept_a_role(credentials: dict[str, Any]) -> None:
     ],
 )
 def test_task_credentials_refuse_other_shapes(credentials: Any, location: str) -> None:
-    state = {"Type": "Task", "Resource": HTTP, "Credentials": credentials, "End": True}
+    state = {"Type": "Task", "Resource": TASK_RESOURCE, "Credentials": credentials, "End": True}
     assert errors(single(state)) == [("SCHEMA_VALIDATION_FAILED", location)]
 
 
 def test_task_credentials_role_path_must_be_valid() -> None:
-    state = {"Type": "Task", "Resource": HTTP, "Credentials": {"RoleArn.$": "role"}, "End": True}
+    state = {
+        "Type": "Task",
+        "Resource": TASK_RESOURCE,
+        "Credentials": {"RoleArn.$": "role"},
+        "End": True,
+    }
     assert errors(single(state)) == [("INVALID_JSON_PATH", "/States/A/Credentials/RoleArn.$")]
 
 
 def test_task_credentials_refuse_unknown_fields() -> None:
     state = {
         "Type": "Task",
-        "Resource": HTTP,
+        "Resource": TASK_RESOURCE,
         "Credentials": {"RoleArn": "arn:aws:iam::1:role/x", "Session": "s"},
         "End": True,
     }

@@ -15,7 +15,7 @@ import pytest
 
 from stepline.asl._validate import validate_definition
 
-HTTP = "arn:aws:states:::http:invoke"
+TASK_RESOURCE = "arn:aws:states:::lambda:invoke"
 
 
 def found(definition: Any) -> list[tuple[str, str, str]]:
@@ -138,7 +138,7 @@ def test_every_state_but_succeed_and_fail_may_assign(state_type: str, language: 
         "Choice": {"Type": "Choice", "Choices": [{"Next": "S1", **(
             {"Condition": True} if language == "JSONata" else {"Variable": "$.a", "IsNull": True}
         )}], "Default": "S1"},
-        "Task": {"Type": "Task", "Resource": HTTP},
+        "Task": {"Type": "Task", "Resource": TASK_RESOURCE},
         "Parallel": {"Type": "Parallel", "Branches": [
             {"StartAt": "B", "States": {"B": {"Type": "Succeed"}}}]},
         "Map": {"Type": "Map", "ItemProcessor": {
@@ -158,7 +158,7 @@ def test_choice_rules_and_catchers_may_assign(language: str) -> None:
         "QueryLanguage": language,
         "StartAt": "Call",
         "States": {
-            "Call": {"Type": "Task", "Resource": HTTP, "Next": "Route",
+            "Call": {"Type": "Task", "Resource": TASK_RESOURCE, "Next": "Route",
                      "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Route",
                                 "Assign": {"x": 1}}]},
             "Route": {"Type": "Choice", "Choices": [{**rule, "Assign": {"y": 2}, "Next": "Done"}],
@@ -197,7 +197,7 @@ JSONPATH_READS = [
     ({"Type": "Pass", "OutputPath": "$x.a"}, "/States/S1/OutputPath"),
     ({"Type": "Wait", "SecondsPath": "$x"}, "/States/S1/SecondsPath"),
     ({"Type": "Wait", "TimestampPath": "$x"}, "/States/S1/TimestampPath"),
-    ({"Type": "Task", "Resource": HTTP, "TimeoutSecondsPath": "$x"},
+    ({"Type": "Task", "Resource": TASK_RESOURCE, "TimeoutSecondsPath": "$x"},
      "/States/S1/TimeoutSecondsPath"),
     ({"Type": "Fail", "ErrorPath": "$x"}, "/States/S1/ErrorPath"),
     ({"Type": "Fail", "CausePath": "States.Format('{}', $x)"}, "/States/S1/CausePath"),
@@ -208,7 +208,7 @@ JSONPATH_READS = [
                                      "Next": "S2"}]}, "/States/S1/Choices/0/Variable"),
     ({"Type": "Choice", "Choices": [{"Not": {"Variable": "$.a", "NumericEqualsPath": "$x"},
                                      "Next": "S2"}]}, "/States/S1/Choices/0/Not/NumericEqualsPath"),
-    ({"Type": "Task", "Resource": HTTP, "Credentials": {"RoleArn.$": "$x"}},
+    ({"Type": "Task", "Resource": TASK_RESOURCE, "Credentials": {"RoleArn.$": "$x"}},
      "/States/S1/Credentials/RoleArn.$"),
 ]  # fmt: skip
 
@@ -227,7 +227,7 @@ def test_jsonpath_paths_may_read_variables(state: dict[str, Any], location: str)
     ("state", "location"),
     [
         ({"Type": "Pass", "ResultPath": "$x"}, "/States/S1/ResultPath"),
-        ({"Type": "Task", "Resource": HTTP, "Catch": [
+        ({"Type": "Task", "Resource": TASK_RESOURCE, "Catch": [
             {"ErrorEquals": ["States.ALL"], "ResultPath": "$x.e", "Next": "S1"}]},
          "/States/S1/Catch/0/ResultPath"),
     ],

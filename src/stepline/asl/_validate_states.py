@@ -38,6 +38,7 @@ from stepline.asl._validate_common import (
     describe,
     quote_list,
 )
+from stepline.asl._validate_http import validate_http_task
 from stepline.asl._validate_jsonata_states import JSONATA_FIELD_CHECKS, JSONATA_STATE_FIELDS
 from stepline.asl._validate_jsonpath_states import (
     JSONPATH_FIELD_CHECKS,
@@ -348,6 +349,7 @@ def _pass_rule(ctx: Context, body: Mapping[Any, Any], location: str, language: L
 
 def _task_rule(ctx: Context, body: Mapping[Any, Any], location: str, language: Language) -> None:
     validate_task_timeouts(ctx, body, location)
+    validate_http_task(ctx, body, location, language)
 
 
 def _wait_rule(ctx: Context, body: Mapping[Any, Any], location: str, language: Language) -> None:

@@ -134,6 +134,26 @@ class Connections(ConvenienceConstructors):
         self._lock = threading.RLock()
         self._tokens = TokenCache(clock)
 
+    @property
+    def transport(self) -> Transport | None:
+        """What sends the OAuth token requests (``None``: OAuth connections cannot resolve)."""
+        return self._transport
+
+    @transport.setter
+    def transport(self, transport: Transport | None) -> None:
+        # The HTTP Task lends its own transport, so token requests obey the same egress rules.
+        self._transport = transport
+
+    @property
+    def region(self) -> str:
+        """The Region in this registry's ARNs."""
+        return self._region
+
+    @property
+    def account(self) -> str:
+        """The account id in this registry's ARNs."""
+        return self._account
+
     def __repr__(self) -> str:
         return (
             f"Connections(region={self._region!r}, account={self._account!r}, "

@@ -61,6 +61,12 @@ class HttpRequest:
     body: bytes | None = None
     tls: TlsOptions | None = None
 
+    def __repr__(self) -> str:
+        # The URL's query, the headers and the body may all carry credentials: show none.
+        scheme, _, rest = self.url.partition("://")
+        host = rest.split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
+        return f"HttpRequest({self.method} {scheme}://{host}/…)"
+
 
 @dataclass(frozen=True, slots=True)
 class HttpResponse:

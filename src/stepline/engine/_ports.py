@@ -40,6 +40,8 @@ class TaskEffect:
         identity: The execution's ARNs and role (for tasks that act on its behalf, such as
             the HTTP Task's permission checks).
         region: The region the execution runs in (e.g. in the HTTP Task's ``User-Agent``).
+        jsonata: Whether the state is a JSONata state (its parameters came from ``Arguments``,
+            not ``Parameters``: error messages name the field the user wrote).
     """
 
     id: int
@@ -51,6 +53,7 @@ class TaskEffect:
     heartbeat_seconds: float | None = None
     identity: ExecutionIdentity | None = None
     region: str = "us-east-1"
+    jsonata: bool = False
 
 
 @dataclass(frozen=True, slots=True)
