@@ -16,7 +16,7 @@ from typing import Any
 
 from stepline.asl._errors import HEARTBEAT_TIMEOUT, TIMEOUT, StatesError
 from stepline.engine._execution import Execution
-from stepline.engine._ports import Clock, TaskEffect, TaskInvoker, TimerEffect
+from stepline.engine._ports import Clock, SystemClock, TaskEffect, TaskInvoker, TimerEffect
 
 __all__ = ["drive"]
 
@@ -90,6 +90,22 @@ async def _run_task(invoker: TaskInvoker, effect: TaskEffect) -> Outcome:
         return (effect.id, None, type(exc).__name__, str(exc), None)
 
 
+async def _run_inline(invoker: TaskInvoker, effect: TaskEffect) -> Outcome:
+    """Run a task without time limits in the calling asyncio task.
+
+    Without ``TimeoutSeconds`` or ``HeartbeatSeconds`` nothing has to watch the task while it
+    runs, so it needs neither a task of its own nor ``asyncio.wait``.
+    """
+    try:
+        return (effect.id, await invoker.invoke(effect, _Heartbeat()), None, None, None)
+    except StatesError as failure:
+        return (effect.id, None, failure.error, failure.cause, failure.retry_after)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # an invoker that broke its contract: still a task failure
+        return (effect.id, None, type(exc).__name__, str(exc), None)
+
+
 async def drive(
     execution: Execution,
     invoker: TaskInvoker,
@@ -108,6 +124,24 @@ async def drive(
     timers: list[tuple[float, int]] = []
     try:
         while not execution.done:
+            if len(effects) == 1 and not running and not timers and execution.deadline is None:
+                effect = effects[0]
+                if (
+                    type(effect) is TaskEffect
+                    and effect.timeout_seconds is None
+                    and effect.heartbeat_seconds is None
+                ):
+                    # The common sequential case: one task, nothing else to wait for.
+                    started, before = time.monotonic(), clock.now()
+                    _, result, error, cause, retry_after = await _run_inline(invoker, effect)
+                    if type(clock) is not SystemClock:
+                        # A VirtualClock moves by the real time the task took.
+                        await clock.sleep_until(before + (time.monotonic() - started))
+                    execution.complete_task(
+                        effect.id, result, error=error, cause=cause, retry_after=retry_after
+                    )
+                    effects = execution.advance()
+                    continue
             for effect in effects:
                 if isinstance(effect, TimerEffect):
                     heapq.heappush(timers, (effect.due, effect.id))
