@@ -9,6 +9,7 @@ of Parallel and Map — runs in one :meth:`Execution.advance` call, in a tight l
 from __future__ import annotations
 
 import gc
+import math
 import random
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -73,10 +74,29 @@ class ExecutionIdentity:
         self.name = execution_arn.rsplit(":", 1)[-1]
 
 
+_iso_second: list[Any] = [None, ""]  # (whole second, its "YYYY-MM-DDTHH:MM:SS." prefix)
+
+
 def iso_time(timestamp: float) -> str:
-    """AWS's timestamp form in ``$$``: ``2024-01-02T03:04:05.678Z``."""
-    moment = datetime.fromtimestamp(timestamp, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    """AWS's timestamp form in ``$$``: ``2024-01-02T03:04:05.678Z``.
+
+    Runs for every state that reads ``$$`` and every task, so the date part is formatted once
+    per second and kept (``strftime`` costs more than the rest of the context object).
+    """
+    fraction, whole = math.modf(timestamp)
+    # The same rounding as datetime.fromtimestamp: to the microsecond, half to even.
+    micros = round(fraction * 1e6)
+    if micros >= 1_000_000:
+        whole += 1
+        micros -= 1_000_000
+    elif micros < 0:
+        whole -= 1
+        micros += 1_000_000
+    cached = _iso_second
+    if cached[0] != whole:
+        prefix = datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+        cached[0], cached[1] = whole, prefix
+    return f"{cached[1]}{micros // 1000:03d}Z"
 
 
 class Execution(SimpleStatesMixin, JsonataStatesMixin, TaskMixin, FanoutMixin):
