@@ -160,11 +160,25 @@ class EgressGuard:
         self._host_rules = tuple(rule for rule in self.rules if rule.host is not None)
         self._network_rules = tuple(rule for rule in self.rules if rule.network is not None)
 
-    def check_scheme(self, scheme: str, host: str, port: int | None) -> None:
-        """Refuse any scheme other than ``http`` and ``https``.
+    def check_scheme(
+        self, scheme: str, host: str, port: int | None, *, literal: bool = False
+    ) -> None:
+        """Refuse any scheme other than ``http`` and ``https``, and plain HTTP no rule allows.
+
+        Plain ``http://`` needs an allow rule. With no network rule at all and no host rule
+        covering the host, no address the host could resolve to would be allowed, so the
+        request is refused here, before any DNS lookup: a lookup would tell the resolver the
+        name, and a failed one would turn a configuration mistake into a socket error that a
+        ``Retry`` would repeat.
+
+        Args:
+            scheme: The URL's scheme.
+            host: The URL's host (IDNA-encoded; an IP literal without brackets).
+            port: The port, when known.
+            literal: True when ``host`` is an IP literal (only changes the message).
 
         Raises:
-            EgressRefused: The scheme is not supported.
+            EgressRefused: The scheme is not supported, or plain HTTP cannot be allowed.
         """
         if scheme not in ALLOWED_SCHEMES:
             raise EgressRefused(
@@ -172,6 +186,13 @@ class EgressGuard:
                 f"scheme {scheme!r} is not supported; use an https:// URL (or http:// for a "
                 f"destination listed in {ALLOW_ENV})."
             )
+        if (
+            scheme == "http"
+            and port is not None
+            and not self._network_rules
+            and not self.host_allowed(host, port)
+        ):
+            raise EgressRefused(self._http_refusal(host, port, literal=literal))
 
     def host_allowed(self, host: str, port: int) -> bool:
         """Whether a host-name rule covers ``host`` on ``port`` (the addresses do not matter).
@@ -207,7 +228,7 @@ class EgressGuard:
             EgressRefused: The destination is not allowed; the message says why and how to
                 allow it.
         """
-        self.check_scheme(scheme, host, port)
+        self.check_scheme(scheme, host, port, literal=literal)
         if self.host_allowed(host, port):
             return
         if not addresses:
