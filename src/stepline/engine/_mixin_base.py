@@ -31,6 +31,7 @@ class ExecutionMixin:
         identity: ExecutionIdentity
         status: Status
         now: Callable[[], float]
+        max_payload_bytes: int
         _events: list[tuple[int, float, str, dict[str, Any] | None]]
         _ready: deque[Frame]
         _effects: list[TaskEffect | TimerEffect]

@@ -10,6 +10,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from orjson import dumps as _orjson_dumps
+from orjson import loads as _orjson_loads
+
 from stepline.asl._errors import HEARTBEAT_TIMEOUT, RUNTIME, TIMEOUT, StatesError
 from stepline.asl._json import loads
 from stepline.asl._model import State, TaskState
@@ -173,6 +176,19 @@ class TaskMixin(ExecutionMixin):
             )
         return value
 
+    def _encode_result(self, result: Any) -> tuple[str, Any]:
+        """The result's JSON text (quota enforced) and a copy decoded from that text."""
+        try:
+            encoded = _orjson_dumps(result)
+        except TypeError:
+            pass  # an integer wider than 64 bits: the exact, slower path below
+        else:
+            if len(encoded) <= self.max_payload_bytes:
+                # orjson wrote it, so orjson reads it back exactly (no wide integers in it).
+                return encoded.decode(), _orjson_loads(encoded)
+        output_json = self._encode(result, "task result")
+        return output_json, loads(output_json)
+
     def complete_task(
         self,
         effect_id: int,
@@ -202,7 +218,7 @@ class TaskMixin(ExecutionMixin):
             return
         if error is None:
             try:
-                output_json = self._encode(result, "task result")
+                output_json, copied = self._encode_result(result)
             except StatesError as failure:
                 error, cause = failure.error, failure.cause
         lambda_family = resource_type == _LAMBDA_FAMILY
@@ -225,7 +241,7 @@ class TaskMixin(ExecutionMixin):
                 )
             # The state continues from the JSON the history recorded, not from the handler's
             # object, which the handler could still change (AWS passes JSON text too).
-            frame.resume = ("result", loads(output_json))
+            frame.resume = ("result", copied)
         else:
             timed_out = error in (TIMEOUT, HEARTBEAT_TIMEOUT)
             if lambda_family:

@@ -1,4 +1,4 @@
-"""A task's ``retry_after`` hint (an HTTP ``Retry-After``) lengthens, never shortens, a retry."""
+"""Task outcomes: a retry-after hint sets a floor for the back-off; results are exact copies."""
 
 from __future__ import annotations
 
@@ -53,3 +53,24 @@ def test_hint_with_full_jitter_is_still_a_floor() -> None:
     result = run(single(task(Retry=[retrier(JitterStrategy="FULL")])), {}, {"work": work})
     assert succeeded(result) == "ok"
     assert retry_gaps(result) == [50, 50, 50]
+
+
+# The task-result copy: orjson on the fast path, the exact decoder for wide integers.
+
+
+def test_task_result_with_wide_integers_stays_exact() -> None:
+    wide = {"id": 2**70 + 1, "small": 7, "ratio": 0.1}
+    result = run(single(task()), {}, {"work": lambda parameters: wide})
+    assert succeeded(result) == wide
+    assert type(succeeded(result)["id"]) is int
+
+
+def test_task_result_is_a_copy_the_handler_cannot_change_afterwards() -> None:
+    kept: dict[str, Any] = {"items": [1]}
+
+    def work(parameters: Any) -> Any:
+        return kept
+
+    result = run(single(task()), {}, {"work": work})
+    kept["items"].append(2)
+    assert succeeded(result) == {"items": [1]}
