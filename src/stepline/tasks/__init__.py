@@ -10,12 +10,12 @@ the cryptography stack, which a workflow without HTTP Tasks should not pay for.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import typing
 
 from stepline.tasks._python import TaskContext, TaskHandler, TaskRegistry
 from stepline.tasks._resources import HTTP_INVOKE
 
-if TYPE_CHECKING:
+if typing.TYPE_CHECKING:
     from stepline.tasks._http import HttpExchange, HttpTask
 
 __all__ = ["HTTP_INVOKE", "HttpExchange", "HttpTask", "TaskContext", "TaskHandler", "TaskRegistry"]
@@ -23,7 +23,7 @@ __all__ = ["HTTP_INVOKE", "HttpExchange", "HttpTask", "TaskContext", "TaskHandle
 _LAZY = frozenset({"HttpExchange", "HttpTask"})
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> typing.Any:
     if name in _LAZY:
         from stepline.tasks import _http
 
