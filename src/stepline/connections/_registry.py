@@ -101,6 +101,10 @@ class Connections(ConvenienceConstructors):
         token_timeout: Seconds allowed for one token exchange.
         max_connections: Refuse to create more than this many (``LimitExceededException``);
             ``None`` for no limit.
+        resolved_ttl: Seconds a resolved connection (its decrypted credentials) is reused by
+            later calls while the connection is unchanged; ``0`` decrypts for every call. Any
+            change to the connection, and a new OAuth token, take effect at once; a secret
+            removed from the store behind the registry's back is noticed within this time.
     """
 
     def __init__(
@@ -113,6 +117,7 @@ class Connections(ConvenienceConstructors):
         clock: Callable[[], float] = time.time,
         token_timeout: float = 60.0,
         max_connections: int | None = None,
+        resolved_ttl: float = 1.0,
     ) -> None:
         if not _REGION.fullmatch(region):
             raise ValueError(f"region must look like us-east-1, got {region!r}.")
@@ -133,6 +138,11 @@ class Connections(ConvenienceConstructors):
         self._records: dict[str, ConnectionRecord] = {}
         self._lock = threading.RLock()
         self._tokens = TokenCache(clock)
+        self._resolved_ttl = resolved_ttl
+        # arn -> (record, token generation, monotonic expiry, resolved): decrypting for every
+        # call costs more than the rest of resolving.
+        self._resolved: dict[str, tuple[ConnectionRecord, int | None, float, ResolvedConnection]]
+        self._resolved = {}
 
     @property
     def transport(self) -> Transport | None:
@@ -289,6 +299,7 @@ class Connections(ConvenienceConstructors):
             del self._records[record.name]
             self._store.delete(record.secret_arn)
             self._tokens.forget(record.arn)
+            self._resolved.pop(record.arn, None)
         # AWS deletes asynchronously and reports the transitional state.
         return mutation_shape(record, state="DELETING")
 
@@ -322,6 +333,7 @@ class Connections(ConvenienceConstructors):
             )
             self._records[record.name] = record
             self._tokens.forget(record.arn)
+            self._resolved.pop(record.arn, None)
         return mutation_shape(record, state="DEAUTHORIZING")
 
     def get(self, arn_or_name: str) -> ConnectionRecord | None:
@@ -351,13 +363,28 @@ class Connections(ConvenienceConstructors):
         oauth = record.authorization_type == OAUTH_CLIENT_CREDENTIALS
         if record.state not in USABLE_STATES and not (oauth and record.state == "AUTHORIZING"):
             raise _invalid_state(record)
-        secret_values = self._read_secrets(record)
         outcome: TokenOutcome | None = None
         if oauth:
             outcome = self._tokens.current(record.arn, record.revision)
-            if outcome is None:
-                outcome = await self._new_token(record, secret_values)
-        return build_resolved(record, secret_values, outcome)
+        generation = None if outcome is None else outcome.generation
+        cached = self._resolved.get(record.arn)
+        now = time.monotonic()
+        if (
+            cached is not None
+            and cached[0] is record
+            and cached[1] == generation
+            and now < cached[2]
+            and (outcome is not None or not oauth)
+        ):
+            return cached[3]
+        secret_values = self._read_secrets(record)
+        if oauth and outcome is None:
+            outcome = await self._new_token(record, secret_values)
+        resolved = build_resolved(record, secret_values, outcome)
+        if self._resolved_ttl > 0:
+            generation = None if outcome is None else outcome.generation
+            self._resolved[record.arn] = (record, generation, now + self._resolved_ttl, resolved)
+        return resolved
 
     async def token_rejected(self, connection_arn: str, generation: int | None) -> None:
         """A target answered 401/407 to the token of ``generation``: drop it if still current.

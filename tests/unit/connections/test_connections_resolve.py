@@ -303,3 +303,22 @@ def test_token_rejected_refreshes_only_the_current_generation() -> None:
     assert resolve(connections, arn).authorization[0].plaintext() == "Bearer t2"
     assert len(transport.requests) == 2
     asyncio.run(connections.token_rejected(arn, None))  # non-OAuth callers pass None
+
+
+def test_resolved_credentials_are_reused_until_the_connection_changes() -> None:
+    connections = Connections()
+    arn = connections.create_api_key("shop", "X-Api-Key", "key-one")
+    first = asyncio.run(connections.resolve(arn))
+    assert asyncio.run(connections.resolve(arn)) is first
+    connections.update(
+        {"Name": "shop", "AuthParameters": {"ApiKeyAuthParameters": {"ApiKeyValue": "key-two"}}}
+    )
+    second = asyncio.run(connections.resolve(arn))
+    assert second is not first
+    assert second.authorization[0].plaintext() == "key-two"
+
+
+def test_reuse_can_be_turned_off() -> None:
+    connections = Connections(resolved_ttl=0)
+    arn = connections.create_api_key("shop", "X-Api-Key", "key-one")
+    assert asyncio.run(connections.resolve(arn)) is not asyncio.run(connections.resolve(arn))
