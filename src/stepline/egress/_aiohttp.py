@@ -29,6 +29,7 @@ import asyncio
 import errno as errno_codes
 import http
 import ipaddress
+import math
 import os
 import socket
 import ssl
@@ -56,8 +57,7 @@ __all__ = ["AiohttpTransport"]
 
 # aiohttp adds these unless told not to; a request must carry only what the caller built.
 _SKIPPED_AUTO_HEADERS: Final = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
-# aiohttp's own timeouts are off: one asyncio.timeout bounds the whole exchange instead.
-_NO_AIOHTTP_TIMEOUT: Final = aiohttp.ClientTimeout(total=None, sock_connect=None, sock_read=None)
+_HTTP_VERSIONS: Final = {aiohttp.HttpVersion10: "1.0", aiohttp.HttpVersion11: "1.1"}
 _REASON_PHRASES: Final = {status.value: status.phrase for status in http.HTTPStatus}
 _VERDICT_CACHE_SIZE: Final = 4096
 
@@ -130,6 +130,7 @@ class AiohttpTransport:
         self._state: _LoopSessions | None = None
         # (scheme, host, port) already vetted; a host name's addresses are vetted on connect.
         self._vetted: set[tuple[str, str, int]] = set()
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
 
     async def __aenter__(self) -> AiohttpTransport:
         return self
@@ -180,21 +181,29 @@ class AiohttpTransport:
             True if tls is None else self._tls.get(tls, format_origin(scheme, host, port))
         )
         limit = self.settings.timeout_seconds if timeout is None else timeout
+        client_timeout = self._timeouts.get(limit) or self._client_timeout(
+            limit, scheme, host, port
+        )
         try:
-            async with asyncio.timeout(limit):
-                response = await session.request(
-                    request.method,
-                    url,
-                    headers=_same_spelling(request.headers),
-                    data=request.body,
-                    ssl=ssl_option,
-                    allow_redirects=False,
-                )
-                try:
-                    body, truncated = await self._read_body(response)
-                except BaseException:
-                    response.close()
-                    raise
+            # aiohttp's total timeout spans connecting, sending and reading the body.
+            response = await session.request(
+                request.method,
+                url,
+                headers=_same_spelling(request.headers),
+                data=request.body,
+                ssl=ssl_option,
+                allow_redirects=False,
+                timeout=client_timeout,
+            )
+            try:
+                length = response.content_length
+                if length is not None and length <= self._window:
+                    body, truncated = await response.read(), False  # the common, small case
+                else:
+                    body, truncated = await self._read_window(response)
+            except BaseException:
+                response.close()
+                raise
         except TimeoutError:
             raise EgressTimeout(
                 f"The request to {format_origin(scheme, host, port)} did not complete within "
@@ -210,14 +219,14 @@ class AiohttpTransport:
         else:
             response.release()
         status = response.status
-        version = response.version or aiohttp.HttpVersion11
+        version = response.version
         return HttpResponse(
             status=status,
             reason=response.reason or _REASON_PHRASES.get(status, ""),
             headers=tuple(response.headers.items()),
             body=body,
             truncated=truncated,
-            http_version=f"{version.major}.{version.minor}",
+            http_version=_HTTP_VERSIONS.get(version) or _version_text(version),  # type: ignore[arg-type]
         )
 
     async def aclose(self) -> None:
@@ -228,6 +237,23 @@ class AiohttpTransport:
             return
         if state.loop is asyncio.get_running_loop() or state.loop.is_closed():
             await _finish(state)
+
+    def _client_timeout(
+        self, limit: float, scheme: str, host: str, port: int
+    ) -> aiohttp.ClientTimeout:
+        if math.isnan(limit):
+            raise ValueError("timeout must be a number of seconds, got NaN.")
+        if limit <= 0:
+            # A caller's remaining time budget ran out before the request could start.
+            raise EgressTimeout(
+                f"The request to {format_origin(scheme, host, port)} was not sent: no time "
+                "was left for it."
+            )
+        if len(self._timeouts) >= _VERDICT_CACHE_SIZE:
+            self._timeouts.clear()
+        client_timeout = aiohttp.ClientTimeout(total=limit, sock_connect=None, sock_read=None)
+        self._timeouts[limit] = client_timeout
+        return client_timeout
 
     def _vet(self, url: URL, scheme: str, host: str, port: int) -> None:
         guard = self._guard
@@ -273,16 +299,12 @@ class AiohttpTransport:
             skip_auto_headers=_SKIPPED_AUTO_HEADERS,
             auto_decompress=False,
             trust_env=False,
-            timeout=_NO_AIOHTTP_TIMEOUT,
         )
         state.sessions[scheme] = session
         return session
 
-    async def _read_body(self, response: aiohttp.ClientResponse) -> tuple[bytes, bool]:
+    async def _read_window(self, response: aiohttp.ClientResponse) -> tuple[bytes, bool]:
         window = self._window
-        length = response.content_length
-        if length is not None and length <= window:
-            return await response.read(), False
         content = response.content
         wanted = window + 1  # one byte more than the window tells whether there was more
         parts: list[bytes] = []
@@ -326,6 +348,12 @@ def _same_spelling(headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str
     if not respelled:
         return headers
     return tuple((first_spelling[name.lower()], value) for name, value in headers)
+
+
+def _version_text(version: aiohttp.HttpVersion | None) -> str:
+    if version is None:
+        return "1.1"
+    return f"{version.major}.{version.minor}"
 
 
 def _parse_url(text: str) -> URL:
