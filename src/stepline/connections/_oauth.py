@@ -250,7 +250,9 @@ async def exchange_token(
     try:
         response = await transport.send(request, timeout=timeout)
     except EgressError as error:
+        # The reason is embedded mid-sentence by the caller: no full stop of its own.
+        detail = str(error).rstrip(".")
         raise TokenExchangeFailed(
-            f"the token request to {safe_endpoint(auth.authorization_endpoint)} failed: {error}"
+            f"the token request to {safe_endpoint(auth.authorization_endpoint)} failed: {detail}"
         ) from None
     return parse_token_response(response, auth.authorization_endpoint, now)

@@ -296,7 +296,7 @@ class HttpTask:
             raise StatesError(
                 PERMISSIONS,
                 f"The execution role is not authorized to perform {_INVOKE_ACTION} on the API "
-                f"endpoint {endpoint} (method {method}): {denied} Allow {_INVOKE_ACTION} on "
+                f"endpoint {endpoint} (method {method}): {denied}. Allow {_INVOKE_ACTION} on "
                 f"the state machine, with conditions on states:HTTPEndpoint and "
                 f"states:HTTPMethod that admit this call.",
             ) from None
@@ -311,7 +311,7 @@ class HttpTask:
                 raise StatesError(
                     CONNECTION_ACCESS_DENIED,
                     f"The execution role may not read the credentials of the connection "
-                    f"{connection_arn}: {denied} Allow {action} on {resource}.",
+                    f"{connection_arn}: {denied}.",
                 ) from None
 
 
