@@ -94,6 +94,7 @@ class FakeApis:
         self.sms_failures = 0
         self.in_flight = 0
         self.max_in_flight = 0
+        self.slow_seconds = 0.02
         self._flaky_counts: dict[str, int] = {}
         self._ssl = ssl_context
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -310,7 +311,7 @@ class FakeApis:
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(self.slow_seconds)
         finally:
             self.in_flight -= 1
         return web.json_response({"ok": True})
