@@ -21,7 +21,7 @@ from stepline.asl._diagnostics import pointer
 from stepline.asl._json import json_type
 from stepline.cli._errors import CliError
 
-__all__ = ["STDIN", "Document", "load_definition", "load_input"]
+__all__ = ["STDIN", "Document", "load_definition", "load_document", "load_input"]
 
 Format = Literal["json", "yaml"]
 
@@ -106,6 +106,20 @@ def load_definition(path: str) -> Document:
             f'"States", but the file holds {found}. Check that this is the right file.'
         )
     return document
+
+
+def load_document(path: str, what: str) -> Document:
+    """Read and parse any JSON or YAML file the command was given (``-`` for stdin).
+
+    Args:
+        path: The file.
+        what: What the file is, for messages (``connections file``).
+
+    Raises:
+        CliError: The file cannot be read or parsed, or holds a value JSON cannot represent.
+    """
+    source, text = _read(path, what)
+    return _parse(source, text, _format_of(path, text), what)
 
 
 def load_input(argument: str | None) -> Any:

@@ -86,6 +86,8 @@ def _dispatch(argv: list[str]) -> int:
             name=args.name,
             fast_waits=args.fast_waits,
             tasks=args.task or [],
+            connections=args.connections or [],
+            http_allow=args.http_allow or [],
         )
         return run_execution(options, sys.stdout, sys.stderr)
     if args.command == "validate":
@@ -113,8 +115,9 @@ def _parser() -> argparse.ArgumentParser:
             "Run a workflow in this process and print a trace of each state (name, type, "
             "duration, input -> output, retries, catches, Map iterations and Parallel "
             "branches), then the final status and output or error. Task states run the Python "
-            "functions registered with --task; any other Task resource fails with "
-            "States.Runtime."
+            "functions registered with --task; HTTP Tasks (arn:aws:states:::http:invoke) call "
+            "their APIs through the connections of --connections files; any other Task "
+            "resource fails with States.Runtime."
         ),
         epilog=_EXIT_STATUS,
         allow_abbrev=False,
@@ -147,6 +150,25 @@ def _parser() -> argparse.ArgumentParser:
         help="serve the Task resource RESOURCE with a Python function, e.g. "
         "'arn:aws:states:::stepline:charge=my_tasks:charge'; the module is imported from "
         "the current directory or PYTHONPATH (repeatable)",
+    )
+    run.add_argument(
+        "--connections",
+        action="append",
+        metavar="FILE",
+        help='EventBridge connections for HTTP Tasks: a JSON or YAML file holding {"Connections": '
+        "[...]}, each entry a CreateConnection request as for 'aws events create-connection "
+        '--cli-input-json\' plus an optional "ConnectionArn" (the ARN the definition names); '
+        "${NAME} in a string is replaced by the environment variable NAME, $${ is a literal "
+        "${ (repeatable)",
+    )
+    run.add_argument(
+        "--http-allow",
+        action="append",
+        metavar="HOSTS",
+        help="let HTTP Tasks reach these destinations despite the egress rules (plain http:// "
+        "included): comma-separated host names, *.domains, IP addresses or CIDR networks, each "
+        "optionally with :PORT, e.g. 127.0.0.0/8 or api.internal:8443; replaces "
+        "STEPLINE_HTTP_ALLOW for this run (repeatable)",
     )
 
     validate = commands.add_parser(

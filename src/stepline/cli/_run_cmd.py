@@ -4,6 +4,11 @@ By default the output is the readable trace (:mod:`stepline.cli._trace`, :mod:`.
 followed by the status and the output or error. With ``--json`` stdout carries exactly one JSON
 object, ``{"status", "output", "error", "cause"}``: anything the user's task functions print is
 sent to stderr while the execution runs, so that the object can be piped into ``jq``.
+
+HTTP Tasks (``arn:aws:states:::http:invoke``) are served by the library's
+:class:`~stepline.tasks.HttpTask`, with the connections of ``--connections`` files
+(:mod:`stepline.cli._connections`) and the egress allow list of ``--http-allow`` or
+``STEPLINE_HTTP_ALLOW``.
 """
 
 from __future__ import annotations
@@ -14,12 +19,18 @@ import os
 import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, TextIO
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from stepline import ExecutionResult, InvalidExecutionInput, StateMachine, VirtualClock
 from stepline.asl import DefinitionError, Diagnostic, InvalidDefinition
 from stepline.asl._errors import RUNTIME
+from stepline.cli._connections import (
+    ConnectionEntry,
+    ConnectionScope,
+    build_connections,
+    read_connection_files,
+)
 from stepline.cli._errors import EXIT_FAILED, EXIT_OK, CliError
 from stepline.cli._load import STDIN, Document, load_definition, load_input
 from stepline.cli._render import render_outcome, render_trace, style_for
@@ -27,10 +38,19 @@ from stepline.cli._tasks import load_tasks, task_resources
 from stepline.cli._trace import TASK_FAILURES, build_trace
 from stepline.cli._validate_cmd import definition_diagnostics
 from stepline.tasks import TaskHandler
+from stepline.tasks._resources import HTTP_INVOKE
+
+if TYPE_CHECKING:
+    from stepline.egress import AllowRule
+    from stepline.tasks import HttpTask
 
 __all__ = ["RunOptions", "run_execution"]
 
 _MACHINE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
+_DEFAULT_REGION: Final = "us-east-1"
+_DEFAULT_ACCOUNT: Final = "123456789012"
+_ALLOW_ENV: Final = "STEPLINE_HTTP_ALLOW"
+_CONNECTION_NOT_FOUND: Final = "Events.ConnectionResource.ResourceNotFound"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +64,8 @@ class RunOptions:
         name: The execution's name, if given.
         fast_waits: Use a virtual clock, so waits and back-offs take no real time.
         tasks: ``RESOURCE=module:function`` specs.
+        connections: Connections files (``--connections``), in order.
+        http_allow: ``--http-allow`` lists; when given they replace ``STEPLINE_HTTP_ALLOW``.
     """
 
     definition: str
@@ -52,6 +74,8 @@ class RunOptions:
     name: str | None
     fast_waits: bool
     tasks: Sequence[str]
+    connections: Sequence[str] = ()
+    http_allow: Sequence[str] = ()
 
 
 def run_execution(options: RunOptions, out: TextIO, err: TextIO) -> int:
@@ -68,9 +92,12 @@ def run_execution(options: RunOptions, out: TextIO, err: TextIO) -> int:
     document = load_definition(options.definition)
     execution_input = load_input(options.input)
     _check_definition(document, err)
+    allow = _allow_rules(options.http_allow)
+    entries, scope = read_connection_files(options.connections, os.environ)
     handlers = load_tasks(options.tasks)
     _warn_unused_tasks(document, handlers, err)
-    machine = _machine(document, handlers, options.fast_waits)
+    http = _http_task(document, handlers, entries, scope, allow)
+    machine = _machine(document, handlers, options.fast_waits, http=http, scope=scope)
     try:
         with _stdout_to_stderr() if options.json else contextlib.nullcontext():
             result = machine.run(execution_input, name=options.name)
@@ -83,6 +110,7 @@ def run_execution(options: RunOptions, out: TextIO, err: TextIO) -> int:
     else:
         _print_trace(result, out)
     _hint_missing_handlers(document, result, handlers, err)
+    _hint_http(result, err)
     return EXIT_OK if result.succeeded else EXIT_FAILED
 
 
@@ -109,15 +137,74 @@ def _invalid_message(source: str, errors: Sequence[Diagnostic]) -> str:
     )
 
 
+def _allow_rules(lists: Sequence[str]) -> tuple[AllowRule, ...] | None:
+    """The ``--http-allow`` rules (``None`` when the option was not given)."""
+    if not lists:
+        return None
+    from stepline.egress._settings import parse_allow
+
+    try:
+        return parse_allow(",".join(lists), source="--http-allow")
+    except ValueError as exc:
+        raise CliError(f"{exc} Correct the --http-allow option.") from None
+
+
+def _http_task(
+    document: Document,
+    handlers: Mapping[str, TaskHandler],
+    entries: Sequence[ConnectionEntry],
+    scope: ConnectionScope,
+    allow: tuple[AllowRule, ...] | None,
+) -> HttpTask | None:
+    """The HTTP Task for this run: the files' connections, the allow list, ``STEPLINE_IAM``.
+
+    The connections are created (and checked) even when nothing uses them, so a mistake in a
+    file is reported the same way whatever the definition.
+    """
+    connections = build_connections(
+        entries,
+        region=scope.region or _DEFAULT_REGION,
+        account=scope.account or _DEFAULT_ACCOUNT,
+    )
+    if HTTP_INVOKE in handlers or HTTP_INVOKE not in task_resources(document.value):
+        return None
+    from stepline.egress import EgressSettings
+    from stepline.policy import PolicyEnforcer, Roles
+    from stepline.tasks import HttpTask
+
+    environ = dict(os.environ)
+    if allow is not None:
+        # The option replaces the variable for this run; it was checked on its own above.
+        environ.pop(_ALLOW_ENV, None)
+    try:
+        settings = EgressSettings.from_env(environ)
+        # No roles are defined on the command line: STEPLINE_IAM=strict refuses every role.
+        policy = PolicyEnforcer.from_env(Roles(account=connections.account), environ)
+    except ValueError as exc:
+        raise CliError(f"{exc} Correct the environment variable, or unset it.") from None
+    if allow is not None:
+        settings = replace(settings, allow=allow)
+    return HttpTask(connections, settings=settings, policy=policy)
+
+
 def _machine(
-    document: Document, handlers: Mapping[str, TaskHandler], fast_waits: bool
+    document: Document,
+    handlers: Mapping[str, TaskHandler],
+    fast_waits: bool,
+    *,
+    http: HttpTask | None = None,
+    scope: ConnectionScope | None = None,
 ) -> StateMachine:
+    scope = scope or ConnectionScope()
     try:
         return StateMachine(
             document.value,
             name=_machine_name(document.source),
             tasks=handlers,
             clock=VirtualClock() if fast_waits else None,
+            region=scope.region or _DEFAULT_REGION,
+            account=scope.account or _DEFAULT_ACCOUNT,
+            http=http,
         )
     except InvalidDefinition as exc:
         raise CliError(_invalid_message(document.source, list(exc.errors()))) from None
@@ -221,7 +308,8 @@ def _hint_missing_handlers(
     """After a failure, say how to serve the Task resources that had no handler."""
     if result.succeeded:
         return
-    unserved = [r for r in task_resources(document.value) if r not in handlers]
+    # HTTP Tasks are served without --task; _hint_http covers their failures.
+    unserved = [r for r in task_resources(document.value) if r not in handlers and r != HTTP_INVOKE]
     failures = [
         event.details or {}
         for event in result.history
@@ -235,6 +323,36 @@ def _hint_missing_handlers(
                 "(the module must be importable from the current directory or PYTHONPATH).",
                 file=err,
             )
+
+
+def _hint_http(result: ExecutionResult, err: TextIO) -> None:
+    """After a failure, say which option would let an HTTP Task through."""
+    if result.succeeded:
+        return
+    failures = [
+        event.details or {}
+        for event in result.history
+        if event.type in TASK_FAILURES and (event.details or {}).get("resourceType") == "http"
+    ]
+    errors = {details.get("error") for details in failures}
+    if _CONNECTION_NOT_FOUND in errors:
+        print(
+            "stepline: hint: an HTTP Task names a connection this run does not have. Describe "
+            'it in a connections file ({"Connections": [...]}, each entry the fields of '
+            "'aws events create-connection' plus \"ConnectionArn\": the ARN the definition "
+            "names) and pass it with --connections FILE.",
+            file=err,
+        )
+    if any(
+        details.get("error") == RUNTIME and _ALLOW_ENV in str(details.get("cause", ""))
+        for details in failures
+    ):
+        print(
+            "stepline: hint: egress rules refused an HTTP Task's destination. To let this run "
+            "reach it, pass --http-allow HOST:PORT (or a network such as 127.0.0.0/8), which "
+            f"takes the place of {_ALLOW_ENV} for the run.",
+            file=err,
+        )
 
 
 def _names_resource(details: Mapping[str, Any], resource: str) -> bool:
