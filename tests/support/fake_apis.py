@@ -13,7 +13,8 @@ The APIs (paths mirror the real services' shapes; nothing here talks to them):
 * SMS (Twilio-like): Basic auth and a URL-encoded form body.
 * chat (Slack-like incoming webhook): JSON POST answering ``ok`` as text.
 * misbehaving endpoints: flaky (503 twice, then 200), hanging, any status code (with
-  ``Retry-After`` on 429/503), a huge body, a binary body.
+  ``Retry-After`` on 429/503), a huge body, a binary body, and a slow one that counts the
+  requests in flight (``max_in_flight``; each takes ``slow_seconds``).
 """
 
 from __future__ import annotations

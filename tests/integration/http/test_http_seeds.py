@@ -49,7 +49,8 @@ def test_license_flow_creates_fetches_and_sends(apis: FakeApis) -> None:
     assert output["customer"] == {"email": "u-42@example.test"}
     assert output["notification"] == {"sent": "ok"}
 
-    create, fetch = apis.recorded("/v1/accounts/acme/licenses"), apis.recorded("/v1/accounts/")[1:]
+    create = apis.recorded("/v1/accounts/acme/licenses")
+    fetch = apis.recorded("/v1/accounts/acme/users/")
     assert len(create) == 1 and len(fetch) == 1
     sent = create[0]
     assert sent.method == "POST"
