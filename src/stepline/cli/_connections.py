@@ -315,7 +315,8 @@ def _invalid(entry: ConnectionEntry, message: str) -> str:
     if match is not None:
         path = match.group(1)
         first = path.split(".", 1)[0].split("[", 1)[0]
-        if first in _REQUEST_MEMBERS:
+        # "The request must be ..." starts with no field; an unknown member is in the entry.
+        if first in _REQUEST_MEMBERS or first in entry.request:
             parts = [
                 int(index) if index else text
                 for text, index in ((m.group(), m.group(1)) for m in _PATH_PART.finditer(path))
