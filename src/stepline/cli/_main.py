@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import stepline
 from stepline.cli._errors import EXIT_INTERNAL, EXIT_USAGE, CliError
 from stepline.cli._run_cmd import RunOptions, run_execution
+from stepline.cli._test_state_cmd import add_test_state_parser, run_test_state
 from stepline.cli._validate_cmd import run_validate
 
 __all__ = ["main"]
@@ -92,6 +93,8 @@ def _dispatch(argv: list[str]) -> int:
         return run_execution(options, sys.stdout, sys.stderr)
     if args.command == "validate":
         return run_validate(args.definitions, sys.stdout, sys.stderr)
+    if args.command == "test-state":
+        return run_test_state(args, sys.stdout, sys.stderr)
     parser.print_usage(sys.stderr)
     print(
         "stepline: error: name a command: 'stepline run DEFINITION' or 'stepline validate "
@@ -185,6 +188,7 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument(
         "definitions", metavar="DEFINITION", nargs="+", help="definitions (JSON or YAML)"
     )
+    add_test_state_parser(commands)
     return parser
 
 
