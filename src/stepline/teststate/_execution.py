@@ -439,6 +439,6 @@ def _check_fanout_result(
         raise TestStateError(
             VALIDATION_EXCEPTION,
             f"The mocked result of the {state.type} state '{state.name}' has {len(result)} "
-            f"element(s), but the state has {expected} {unit}(s) for this input. Mock one "
-            "element each, or use fieldValidationMode PRESENT.",
+            f"element(s), but the state has {expected} {unit}{'es' if unit == 'branch' else 's'} "
+            "for this input. Mock one element each, or use fieldValidationMode PRESENT.",
         )

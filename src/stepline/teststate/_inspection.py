@@ -55,8 +55,12 @@ _MAP_NUMBER_FIELDS: Final = (
 
 
 def _whole_seconds(delay: float) -> int:
-    """The back-off as AWS's integer field holds it: rounded half up (1.5 s → 2)."""
-    return int(delay + 0.5)
+    """The back-off as AWS's integer field holds it: rounded half up (1.5 s → 2).
+
+    The engine reports when the retry is due, read against a moving clock: to the millisecond
+    first, so that the microseconds between two clock readings cannot tip 1.5 to 1.
+    """
+    return int(round(delay, 3) + 0.5)
 
 
 def build_response(
