@@ -363,31 +363,21 @@ def test_state_inside_a_map_sees_item_zero_by_default() -> None:
     assert response["output"] == '[0,"x"]'
 
 
+MOCKED_INNER_TASK = {
+    "Type": "Task",
+    "Resource": TASK,
+    "Output": "{% [$states.context.Map.Item.Index, $states.result] %}",
+    "End": True,
+}
+
+
 def test_state_inside_a_map_with_a_given_context() -> None:
+    loop = {**MACHINE["States"]["Loop"]}
+    loop["ItemProcessor"] = {"StartAt": "Inner", "States": {"Inner": MOCKED_INNER_TASK}}
+    machine = {**MACHINE, "States": {**MACHINE["States"], "Loop": loop}}
     response = test_state(
         {
-            "definition": json.dumps(
-                {
-                    **MACHINE,
-                    "States": {
-                        **MACHINE["States"],
-                        "Loop": {
-                            **MACHINE["States"]["Loop"],
-                            "ItemProcessor": {
-                                "StartAt": "Inner",
-                                "States": {
-                                    "Inner": {
-                                        "Type": "Task",
-                                        "Resource": TASK,
-                                        "Output": "{% [$states.context.Map.Item.Index, $states.result] %}",
-                                        "End": True,
-                                    }
-                                },
-                            },
-                        },
-                    },
-                }
-            ),
+            "definition": json.dumps(machine),
             "stateName": "Inner",
             "mock": {"result": '"r"'},
             "context": json.dumps({"Map": {"Item": {"Index": 5, "Value": 1}}}),
