@@ -245,7 +245,8 @@ def load_tested_state(definition: str, state_name: str | None) -> TestedState:
         display = name
         state_text = definition
         language = None
-    targets = _targets(body)
+    # A state may move to itself (a polling loop): it is its own target, not a placeholder.
+    targets = [target for target in _targets(body) if target != name]
     text = _machine_text(name, state_text, targets, language)
     prefix = "/States/" + name.replace("~", "~0").replace("/", "~1")
     try:

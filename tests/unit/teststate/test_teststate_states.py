@@ -406,3 +406,20 @@ def test_context_members_replace_the_engines() -> None:
         "who": "given",
         "state": "TestState",
     }
+
+
+def test_a_state_that_loops_to_itself() -> None:
+    machine = {
+        "StartAt": "Poll",
+        "States": {
+            "Poll": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.done", "BooleanEquals": False, "Next": "Poll"}],
+                "Default": "Finish",
+            },
+            "Finish": {"Type": "Succeed"},
+        },
+    }
+    request = {"definition": json.dumps(machine), "stateName": "Poll"}
+    assert test_state({**request, "input": '{"done": false}'})["nextState"] == "Poll"
+    assert test_state({**request, "input": '{"done": true}'})["nextState"] == "Finish"
