@@ -14,7 +14,15 @@ from typing import Any
 
 import orjson
 
-__all__ = ["dumps_bytes", "dumps_text", "json_problem", "json_type", "loads", "payload_size"]
+__all__ = [
+    "a_json_type",
+    "dumps_bytes",
+    "dumps_text",
+    "json_problem",
+    "json_type",
+    "loads",
+    "payload_size",
+]
 
 
 def dumps_bytes(value: Any) -> bytes:
@@ -95,3 +103,17 @@ def json_type(value: Any) -> str:
     if kind is dict:
         return "object"
     return kind.__name__
+
+
+_JSON_NAMES = frozenset({"null", "boolean", "number", "string", "array", "object"})
+
+
+def a_json_type(value: Any) -> str:
+    """The type of a value with its article (``an object``, ``a number``), for messages that
+    must not show the value itself (it may be a secret); ``a Python set`` for non-JSON values."""
+    name = json_type(value)
+    if name not in _JSON_NAMES:
+        return f"a Python {name}"
+    if name == "null":
+        return "null"
+    return f"an {name}" if name[0] in "aeiou" else f"a {name}"

@@ -21,6 +21,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from stepline.asl._diagnostics import pointer
+from stepline.asl._json import a_json_type
 from stepline.asl._validate_common import (
     INVALID_RESOURCE,
     JSONATA,
@@ -183,27 +184,10 @@ def endpoint_problem(url: str) -> str | None:
 def connection_arn_problem(arn: Any) -> str | None:
     """What is wrong with ``arn`` as a connection ARN, or ``None`` when it looks like one."""
     if not isinstance(arn, str):
-        return f"must be a string, got {_kind(arn)}"
+        return f"must be a string, got {a_json_type(arn)}"
     if _CONNECTION_ARN.fullmatch(arn) is None:
         return f"must be an EventBridge connection ARN such as {_ARN_EXAMPLE}, got {describe(arn)}"
     return None
-
-
-def _kind(value: Any) -> str:
-    """The JSON type of a value, for messages that must not show the value itself."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, Mapping):
-        return "an object"
-    return f"a Python {type(value).__name__}"
 
 
 # --- the definition check ---------------------------------------------------------------------

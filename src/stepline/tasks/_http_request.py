@@ -25,7 +25,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from stepline._secret import MASK
 from stepline.asl._errors import RUNTIME, StatesError
-from stepline.asl._json import dumps_bytes, dumps_text
+from stepline.asl._json import a_json_type, dumps_bytes, dumps_text
 from stepline.asl._validate_http import (
     ARRAY_FORMATS,
     BODY_ENCODINGS,
@@ -80,28 +80,11 @@ def _failure(state_name: str, message: str) -> StatesError:
     )
 
 
-def _kind(value: Any) -> str:
-    """The JSON type of a computed value; messages never show the value, which may be secret."""
-    if value is None:
-        return "null"
-    if value is True or value is False:
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return f"a Python {type(value).__name__}"
-
-
 def _shown(value: Any) -> str:
     """An enum-like value as written when it is a short word, else only its type."""
     if isinstance(value, str) and len(value) <= 20 and value.replace("_", "").isalnum():
         return repr(value)
-    return _kind(value)
+    return a_json_type(value)
 
 
 def _parameters(parameters: Any, state_name: str, field: str) -> dict[str, Any]:
@@ -109,7 +92,7 @@ def _parameters(parameters: Any, state_name: str, field: str) -> dict[str, Any]:
         raise _failure(
             state_name,
             f"{field} must evaluate to a JSON object with ApiEndpoint, Method and "
-            f"InvocationConfig, got {_kind(parameters)}.",
+            f"InvocationConfig, got {a_json_type(parameters)}.",
         )
     return parameters
 
@@ -161,7 +144,7 @@ def endpoint_and_method(
         raise _failure(
             state_name,
             f"{field}.ApiEndpoint must be a string such as 'https://api.example.com/v1/orders', "
-            f"got {_kind(endpoint)}.",
+            f"got {a_json_type(endpoint)}.",
         )
     problem, url = _checked_endpoint(endpoint)
     if problem is not None:
@@ -203,7 +186,7 @@ def connection_arn_of(parameters: Any, state_name: str, *, field: str = "Paramet
     if type(container) is not dict:
         raise _failure(
             state_name,
-            f"{field}.{name} must be an object with a ConnectionArn, got {_kind(container)}.",
+            f"{field}.{name} must be an object with a ConnectionArn, got {a_json_type(container)}.",
         )
     for key in container:
         if key != "ConnectionArn":
@@ -386,7 +369,7 @@ def _transform(transform: Any, state_name: str, field: str) -> tuple[str, str]:
         raise _failure(
             state_name,
             f'{where} must be an object such as {{"RequestBodyEncoding": "URL_ENCODED"}}, got '
-            f"{_kind(transform)}.",
+            f"{a_json_type(transform)}.",
         )
     for key in transform:
         if key not in TRANSFORM_FIELDS:
@@ -408,7 +391,7 @@ def _transform(transform: Any, state_name: str, field: str) -> tuple[str, str]:
         raise _failure(
             state_name,
             f'{where}.RequestEncodingOptions must be an object such as {{"ArrayFormat": '
-            f'"INDICES"}}, got {_kind(options)}.',
+            f'"INDICES"}}, got {a_json_type(options)}.',
         )
     for key in options:
         if key != "ArrayFormat":
@@ -441,7 +424,7 @@ def _headers(
             raise _failure(
                 state_name,
                 f"{field}.Headers must be an object of header names and string values, got "
-                f"{_kind(definition)}.",
+                f"{a_json_type(definition)}.",
             )
         if definition:
             overridden = set(_SERVICE_HEADERS)
@@ -505,7 +488,7 @@ def _check_header(name: str, value: Any, state_name: str, field: str) -> None:
     raise _failure(
         state_name,
         f"{where} must be a string (or an array of strings, sent as repeated headers), got "
-        f"{_kind(value)}; convert it, e.g. with States.Format('{{}}', …) or $string(…).",
+        f"{a_json_type(value)}; convert it, e.g. with States.Format('{{}}', …) or $string(…).",
     )
 
 
@@ -530,7 +513,7 @@ def _merged_body(
     else:
         raise _failure(
             state_name,
-            f"{field}.RequestBody is {_kind(body)}, and the connection adds body parameters, "
+            f"{field}.RequestBody is {a_json_type(body)}, and the connection adds body parameters, "
             "which can only be merged into a JSON object; make RequestBody an object.",
         )
     for parameter in parameters:
@@ -557,8 +540,8 @@ def _serialise(
     if type(body) is not dict:
         raise _failure(
             state_name,
-            f"{field}.RequestBody is {_kind(body)}, but URL_ENCODED needs a JSON object (or a "
-            "string that is already form-encoded).",
+            f"{field}.RequestBody is {a_json_type(body)}, but URL_ENCODED needs a JSON object "
+            "(or a string that is already form-encoded).",
         )
     return form_encode(body, array_format).encode("ascii")
 
@@ -622,12 +605,12 @@ def _definition_segments(query: Any, state_name: str, field: str) -> list[str]:
             else:
                 raise _failure(
                     state_name,
-                    f"{field}.QueryParameters is an array holding {_kind(item)}; each element "
-                    "must be a query string such as 'a=1&b=2' or an object of parameters.",
+                    f"{field}.QueryParameters is an array holding {a_json_type(item)}; each "
+                    "element must be a query string such as 'a=1&b=2' or an object of parameters.",
                 )
         return segments
     raise _failure(
         state_name,
         f"{field}.QueryParameters must be an object of names and values (or a query string, or "
-        f"an array of those), got {_kind(query)}.",
+        f"an array of those), got {a_json_type(query)}.",
     )
