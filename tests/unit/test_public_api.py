@@ -102,6 +102,7 @@ PUBLIC = {
         "EgressRefused",
         "EgressSettings",
         "EgressTimeout",
+        "Http1Transport",
         "HttpRequest",
         "HttpResponse",
         "MockTransport",
@@ -137,6 +138,12 @@ PUBLIC = {
         "validate_trust_policy",
     },
     "stepline.cli": {"main"},
+    "stepline.teststate": {
+        "DEFAULT_TIME_LIMIT_SECONDS",
+        "TestStateError",
+        "test_state",
+        "test_state_async",
+    },
 }
 
 

@@ -553,7 +553,7 @@ class Connections(ConvenienceConstructors):
                 INTERNAL_ERROR,
                 f"The connection {record.arn} uses OAuth, but this Connections registry was "
                 "made without a transport to request tokens with: pass "
-                "transport=AiohttpTransport(...) to Connections().",
+                "transport=Http1Transport(...) to Connections().",
             )
         auth = record.auth
         assert isinstance(auth, OAuthClientCredentials)

@@ -112,8 +112,10 @@ class EgressTimeout(EgressError):
 class Transport(Protocol):
     """Sends requests: the one seam between stepline and the network.
 
-    :class:`~stepline.egress.AiohttpTransport` is the real one; :class:`~stepline.egress.
-    MockTransport` answers from a Python function, for tests of workflows.
+    :class:`~stepline.egress.Http1Transport` (the default) and
+    :class:`~stepline.egress.AiohttpTransport` are the real ones;
+    :class:`~stepline.egress.MockTransport` answers from a Python function, for tests of
+    workflows.
     """
 
     async def send(self, request: HttpRequest, *, timeout: float | None = None) -> HttpResponse:

@@ -110,7 +110,7 @@ class HttpTask:
 
     Args:
         connections: The connections the tasks may use.
-        transport: Sends requests; an :class:`~stepline.egress.AiohttpTransport` with
+        transport: Sends requests; an :class:`~stepline.egress.Http1Transport` with
             ``settings`` when omitted (created on first use).
         settings: Egress rules and limits; from the environment when omitted.
         policy: Checks the execution role's permissions; no checks when omitted.
@@ -146,9 +146,9 @@ class HttpTask:
         """The transport, created on first use."""
         transport = self._transport
         if transport is None:
-            from stepline.egress import AiohttpTransport
+            from stepline.egress import Http1Transport
 
-            transport = self._transport = AiohttpTransport(self.settings)
+            transport = self._transport = Http1Transport(self.settings)
         return transport
 
     async def aclose(self) -> None:
