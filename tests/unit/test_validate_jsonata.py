@@ -222,9 +222,9 @@ def test_jsonata_fields_are_refused_in_a_jsonpath_state(
     "state",
     [
         {"Type": "Pass", "Output": {"a": 1}, "Assign": {"x": 1}, "End": True},
-        {"Type": "Task", "Resource": TASK_RESOURCE, "Arguments": {"a": 1}, "Output": 1, "Assign": {},
-         "TimeoutSeconds": 10, "HeartbeatSeconds": 5, "Credentials": {"RoleArn": "arn:r"},
-         "End": True},
+        {"Type": "Task", "Resource": TASK_RESOURCE, "Arguments": {"a": 1}, "Output": 1,
+         "Assign": {}, "TimeoutSeconds": 10, "HeartbeatSeconds": 5,
+         "Credentials": {"RoleArn": "arn:r"}, "End": True},
         {"Type": "Wait", "Timestamp": "2026-03-14T01:59:00Z", "Output": 1, "Assign": {},
          "End": True},
         {"Type": "Succeed", "Output": "done"},

@@ -11,8 +11,8 @@ import json
 from typing import Any
 
 import pytest
-from _http_kit import details, events, http_state, http_task, loopback_settings, one_task
-from _http_kit import retry_gaps as gaps_of
+from _live_http_kit import details, events, http_state, http_task, loopback_settings, one_task
+from _live_http_kit import retry_gaps as gaps_of
 
 from stepline import StateMachine, VirtualClock
 from stepline.connections import Connections

@@ -7,7 +7,7 @@ import asyncio
 import json
 
 import pytest
-from _http_kit import (
+from _live_http_kit import (
     KEYGEN_ARN,
     create_payments_connection,
     create_seed_connections,

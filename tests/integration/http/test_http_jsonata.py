@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from _http_kit import HTTP_INVOKE, details, events, http_task
+from _live_http_kit import HTTP_INVOKE, details, events, http_task
 
 from stepline import StateMachine, VirtualClock
 from stepline.connections import Connections

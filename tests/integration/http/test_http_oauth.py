@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from urllib.parse import parse_qs
 
-from _http_kit import (
+from _live_http_kit import (
     charge_machine,
     create_payments_connection,
     details,

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _http_kit import (
+from _live_http_kit import (
     EXAMPLES,
     KEYGEN_ARN,
     TWILIO_ARN,

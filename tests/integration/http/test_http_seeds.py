@@ -11,7 +11,7 @@ import base64
 import json
 from urllib.parse import parse_qs
 
-from _http_kit import (
+from _live_http_kit import (
     KEYGEN_ARN,
     SLACK_ARN,
     TWILIO_ARN,
