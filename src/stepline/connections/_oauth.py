@@ -48,6 +48,7 @@ from stepline.connections._model import (
 )
 from stepline.egress._messages import (
     EgressError,
+    EgressRefused,
     HttpRequest,
     HttpResponse,
     TlsOptions,
@@ -91,9 +92,10 @@ class TokenExchangeFailed(Exception):
             answered 401 Unauthorized (OAuth error "invalid_client")``.
     """
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, refused: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.refused = refused
 
 
 def safe_endpoint(url: str) -> str:
@@ -253,6 +255,7 @@ async def exchange_token(
         # The reason is embedded mid-sentence by the caller: no full stop of its own.
         detail = str(error).rstrip(".")
         raise TokenExchangeFailed(
-            f"the token request to {safe_endpoint(auth.authorization_endpoint)} failed: {detail}"
+            f"the token request to {safe_endpoint(auth.authorization_endpoint)} failed: {detail}",
+            refused=isinstance(error, EgressRefused),
         ) from None
     return parse_token_response(response, auth.authorization_endpoint, now)

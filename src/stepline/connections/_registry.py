@@ -26,7 +26,7 @@ from dataclasses import replace
 from typing import Any, Final
 
 from stepline._secret import Secret
-from stepline.asl._errors import StatesError
+from stepline.asl._errors import RUNTIME, StatesError
 from stepline.connections._cipher import SecretCipher
 from stepline.connections._convenience import ConvenienceConstructors
 from stepline.connections._errors import (
@@ -146,13 +146,8 @@ class Connections(ConvenienceConstructors):
 
     @property
     def transport(self) -> Transport | None:
-        """What sends the OAuth token requests (``None``: OAuth connections cannot resolve)."""
+        """What sends OAuth token requests when :meth:`resolve` is given no transport."""
         return self._transport
-
-    @transport.setter
-    def transport(self, transport: Transport | None) -> None:
-        # The HTTP Task lends its own transport, so token requests obey the same egress rules.
-        self._transport = transport
 
     @property
     def region(self) -> str:
@@ -347,11 +342,15 @@ class Connections(ConvenienceConstructors):
 
     # -- the HTTP Task's entry points ---------------------------------------------------------
 
-    async def resolve(self, connection_arn: str) -> ResolvedConnection:
+    async def resolve(
+        self, connection_arn: str, *, transport: Transport | None = None
+    ) -> ResolvedConnection:
         """The connection, ready to apply to one request (secrets as :class:`Secret`).
 
         OAuth connections get a token first if they have none, or if theirs expires within
-        60 seconds (one token request however many callers are waiting).
+        60 seconds (one token request however many callers are waiting). The token request
+        goes through ``transport`` (the caller's, so that its egress rules apply), else
+        through the registry's own.
 
         Raises:
             StatesError: ``Events.ConnectionResource.ResourceNotFound`` (malformed or unknown
@@ -379,7 +378,7 @@ class Connections(ConvenienceConstructors):
             return cached[3]
         secret_values = self._read_secrets(record)
         if oauth and outcome is None:
-            outcome = await self._new_token(record, secret_values)
+            outcome = await self._new_token(record, secret_values, transport or self._transport)
         resolved = build_resolved(record, secret_values, outcome)
         if self._resolved_ttl > 0:
             generation = None if outcome is None else outcome.generation
@@ -400,8 +399,9 @@ class Connections(ConvenienceConstructors):
         record = self.get(connection_arn)
         return None if record is None else record.secret_arn
 
-    async def authorize(self, name: str) -> dict[str, Any]:
-        """Exchange an OAuth connection's credentials for a token now.
+    async def authorize(self, name: str, *, transport: Transport | None = None) -> dict[str, Any]:
+        """Exchange an OAuth connection's credentials for a token now (through ``transport``, else
+        the registry's own).
 
         Returns the DescribeConnection response afterwards: ``AUTHORIZED``, or
         ``DEAUTHORIZED`` with the reason in ``StateReason``. For Basic and API-key
@@ -419,7 +419,7 @@ class Connections(ConvenienceConstructors):
             try:
                 secret_values = self._read_secrets(record)
                 self._tokens.drop_token(record.arn)
-                await self._new_token(record, secret_values)
+                await self._new_token(record, secret_values, transport or self._transport)
             except StatesError:
                 pass  # the state and its reason are in the description
         return self.describe(name)
@@ -545,9 +545,11 @@ class Connections(ConvenienceConstructors):
             return True
 
     async def _new_token(
-        self, record: ConnectionRecord, secret_values: Mapping[str, Secret]
+        self,
+        record: ConnectionRecord,
+        secret_values: Mapping[str, Secret],
+        transport: Transport | None,
     ) -> TokenOutcome:
-        transport = self._transport
         if transport is None:
             raise StatesError(
                 INTERNAL_ERROR,
@@ -570,6 +572,16 @@ class Connections(ConvenienceConstructors):
                     timeout=self._token_timeout,
                 )
             except TokenExchangeFailed as failure:
+                if failure.refused:
+                    # The egress rules, not the connection, are at fault: an operator fixes
+                    # them, and the connection must not need re-authorizing afterwards.
+                    return TokenOutcome(
+                        error=RUNTIME,
+                        cause=(
+                            f"The authorization endpoint of the connection {record.arn} may not "
+                            f"be reached: {failure.reason}."
+                        ),
+                    )
                 reason = failure.reason
             except Exception as error:  # a transport bug must not leave callers hanging
                 reason = f"the token request failed unexpectedly ({type(error).__name__})"

@@ -72,8 +72,10 @@ _RETRY_AFTER_STATUSES: Final = frozenset({429, 503})
 class ConnectionResolver(Protocol):
     """What the HTTP Task needs of the connections room (``stepline.connections.Connections``)."""
 
-    async def resolve(self, connection_arn: str) -> ResolvedConnection:
-        """The connection, ready to apply.
+    async def resolve(
+        self, connection_arn: str, *, transport: Transport | None = None
+    ) -> ResolvedConnection:
+        """The connection, ready to apply (OAuth token requests go through ``transport``).
 
         Raises:
             StatesError: ``Events.ConnectionResource.*`` when it cannot be used.
@@ -137,9 +139,6 @@ class HttpTask:
         self.policy = policy
         self.pacer = pacer if pacer is not None else ConnectionPacer()
         self.honour_retry_after = honour_retry_after
-        # OAuth token requests go through this task's transport (the same egress rules) unless
-        # the connections were given a transport of their own.
-        self._lend_transport = getattr(connections, "transport", False) is None
 
     @property
     def transport(self) -> Transport:
@@ -196,10 +195,9 @@ class HttpTask:
         connection_arn = connection_arn_of(parameters, state_name, field=field)
         if self.policy is not None and identity is not None:
             self._check_permissions(identity, connection_arn, endpoint, method)
-        if self._lend_transport:
-            self._lend_transport = False
-            self.connections.transport = self.transport  # type: ignore[attr-defined]
-        connection = await self.connections.resolve(connection_arn)
+        # OAuth token requests go through this task's transport: the same egress rules.
+        transport = self.transport
+        connection = await self.connections.resolve(connection_arn, transport=transport)
         response = await self._exchange(
             parameters,
             connection,
@@ -212,7 +210,7 @@ class HttpTask:
         if response.status in _REFRESH_STATUSES and generation is not None:
             # The token went stale before its announced expiry: refresh once, send again.
             await self.connections.token_rejected(connection_arn, generation)
-            connection = await self.connections.resolve(connection_arn)
+            connection = await self.connections.resolve(connection_arn, transport=transport)
             response = await self._exchange(
                 parameters,
                 connection,

@@ -110,10 +110,23 @@ def test_oauth_token_requests_obey_the_egress_rules(apis: FakeApis) -> None:
 
     result = machine.run({})
 
+    # The egress rules, not the connection, are at fault: a terminal States.Runtime, and the
+    # connection is not deauthorized, so allowing the endpoint is enough to go on.
     assert result.status == "FAILED"
-    assert result.error == "Events.ConnectionResource.InvalidConnectionState"
+    assert result.error == "States.Runtime"
     assert "STEPLINE_HTTP_ALLOW" in (result.cause or "")
+    assert "authorization endpoint" in (result.cause or "")
     assert apis.requests == []
+    assert connections.describe("Payments")["ConnectionState"] == "AUTHORIZING"
+
+    charge = http_state(
+        f"{apis.base_url}/v1/charges", arn, method="POST", parameters={"RequestBody": {"amount": 5}}
+    )
+    allowed = StateMachine(one_task(charge), http=http_task(connections), clock=VirtualClock()).run(
+        {}
+    )
+    assert allowed.status == "SUCCEEDED", allowed.cause
+    assert connections.describe("Payments")["ConnectionState"] == "AUTHORIZED"
 
 
 # --- execution-role policies -----------------------------------------------------------------
