@@ -116,7 +116,9 @@ class HttpTask:
             ``settings`` when omitted (created on first use).
         settings: Egress rules and limits; from the environment when omitted.
         policy: Checks the execution role's permissions; no checks when omitted.
-        pacer: Per-connection rate limits and concurrency caps; a fresh one when omitted.
+        pacer: Per-connection rate limits and concurrency caps; the process-wide pacer when
+            omitted, so that every HTTP Task of the process counts against one limit per
+            connection ARN.
         honour_retry_after: Extension (off, as on AWS): on a 429 or 503 with a
             ``Retry-After`` header, a matching ``Retry`` waits at least that long.
     """
@@ -137,7 +139,7 @@ class HttpTask:
         self.settings = settings if settings is not None else EgressSettings.from_env()
         self._transport = transport
         self.policy = policy
-        self.pacer = pacer if pacer is not None else ConnectionPacer()
+        self.pacer = pacer if pacer is not None else _process_pacer(ConnectionPacer)
         self.honour_retry_after = honour_retry_after
 
     @property
@@ -314,3 +316,11 @@ class HttpTask:
 
 
 _NO_CONTEXT: Final[Mapping[str, str]] = {}
+_PACER: list[ConnectionPacer] = []
+
+
+def _process_pacer(factory: type[ConnectionPacer]) -> ConnectionPacer:
+    """The pacer every HTTP Task of this process shares unless it is given its own."""
+    if not _PACER:
+        _PACER.append(factory())
+    return _PACER[0]

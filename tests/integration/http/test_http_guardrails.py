@@ -293,3 +293,27 @@ def test_without_limits_requests_overlap(apis: FakeApis) -> None:
     assert all(r.succeeded for r in results)
     assert apis.max_in_flight > 2
     assert [details(e)["resource"] for e in events(results[0], "TaskScheduled")] == ["invoke"]
+
+
+def test_limits_hold_across_state_machines_and_http_tasks(apis: FakeApis) -> None:
+    """Two state machines, each with its own HttpTask, share the process's pacing."""
+    apis.slow_seconds = 0.05
+    connections = Connections()
+    create_seed_connections(connections, apis, limits=ConnectionLimits(max_concurrency=2))
+    machines = [
+        StateMachine(
+            one_task(http_state(f"{apis.base_url}/slow", KEYGEN_ARN)),
+            http=http_task(connections),
+            clock=VirtualClock(),
+        )
+        for _ in range(2)
+    ]
+
+    async def run_all() -> list[ExecutionResult]:
+        return await asyncio.gather(*(m.run_async({}) for m in machines for _ in range(10)))
+
+    results = asyncio.run(run_all())
+
+    assert all(r.succeeded for r in results)
+    assert len(apis.recorded("/slow")) == 20
+    assert 1 <= apis.max_in_flight <= 2
