@@ -1,4 +1,4 @@
-"""A lexical scan of a JSONata expression: the variables it reads, and two renames.
+"""A lexical scan of a JSONata expression: the variables it reads, and renames for the engine.
 
 The engines do not say which ``$name`` variables an expression reads, and the validator needs
 that for AWS's "variable used before assignment" check. A full parse is not needed for it: one
@@ -16,6 +16,16 @@ The same pass renames the two built-ins Step Functions changes (see
 binding cannot replace them. Renaming keeps the engines interchangeable: both see the same
 text. :meth:`Scan.original_position` maps a parser position in the renamed text back to the
 text the author wrote.
+
+For the same reason, a workflow variable named like a built-in function (``count``, ``sum``,
+``partition``) cannot shadow it on jsonata2py, while in JSONata (jsonata-js looks a name up in
+the evaluation's bindings before the function library) it must. The scan reports which
+built-in names an expression mentions (:attr:`Scan.function_names`), and a scan with
+``shadowed`` names renames every ``$name`` token of those names to :func:`shadow_alias`, a name
+no workflow variable can have; the seam binds the alias to the variable's value. Renaming every
+token of a name, declarations (``function($count)``, ``$count := 3``) included, is a
+consistent renaming of one variable, so JSONata's scoping is unchanged: a lambda parameter or a
+block-local assignment still hides the outer value inside its scope.
 """
 
 from __future__ import annotations
@@ -29,9 +39,11 @@ __all__ = [
     "NAME_STOPS",
     "OPERATOR_WORDS",
     "RENAMED_FUNCTIONS",
+    "SHADOW_PREFIX",
     "Scan",
     "read_name",
     "scan",
+    "shadow_alias",
     "skip_quoted",
     "skip_regex",
     "skip_space",
@@ -63,6 +75,17 @@ BUILTIN_FUNCTIONS: Final = frozenset(
 )  # fmt: skip
 """Function names a ``$name`` may refer to without any variable being assigned."""
 
+SHADOW_PREFIX: Final = "__stepline_var_"
+"""Start of the alias of a variable that shadows a built-in function. A workflow variable name
+starts with a letter (Unicode ID_Start, which excludes ``_``), so no variable has an alias's
+name."""
+
+
+def shadow_alias(name: str) -> str:
+    """The alias of a shadowing variable: ``count`` becomes ``__stepline_var_count``."""
+    return SHADOW_PREFIX + name
+
+
 # Characters that end a name in the JSONata lexer (operators, brackets, quotes).
 NAME_STOPS: Final = frozenset(".[]{}()?:;,@#&|*/%+-=<>!^~\"'`$")
 # After these tokens an operand is expected, so a '/' opens a regular expression.
@@ -79,14 +102,19 @@ class Scan:
             the function library's names (``$sum``, ``$partition``). Includes ``states``.
         states_fields: The members read from ``$states`` (``input``, ``result``, …); ``"*"``
             when ``$states`` is used other than as ``$states.<name>``.
-        renamed: The expression with :data:`RENAMED_FUNCTIONS` applied, for the engine.
+        renamed: The expression with :data:`RENAMED_FUNCTIONS` applied, and the shadowed
+            names (see :func:`scan`) renamed to their :func:`shadow_alias`, for the engine.
         renames: ``(position, old_length, new_length)`` of each rename, in order.
+        function_names: The :data:`BUILTIN_FUNCTIONS` names the expression mentions as
+            ``$name`` tokens, whatever their role (call, value, parameter, assignment): the
+            names a workflow variable of the same name would shadow.
     """
 
     free_variables: frozenset[str]
     states_fields: frozenset[str]
     renamed: str
     renames: tuple[tuple[int, int, int], ...]
+    function_names: frozenset[str] = frozenset()
 
     def original_position(self, position: int) -> int:
         """Map a position in :attr:`renamed` back to the expression as written."""
@@ -147,9 +175,17 @@ def read_name(text: str, index: int) -> int:
     return index
 
 
-def scan(text: str) -> Scan:
-    """Scan ``text`` once; never raises (malformed input is the parser's to report)."""
+def scan(text: str, shadowed: frozenset[str] = frozenset()) -> Scan:
+    """Scan ``text`` once; never raises (malformed input is the parser's to report).
+
+    Args:
+        text: The expression.
+        shadowed: Built-in names bound to workflow variables for this evaluation: every
+            ``$name`` token of these names is renamed to :func:`shadow_alias` in
+            :attr:`Scan.renamed` (instead of any :data:`RENAMED_FUNCTIONS` replacement).
+    """
     referenced: set[str] = set()
+    functions: set[str] = set()
     bound: set[str] = set()
     states_fields: set[str] = set()
     pieces: list[str] = []
@@ -183,7 +219,9 @@ def scan(text: str) -> Scan:
             after_operand, expect_params = True, False
             if not name:
                 continue  # `$`, the context value
-            replacement = RENAMED_FUNCTIONS.get(name)
+            if name in BUILTIN_FUNCTIONS:
+                functions.add(name)
+            replacement = shadow_alias(name) if name in shadowed else RENAMED_FUNCTIONS.get(name)
             if replacement is not None:
                 pieces.append(text[copied : start + 1])
                 pieces.append(replacement)
@@ -223,6 +261,7 @@ def scan(text: str) -> Scan:
         states_fields=frozenset(states_fields),
         renamed="".join(pieces) if renames else text,
         renames=tuple(renames),
+        function_names=frozenset(functions),
     )
 
 
