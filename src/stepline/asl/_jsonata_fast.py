@@ -20,8 +20,9 @@ everywhere else, so results and errors stay the engine's:
   member), when a path step meets anything but a plain ``dict`` (JSONata maps steps over
   arrays), when an operator meets anything but two numbers (or two strings, or scalars for
   ``=``/``!=``), when arithmetic is not finite, and when ``$merge`` is given anything but
-  objects or is shadowed by a workflow variable named ``merge``. Every error therefore comes
-  from the engine, with the engine's code and message.
+  objects or is shadowed by a workflow variable named ``merge`` (no other function name
+  reaches a fast path: the seam handles those shadowings, see :mod:`stepline.asl._jsonata`).
+  Every error therefore comes from the engine, with the engine's code and message.
 * What it reproduces: a path's last value is returned as it is (an array stays an array); an
   array constructor flattens array values of its non-constructor elements one level, and
   nests the arrays its constructor elements build; arithmetic is double arithmetic, an
