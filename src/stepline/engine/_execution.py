@@ -30,6 +30,8 @@ from stepline.asl._model import (
     State,
 )
 from stepline.asl._paths import set_at_path
+from stepline.engine._durable import DurableMixin
+from stepline.engine._event_log import EventLog, EventTuple
 from stepline.engine._fanout import FanoutMixin
 from stepline.engine._frames import BLOCKED, CONTINUE, ENDED, Frame, ScopedContext
 from stepline.engine._history import HistoryEvent
@@ -99,7 +101,7 @@ def iso_time(timestamp: float) -> str:
     return f"{cached[1]}{micros // 1000:03d}Z"
 
 
-class Execution(SimpleStatesMixin, JsonataStatesMixin, TaskMixin, FanoutMixin):
+class Execution(SimpleStatesMixin, JsonataStatesMixin, TaskMixin, FanoutMixin, DurableMixin):
     """One run of a compiled definition, advanced step by step by a driver.
 
     Args:
@@ -109,6 +111,9 @@ class Execution(SimpleStatesMixin, JsonataStatesMixin, TaskMixin, FanoutMixin):
         now: The clock the engine reads (seconds since the epoch).
         max_payload_bytes: The payload quota; AWS's 256 KiB by default.
         rng: Randomness for retry jitter (seedable for tests).
+        keep_events: Whether the execution keeps every event in memory (the default). A
+            durable driver that stores events as it takes them (:meth:`take_new_events`)
+            passes ``False`` to bound the memory of long executions.
 
     Raises:
         StatesError: ``States.DataLimitExceeded`` when the input is over the quota.
@@ -123,35 +128,17 @@ class Execution(SimpleStatesMixin, JsonataStatesMixin, TaskMixin, FanoutMixin):
         *,
         max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
         rng: random.Random | None = None,
+        keep_events: bool = True,
     ) -> None:
-        self.definition = definition
-        self.identity = identity
-        self.now = now
-        self.max_payload_bytes = max_payload_bytes
-        self.rng = rng or _SHARED_RNG
-        self._events: list[tuple[int, float, str, dict[str, Any] | None]] = []
-        self.status: Status = "RUNNING"
-        self.output: Any = None
-        self.output_json: str | None = None
-        self.error: str | None = None
-        self.cause: str | None = None
-        self.transitions = 0
+        self._setup(definition, identity, now, max_payload_bytes, rng=rng, keep_events=keep_events)
         self.start_time = now()
-        self.stop_time: float | None = None
-        self.deadline = (
+        self.deadline: float | None = (
             self.start_time + definition.timeout_seconds
             if definition.timeout_seconds is not None
             else None
         )
-        self.input = execution_input
-        self._ready: deque[Frame] = deque()
-        self._effects: list[TaskEffect | TimerEffect] = []
-        self._cancelled: list[int] = []
-        self._next_effect_id = 1
-        self._tasks: dict[int, tuple[Frame, State, Any, Any]] = {}
-        self._timers: dict[int, tuple[Frame, str]] = {}
+        self.input: Any = execution_input
         input_json = self._encode(execution_input, "execution input")
-        self._execution_context: dict[str, Any] | None = None
         started = self._emit(
             0,
             "ExecutionStarted",
@@ -161,6 +148,44 @@ class Execution(SimpleStatesMixin, JsonataStatesMixin, TaskMixin, FanoutMixin):
             },
         )
         self._ready.append(Frame(definition.graph, execution_input, None, 0, started))
+
+    def _setup(
+        self,
+        definition: CompiledDefinition,
+        identity: ExecutionIdentity,
+        now: Callable[[], float],
+        max_payload_bytes: int,
+        *,
+        rng: random.Random | None,
+        keep_events: bool,
+    ) -> None:
+        """Every attribute of a new execution, before its first event (shared with restore)."""
+        self.definition = definition
+        self.identity = identity
+        self.now = now
+        self.max_payload_bytes = max_payload_bytes
+        self.rng = rng or _SHARED_RNG
+        self._events: list[EventTuple] = [] if keep_events else EventLog()
+        self._keep_events = keep_events
+        self._taken = 0
+        self.status: Status = "RUNNING"
+        self.output: Any = None
+        self.output_json: str | None = None
+        self.error: str | None = None
+        self.cause: str | None = None
+        self.transitions = 0
+        self.start_time = 0.0
+        self.stop_time: float | None = None
+        self.deadline = None
+        self.input = None
+        self._ready: deque[Frame] = deque()
+        self._effects: list[TaskEffect | TimerEffect] = []
+        self._cancelled: list[int] = []
+        self._next_effect_id = 1
+        self._tasks: dict[int, tuple[Frame, State, Any, Any, TaskEffect]] = {}
+        self._timers: dict[int, tuple[Frame, str, float]] = {}
+        self._execution_context: dict[str, Any] | None = None
+        self._snapshot_facts: tuple[str, dict[int, list[Any]], CompiledDefinition] | None = None
 
     # ----------------------------------------------------------------- the driver's interface
 
@@ -207,7 +232,7 @@ class Execution(SimpleStatesMixin, JsonataStatesMixin, TaskMixin, FanoutMixin):
         entry = self._timers.pop(effect_id, None)
         if entry is None or self.status != "RUNNING":
             return
-        frame, kind = entry
+        frame, kind, _due = entry
         frame.pending_effect = None
         if frame.aborted:
             return
@@ -296,10 +321,13 @@ class Execution(SimpleStatesMixin, JsonataStatesMixin, TaskMixin, FanoutMixin):
 
     @property
     def events(self) -> list[HistoryEvent]:
-        """The history so far, in order."""
+        """The history so far, in order: the events held in memory (all of them, unless the
+        execution was restored or created with ``keep_events=False``)."""
+        events = self._events
+        first = len(events) - list.__len__(events) + 1
         return [
             HistoryEvent(index, previous, timestamp, event_type, details)
-            for index, (previous, timestamp, event_type, details) in enumerate(self._events, 1)
+            for index, (previous, timestamp, event_type, details) in enumerate(events, first)
         ]
 
     @property
@@ -439,7 +467,7 @@ class Execution(SimpleStatesMixin, JsonataStatesMixin, TaskMixin, FanoutMixin):
     def _start_timer(self, frame: Frame, due: float, kind: str) -> None:
         effect_id = self._next_effect_id
         self._next_effect_id += 1
-        self._timers[effect_id] = (frame, kind)
+        self._timers[effect_id] = (frame, kind, due)
         frame.pending_effect = effect_id
         self._effects.append(TimerEffect(effect_id, due))
 

@@ -37,8 +37,8 @@ class ExecutionMixin:
         _effects: list[TaskEffect | TimerEffect]
         _cancelled: list[int]
         _next_effect_id: int
-        _tasks: dict[int, tuple[Frame, State, Any, Any]]
-        _timers: dict[int, tuple[Frame, str]]
+        _tasks: dict[int, tuple[Frame, State, Any, Any, TaskEffect]]
+        _timers: dict[int, tuple[Frame, str, float]]  # frame, "wait" | "retry", due time
 
         def _emit(
             self,

@@ -124,22 +124,23 @@ class TaskMixin(ExecutionMixin):
             )
         effect_id = self._next_effect_id
         self._next_effect_id += 1
-        self._tasks[effect_id] = (frame, state, resource_type, resource)
-        frame.pending_effect = effect_id
-        self._effects.append(
-            TaskEffect(
-                id=effect_id,
-                resource=state.resource,
-                parameters=effective,
-                state_name=state.name,
-                context=context,
-                timeout_seconds=timeout,
-                heartbeat_seconds=heartbeat,
-                identity=self.identity,
-                region=self.region,
-                jsonata=state.jsonata,
-            )
+        effect = TaskEffect(
+            id=effect_id,
+            resource=state.resource,
+            parameters=effective,
+            state_name=state.name,
+            context=context,
+            timeout_seconds=timeout,
+            heartbeat_seconds=heartbeat,
+            identity=self.identity,
+            region=self.region,
+            jsonata=state.jsonata,
         )
+        # The effect is kept until the outcome arrives: a snapshot records its parameters, and
+        # `outstanding()` hands it out again after a restore.
+        self._tasks[effect_id] = (frame, state, resource_type, resource, effect)
+        frame.pending_effect = effect_id
+        self._effects.append(effect)
         return BLOCKED
 
     def _finish_with_result(self, frame: Frame, state: State, result: Any, context: Any) -> int:
@@ -212,7 +213,7 @@ class TaskMixin(ExecutionMixin):
         entry = self._tasks.pop(effect_id, None)
         if entry is None or self.status != "RUNNING":
             return
-        frame, _state, resource_type, resource = entry
+        frame, _state, resource_type, resource, _effect = entry
         frame.pending_effect = None
         if frame.aborted:
             return
