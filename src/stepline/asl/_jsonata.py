@@ -30,9 +30,8 @@ Semantics follow Step Functions' JSONata mode:
 
 Engine differences the seam evens out: jsonata2py resolves built-in names at compile time (so
 ``$random``/``$eval`` are renamed in the text, see :mod:`stepline.asl._jsonata_scan`, and a
-binding cannot shadow a function: an expression that mentions a built-in name checks, when it
-runs, whether the bindings hold that name, and if so runs a version compiled, once, with those
-names renamed to aliases bound to the values; an expression that mentions none pays nothing);
+binding cannot shadow a function: :mod:`stepline.asl._jsonata_shadowing` runs a renamed
+version when the bindings hold a function name the expression mentions);
 jsonatapy refuses integers wider than 64 bits in its input (they are passed as floats, which
 is what JSONata's double arithmetic makes of them anyway) and cannot tell ``null`` from
 undefined in a plain call (its JSON entry point is used instead). Infinite numbers become
@@ -45,13 +44,15 @@ import math
 import os
 import re
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any, Final, Protocol
 
 from stepline.asl._errors import QUERY_EVALUATION_ERROR, DefinitionError, StatesError
 from stepline.asl._jsonata_fast import Fallback, compile_fast_path
 from stepline.asl._jsonata_functions import AWS_FUNCTIONS, UNDEFINED, FunctionError
-from stepline.asl._jsonata_scan import RENAMED_FUNCTIONS, Scan, scan, shadow_alias
+from stepline.asl._jsonata_scan import RENAMED_FUNCTIONS, Scan, scan
+from stepline.asl._jsonata_shadowing import AliasedBindings, Runner, Shadowing
 
 __all__ = [
     "DEFAULT_ENGINE",
@@ -118,10 +119,6 @@ def _coded(code: str | None, message: str) -> _Failure:
     if not code:
         return _Failure(message, coded=False)
     return _Failure(f"{code}: {message}", coded=True)
-
-
-Runner = Callable[[Mapping[str, Any]], Any]
-"""A compiled expression on one engine: ``run(bindings) -> value or UNDEFINED``."""
 
 
 class _Engine(Protocol):
@@ -427,7 +424,7 @@ class CompiledExpression:
         self.fast = fast is not None
         names = tuple(sorted(found.function_names))
         if names:  # a binding of one of these names shadows the function: checked per run
-            shadowing = _Shadowing(text, names, engine)
+            shadowing = Shadowing(text, names, partial(_shadowed_version, text, engine))
             self._engine_run = engine_run = shadowing.guard(plain, use_fast=False)
             self._run = shadowing.guard(plain, use_fast=True)
         else:
@@ -491,100 +488,29 @@ class CompiledExpression:
         )
 
 
-class _Aliased(Mapping[str, Any]):
-    """Bindings plus the aliases of shadowing variables (alias -> the variable's value)."""
+def _shadowed_version(
+    text: str, engine: _Engine, found: Scan, aliases: Mapping[str, str], use_fast: bool
+) -> Runner:
+    """A version of ``text`` with shadowed function names renamed (see ``_jsonata_shadowing``)."""
+    engine_run = engine.compile(text, found)
+    fast = compile_fast_path(found.renamed) if use_fast else None
 
-    __slots__ = ("_aliases", "_bindings")
-
-    def __init__(self, bindings: Mapping[str, Any], aliases: Mapping[str, str]) -> None:
-        self._bindings = bindings
-        self._aliases = aliases
-
-    def __getitem__(self, name: str) -> Any:
-        return self._bindings[self._aliases.get(name, name)]
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._aliases or name in self._bindings
-
-    def __iter__(self) -> Iterator[str]:
-        yield from self._bindings
-        yield from self._aliases
-
-    def __len__(self) -> int:
-        return len(self._bindings) + len(self._aliases)
-
-
-class _Shadowing:
-    """The versions of one expression in which bindings shadow some of its function names.
-
-    jsonata2py resolves a built-in name when it compiles, so a variable bound under that name
-    is invisible to it. For each set of shadowed names met at run time, the expression is
-    compiled once more with those names' ``$name`` tokens renamed to their
-    :func:`~stepline.asl._jsonata_scan.shadow_alias`, and evaluated with the aliases bound to
-    the variables' values. Both engines run the renamed text, so they agree.
-    """
-
-    __slots__ = ("_engine", "_names", "_text", "_versions")
-
-    def __init__(self, text: str, names: tuple[str, ...], engine: _Engine) -> None:
-        self._text = text
-        self._names = names
-        self._engine = engine
-        # (shadowed names, use_fast) -> runner taking the caller's bindings. Filled on demand;
-        # two threads may both compile a version, and either result is right.
-        self._versions: dict[tuple[frozenset[str], bool], Runner] = {}
-
-    def guard(self, plain: Runner, *, use_fast: bool) -> Runner:
-        """``plain`` when no binding shadows a function name, else the right version."""
-        names = self._names
-        shadowed_run = self._run
-        if len(names) == 1:  # the common case, unrolled: one membership test per run
-            (only,) = names
-
-            def run_one(bindings: Mapping[str, Any]) -> Any:
-                if only in bindings:
-                    return shadowed_run(bindings, use_fast)
-                return plain(bindings)
-
-            return run_one
-
-        def run(bindings: Mapping[str, Any]) -> Any:
-            for name in names:
-                if name in bindings:
-                    return shadowed_run(bindings, use_fast)
-            return plain(bindings)
-
-        return run
-
-    def _run(self, bindings: Mapping[str, Any], use_fast: bool) -> Any:
-        shadowed = frozenset(name for name in self._names if name in bindings)
-        version = self._versions.get((shadowed, use_fast))
-        if version is None:
-            version = self._versions[shadowed, use_fast] = self._compile(shadowed, use_fast)
-        return version(bindings)
-
-    def _compile(self, shadowed: frozenset[str], use_fast: bool) -> Runner:
-        found = scan(self._text, shadowed)
-        engine_run = self._engine.compile(self._text, found)
-        fast = compile_fast_path(found.renamed) if use_fast else None
-        aliases = {shadow_alias(name): name for name in shadowed}
-
-        def run(bindings: Mapping[str, Any]) -> Any:
-            aliased = _Aliased(bindings, aliases)
-            if fast is not None:
-                try:
-                    return fast(aliased)
-                except Fallback:
-                    pass
+    def run(bindings: Mapping[str, Any]) -> Any:
+        aliased = AliasedBindings(bindings, aliases)
+        if fast is not None:
             try:
-                return engine_run(aliased)
-            except _Failure as failure:
-                detail = failure.detail
-                for alias, name in aliases.items():  # messages that quote a name quote ours
-                    detail = detail.replace(alias, name)
-                raise _Failure(detail, failure.coded) from None
+                return fast(aliased)
+            except Fallback:
+                pass
+        try:
+            return engine_run(aliased)
+        except _Failure as failure:
+            detail = failure.detail
+            for alias, name in aliases.items():  # a message that quotes a name quotes ours
+                detail = detail.replace(alias, name)
+            raise _Failure(detail, failure.coded) from None
 
-        return run
+    return run
 
 
 def _where(field: str | None) -> str:
