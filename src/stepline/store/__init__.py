@@ -1,0 +1,82 @@
+"""Persistence for the stepline service: one ``Store`` interface, several backends.
+
+- :class:`Store` — the protocol (state machines, revisions, versions, aliases, tags,
+  executions, history, and the worker side: claims with leases, step commits, timers, stop).
+- :class:`MemoryStore` — in process memory (tests, Express, ``stepline run``).
+- :class:`SqliteStore` — one file, WAL, a single writer thread with group commit.
+- :func:`open_store` — a store from a database URL.
+
+Records are frozen dataclasses (:mod:`stepline.store._records`); errors derive from
+:class:`StoreError`.
+"""
+
+from __future__ import annotations
+
+from stepline.store._errors import (
+    HistoryConflict,
+    InvalidPageToken,
+    LeaseLost,
+    RecordNotFound,
+    SchemaTooNew,
+    StoreClosed,
+    StoreConflict,
+    StoreError,
+)
+from stepline.store._memory import MemoryStore
+from stepline.store._open import open_store
+from stepline.store._paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from stepline.store._protocol import Store
+from stepline.store._records import (
+    TERMINAL_STATUSES,
+    AliasRecord,
+    ClaimedExecution,
+    ExecutionRecord,
+    ExecutionStatus,
+    HistoryEventRecord,
+    Page,
+    PendingEvent,
+    RedriveStatus,
+    StateMachineRecord,
+    StateMachineRevisionRecord,
+    StateMachineStatus,
+    StateMachineType,
+    StateMachineVersionRecord,
+    StepCommit,
+    TimerRecord,
+)
+from stepline.store._sql import SCHEMA_VERSION
+from stepline.store._sqlite import SqliteStore
+
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "MAX_PAGE_SIZE",
+    "SCHEMA_VERSION",
+    "TERMINAL_STATUSES",
+    "AliasRecord",
+    "ClaimedExecution",
+    "ExecutionRecord",
+    "ExecutionStatus",
+    "HistoryConflict",
+    "HistoryEventRecord",
+    "InvalidPageToken",
+    "LeaseLost",
+    "MemoryStore",
+    "Page",
+    "PendingEvent",
+    "RecordNotFound",
+    "RedriveStatus",
+    "SchemaTooNew",
+    "SqliteStore",
+    "StateMachineRecord",
+    "StateMachineRevisionRecord",
+    "StateMachineStatus",
+    "StateMachineType",
+    "StateMachineVersionRecord",
+    "StepCommit",
+    "Store",
+    "StoreClosed",
+    "StoreConflict",
+    "StoreError",
+    "TimerRecord",
+    "open_store",
+]

@@ -1,0 +1,59 @@
+"""``open_store(url)``: a store from a database URL (``--database``, ``STEPLINE_DATABASE_URL``).
+
+Accepted:
+
+- ``memory://`` — :class:`~stepline.store.MemoryStore`.
+- ``sqlite:///relative/path.db`` and ``sqlite:////absolute/path.db`` (SQLAlchemy's spelling:
+  the path is what follows ``sqlite:///``); ``~`` is expanded. ``sqlite:///:memory:`` is refused
+  (the writer and readers could not share it): use ``memory://``.
+- A bare file path (no scheme) — SQLite.
+- ``postgresql://…`` — arrives with issue #7; refused with a message saying so until then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from stepline.store._memory import MemoryStore
+from stepline.store._protocol import Store
+from stepline.store._sqlite import SqliteStore
+
+__all__ = ["open_store"]
+
+_SQLITE = "sqlite:///"
+
+
+async def open_store(url: str) -> Store:
+    """Open (creating and migrating if needed) the store ``url`` names.
+
+    Raises:
+        ValueError: An unsupported or malformed URL; the message lists what is accepted.
+        SchemaTooNew: The database belongs to a newer stepline.
+    """
+    if url in ("memory://", "memory:"):
+        return MemoryStore()
+    if url.startswith(_SQLITE):
+        path = url[len(_SQLITE) :].split("?", 1)[0]
+        if not path:
+            raise ValueError(
+                f"Database URL {url!r} names no file: write sqlite:///relative.db or "
+                "sqlite:////absolute/path.db."
+            )
+        if path == ":memory:":
+            raise ValueError(
+                "sqlite:///:memory: is not supported (the store's writer and readers use "
+                "separate connections); use memory:// for a store without a file."
+            )
+        return await asyncio.to_thread(SqliteStore, path)
+    if url.startswith(("postgresql://", "postgres://")):
+        raise ValueError(
+            "PostgreSQL databases are not supported yet in this version of stepline; use "
+            "sqlite:///path/to/file.db or memory://."
+        )
+    if "://" in url or url.startswith("sqlite:"):
+        scheme = url.split(":", 1)[0]
+        raise ValueError(
+            f"Unsupported database URL scheme {scheme!r}: use sqlite:///path/to/file.db, "
+            "memory://, or a file path."
+        )
+    return await asyncio.to_thread(SqliteStore, url)

@@ -1,0 +1,310 @@
+"""The ``Store`` protocol: every operation the service needs, on every backend.
+
+Backends (:class:`~stepline.store.MemoryStore`, :class:`~stepline.store.SqliteStore`, and the
+PostgreSQL one of issue #7) implement exactly these coroutines with the same semantics; the
+shared test suite in ``tests/unit/store`` holds them to it. Later issues add operations
+(activities, task tokens, map runs, redrive) beside these, not instead of them.
+
+Rules every backend keeps:
+
+- Each call is one atomic transaction: it happens entirely or not at all.
+- Names are unique per state machine (executions) and per account/region (state machines,
+  through their ARN); a collision raises :class:`~stepline.store.StoreConflict` carrying the
+  stored record so the service can apply AWS's idempotency rules.
+- Execution work is handed out with leases. ``claim_runnable`` gives each due execution to one
+  owner with a fresh ``lease_token``; ``commit_step``, ``renew_lease`` and ``release`` succeed
+  only while that token is still the execution's lease (a later claim or a stop replaces or
+  clears it), else raise :class:`~stepline.store.LeaseLost` and change nothing.
+- An execution is due when it is not leased and its wake time (the earliest of the
+  ``runnable_at`` it was released with and its timers) has come, or when its lease expired.
+- History event ids are 1, 2, 3… per execution; a write that does not continue them raises
+  :class:`~stepline.store.HistoryConflict`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from typing import Protocol
+
+from stepline.store._records import (
+    AliasRecord,
+    ClaimedExecution,
+    ExecutionRecord,
+    ExecutionStatus,
+    HistoryEventRecord,
+    Page,
+    PendingEvent,
+    StateMachineRecord,
+    StateMachineRevisionRecord,
+    StateMachineVersionRecord,
+    StepCommit,
+)
+
+__all__ = ["Store"]
+
+
+class Store(Protocol):
+    """Persistence for state machines, versions, aliases, tags, executions and their history."""
+
+    async def close(self) -> None:
+        """Finish pending writes and release connections and threads; idempotent."""
+
+    # -- state machines -------------------------------------------------------------------
+
+    async def create_state_machine(
+        self,
+        record: StateMachineRecord,
+        *,
+        tags: Mapping[str, str] | None = None,
+        publish: bool = False,
+        version_description: str | None = None,
+    ) -> tuple[StateMachineRecord, StateMachineVersionRecord | None]:
+        """Store a new state machine with its first revision (and version 1 when ``publish``).
+
+        Raises:
+            StoreConflict: Its ARN (so its name) is taken; ``existing`` is the stored record
+                (status ``DELETING`` or not: the service decides what AWS would answer).
+        """
+
+    async def get_state_machine(self, arn: str) -> StateMachineRecord | None:
+        """The state machine, or ``None``."""
+
+    async def list_state_machines(
+        self, *, max_results: int = 0, next_token: str | None = None
+    ) -> Page[StateMachineRecord]:
+        """State machines in ARN (so name) order."""
+
+    async def update_state_machine(
+        self,
+        arn: str,
+        revision: StateMachineRevisionRecord,
+        *,
+        publish: bool = False,
+        version_description: str | None = None,
+    ) -> tuple[StateMachineRecord, StateMachineVersionRecord | None]:
+        """Make ``revision`` (a complete new revision) the current one; publish it if asked.
+
+        Raises:
+            RecordNotFound: No such state machine.
+            StoreConflict: It is ``DELETING``, or the revision id is taken.
+        """
+
+    async def mark_state_machine_deleting(self, arn: str) -> StateMachineRecord | None:
+        """Set status ``DELETING`` (AWS's first step of deletion); ``None`` if it is gone."""
+
+    async def remove_state_machine(self, arn: str) -> bool:
+        """Remove the state machine, its versions, aliases and tags (executions stay).
+
+        Returns:
+            Whether it existed.
+        """
+
+    async def get_revision(self, revision_id: str) -> StateMachineRevisionRecord | None:
+        """A revision by id (what an execution runs), or ``None``."""
+
+    # -- versions -------------------------------------------------------------------------
+
+    async def publish_version(
+        self,
+        state_machine_arn: str,
+        *,
+        creation_date: float,
+        description: str | None = None,
+        expected_revision_id: str | None = None,
+    ) -> tuple[StateMachineVersionRecord, bool]:
+        """Publish the current revision as the next version, unless one already holds it.
+
+        Returns:
+            The version, and whether it was created now (``False``: the existing version of
+            the current revision, AWS's idempotent answer).
+
+        Raises:
+            RecordNotFound: No such state machine.
+            StoreConflict: It is ``DELETING``, or ``expected_revision_id`` is not current.
+        """
+
+    async def get_version(self, arn: str) -> StateMachineVersionRecord | None:
+        """A version by ARN, or ``None``."""
+
+    async def list_versions(
+        self, state_machine_arn: str, *, max_results: int = 0, next_token: str | None = None
+    ) -> Page[StateMachineVersionRecord]:
+        """Versions, newest first."""
+
+    async def delete_version(self, arn: str) -> bool:
+        """Delete a version; ``False`` if it did not exist.
+
+        Raises:
+            StoreConflict: An alias routes to it.
+        """
+
+    # -- aliases --------------------------------------------------------------------------
+
+    async def create_alias(self, record: AliasRecord) -> AliasRecord:
+        """Store a new alias.
+
+        Raises:
+            RecordNotFound: Its state machine or a routed version does not exist.
+            StoreConflict: The name is taken (``existing`` is the alias), or the state machine
+                is ``DELETING``.
+        """
+
+    async def get_alias(self, arn: str) -> AliasRecord | None:
+        """An alias by ARN, or ``None``."""
+
+    async def list_aliases(
+        self, state_machine_arn: str, *, max_results: int = 0, next_token: str | None = None
+    ) -> Page[AliasRecord]:
+        """Aliases in name order."""
+
+    async def update_alias(self, record: AliasRecord) -> AliasRecord:
+        """Replace an alias's description, routing and update date.
+
+        Raises:
+            RecordNotFound: No such alias, or a routed version does not exist.
+        """
+
+    async def delete_alias(self, arn: str) -> bool:
+        """Delete an alias; ``False`` if it did not exist."""
+
+    # -- tags -----------------------------------------------------------------------------
+
+    async def tag_resource(self, arn: str, tags: Mapping[str, str]) -> None:
+        """Add or overwrite tags of any resource ARN (the service checks it exists)."""
+
+    async def untag_resource(self, arn: str, keys: Collection[str]) -> None:
+        """Remove tags by key; absent keys are ignored."""
+
+    async def list_tags(self, arn: str) -> dict[str, str]:
+        """All tags of a resource, in key order."""
+
+    # -- executions -----------------------------------------------------------------------
+
+    async def create_execution(
+        self,
+        record: ExecutionRecord,
+        events: Sequence[HistoryEventRecord],
+        *,
+        runnable_at: float | None,
+        snapshot: bytes | None = None,
+        reuse_closed_before: float | None = None,
+    ) -> ExecutionRecord:
+        """Store a new execution with its first events (ids 1…n), runnable at ``runnable_at``.
+
+        Args:
+            record: The execution (status ``RUNNING`` for one that will run).
+            events: Its first events, ``ExecutionStarted`` usually.
+            runnable_at: When a worker may claim it (``None``: not until something wakes it).
+            snapshot: An initial engine snapshot, if the caller has one.
+            reuse_closed_before: A closed execution of the same name that stopped before this
+                time is purged (history included) and replaced (AWS's 90-day name reuse).
+
+        Returns:
+            The stored record (``last_event_id`` set).
+
+        Raises:
+            StoreConflict: The name is taken; ``existing`` is the stored execution (AWS's
+                idempotent StartExecution rule needs its status and input).
+            HistoryConflict: ``events`` do not start at 1 or have gaps.
+        """
+
+    async def get_execution(self, arn: str) -> ExecutionRecord | None:
+        """An execution by ARN, or ``None``."""
+
+    async def list_executions(
+        self,
+        *,
+        state_machine_arn: str | None = None,
+        version_arn: str | None = None,
+        alias_arn: str | None = None,
+        map_run_arn: str | None = None,
+        status: ExecutionStatus | None = None,
+        max_results: int = 0,
+        next_token: str | None = None,
+    ) -> Page[ExecutionRecord]:
+        """Executions of exactly one subject (state machine, version, alias or map run),
+        newest first, optionally of one status.
+
+        Raises:
+            ValueError: Not exactly one subject given.
+            InvalidPageToken: A token not made for this listing, altered, or expired.
+        """
+
+    async def get_history(
+        self,
+        execution_arn: str,
+        *,
+        reverse: bool = False,
+        max_results: int = 0,
+        next_token: str | None = None,
+    ) -> Page[HistoryEventRecord]:
+        """A page of history in id order (newest first when ``reverse``).
+
+        Raises:
+            RecordNotFound: No such execution.
+            InvalidPageToken: A token not made for this listing, altered, or expired.
+        """
+
+    async def has_running_executions(self, state_machine_arn: str) -> bool:
+        """Whether any execution of the state machine (any version) is ``RUNNING``."""
+
+    async def stop_execution(
+        self,
+        execution_arn: str,
+        *,
+        stop_date: float,
+        error: str | None,
+        cause: str | None,
+        events: Sequence[PendingEvent],
+    ) -> tuple[ExecutionRecord, bool]:
+        """Abort a running execution now, whoever holds its lease.
+
+        Sets ``ABORTED`` with the stop date, error and cause, appends ``events`` (ids assigned
+        after the last one; ``ExecutionAborted`` at least), drops its timers and clears its
+        lease, so the holder's next ``commit_step``/``renew_lease`` raises ``LeaseLost``.
+
+        Returns:
+            The execution and whether this call stopped it (``False``: it was not running and
+            nothing changed).
+
+        Raises:
+            RecordNotFound: No such execution.
+        """
+
+    # -- workers --------------------------------------------------------------------------
+
+    async def claim_runnable(
+        self, owner: str, *, limit: int, lease_seconds: float, now: float
+    ) -> list[ClaimedExecution]:
+        """Lease up to ``limit`` due executions to ``owner``, earliest due first."""
+
+    async def commit_step(self, step: StepCommit) -> None:
+        """Commit one step atomically (see :class:`~stepline.store.StepCommit`).
+
+        Raises:
+            RecordNotFound: No such execution.
+            LeaseLost: The lease is not the caller's any more; nothing was written.
+            HistoryConflict: The events do not continue the history; nothing was written.
+        """
+
+    async def renew_lease(
+        self, execution_arn: str, lease_token: str, *, lease_seconds: float, now: float
+    ) -> float:
+        """Extend the caller's lease to ``now + lease_seconds`` and return that.
+
+        Raises:
+            LeaseLost: The lease is not the caller's any more.
+        """
+
+    async def release(
+        self, execution_arn: str, lease_token: str, *, runnable_at: float | None
+    ) -> None:
+        """Give the lease up; the execution wakes at the earliest of ``runnable_at`` and its
+        timers.
+
+        Raises:
+            LeaseLost: The lease is not the caller's any more.
+        """
+
+    async def next_wake_at(self) -> float | None:
+        """The earliest time any running execution becomes due (a worker's sleep bound)."""

@@ -1,0 +1,341 @@
+"""The records the store keeps: state machines, revisions, versions, aliases, executions, events.
+
+Every record is a frozen, slotted dataclass and holds plain values only, so that a record read
+from any backend compares equal to the one written. Conventions shared by all of them:
+
+- Times are seconds since the epoch (UTC) as ``float``, like the engine's history events.
+- Structures the store keeps "as given" (logging, tracing and encryption configurations, history
+  event details) are JSON text: the store never parses them, so they come back byte for byte.
+- Execution input/output, event details and snapshots may carry user data: they are left out of
+  ``repr`` so that a record in a log or an assertion message shows no payload.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final, Generic, Literal, TypeVar
+
+__all__ = [
+    "RUNNING",
+    "TERMINAL_STATUSES",
+    "AliasRecord",
+    "ClaimedExecution",
+    "ExecutionRecord",
+    "ExecutionStatus",
+    "HistoryEventRecord",
+    "Page",
+    "PendingEvent",
+    "RedriveStatus",
+    "StateMachineRecord",
+    "StateMachineRevisionRecord",
+    "StateMachineStatus",
+    "StateMachineType",
+    "StateMachineVersionRecord",
+    "StepCommit",
+    "TimerRecord",
+]
+
+StateMachineType = Literal["STANDARD", "EXPRESS"]
+StateMachineStatus = Literal["ACTIVE", "DELETING"]
+ExecutionStatus = Literal[
+    "RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"
+]
+RedriveStatus = Literal["REDRIVABLE", "NOT_REDRIVABLE", "REDRIVABLE_BY_MAP_RUN"]
+
+RUNNING: Final = "RUNNING"
+TERMINAL_STATUSES: Final = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class StateMachineRevisionRecord:
+    """One immutable revision of a state machine: what an execution or a version runs.
+
+    Every create and every update makes a new revision; the state machine points at its latest
+    one, versions and executions at the one they were made from (so a running execution keeps
+    its definition across ``UpdateStateMachine``, and ``DescribeStateMachineForExecution``
+    answers with it).
+
+    Attributes:
+        revision_id: Unique id chosen by the caller (AWS uses a UUID).
+        state_machine_arn: The unqualified state machine ARN.
+        definition: The ASL definition text, exactly as given.
+        role_arn: The execution role.
+        update_date: When this revision was made.
+        logging_configuration: JSON text, as given.
+        tracing_configuration: JSON text, as given.
+        encryption_configuration: JSON text, as given.
+    """
+
+    revision_id: str
+    state_machine_arn: str
+    definition: str = field(repr=False)
+    role_arn: str
+    update_date: float
+    logging_configuration: str | None = None
+    tracing_configuration: str | None = None
+    encryption_configuration: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StateMachineRecord:
+    """A state machine with its current revision (``DescribeStateMachine``).
+
+    Attributes:
+        arn: ``arn:…:stateMachine:<name>``; unique, which makes the name unique per account
+            and region.
+        name: The state machine's name.
+        type: ``STANDARD`` or ``EXPRESS``.
+        status: ``ACTIVE`` or ``DELETING``.
+        creation_date: When it was created.
+        revision: Its current revision (definition, role, configurations, update date).
+        description: Free text (AWS fills it for versions only; kept for completeness).
+    """
+
+    arn: str
+    name: str
+    type: StateMachineType
+    status: StateMachineStatus
+    creation_date: float
+    revision: StateMachineRevisionRecord
+    description: str | None = None
+
+    @property
+    def revision_id(self) -> str:
+        """The current revision's id."""
+        return self.revision.revision_id
+
+    @property
+    def definition(self) -> str:
+        """The current definition text."""
+        return self.revision.definition
+
+    @property
+    def role_arn(self) -> str:
+        """The current execution role."""
+        return self.revision.role_arn
+
+    @property
+    def update_date(self) -> float:
+        """When the current revision was made."""
+        return self.revision.update_date
+
+
+@dataclass(frozen=True, slots=True)
+class StateMachineVersionRecord:
+    """A published version: an immutable snapshot of one revision.
+
+    Attributes:
+        arn: The state machine ARN followed by ``:<version number>``.
+        state_machine_arn: The unqualified state machine ARN.
+        version: 1, 2, …; numbers are never reused, even after a version is deleted.
+        creation_date: When it was published.
+        revision: The revision it snapshots (definition, role, configurations).
+        description: The version description given at publication.
+    """
+
+    arn: str
+    state_machine_arn: str
+    version: int
+    creation_date: float
+    revision: StateMachineRevisionRecord
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AliasRecord:
+    """A state machine alias routing executions to one or two versions.
+
+    Attributes:
+        arn: The state machine ARN followed by ``:<alias name>``.
+        state_machine_arn: The unqualified state machine ARN.
+        name: The alias name.
+        routing: ``(version ARN, weight)`` pairs in the order given.
+        creation_date: When it was created.
+        update_date: When it was last updated (the creation date until then).
+        description: The alias description.
+    """
+
+    arn: str
+    state_machine_arn: str
+    name: str
+    routing: tuple[tuple[str, int], ...]
+    creation_date: float
+    update_date: float
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionRecord:
+    """An execution as ``DescribeExecution``/``ListExecutions`` show it.
+
+    Attributes:
+        arn: ``arn:…:execution:<state machine name>:<execution name>``.
+        state_machine_arn: The unqualified state machine ARN.
+        name: The execution name, unique per state machine.
+        revision_id: The state machine revision it runs.
+        status: AWS's execution status.
+        start_date: When it started.
+        input: The execution input, JSON text.
+        state_machine_version_arn: The version it was started through, if any.
+        state_machine_alias_arn: The alias it was started through, if any.
+        stop_date: When it ended.
+        output: The output of a successful execution, JSON text.
+        error: The error of a failed, timed out or aborted execution.
+        cause: The cause that goes with ``error``.
+        trace_header: The X-Ray trace header given at start.
+        redrive_count: How many times it was redriven.
+        redrive_date: When it was last redriven.
+        redrive_status: Whether it can be redriven.
+        redrive_status_reason: Why not, when it cannot.
+        map_run_arn: The Map Run that started it (a Distributed Map child).
+        parent_execution_arn: The execution that started it (a nested workflow).
+        last_event_id: The id of its latest history event.
+    """
+
+    arn: str
+    state_machine_arn: str
+    name: str
+    revision_id: str
+    status: ExecutionStatus
+    start_date: float
+    input: str = field(repr=False)
+    state_machine_version_arn: str | None = None
+    state_machine_alias_arn: str | None = None
+    stop_date: float | None = None
+    output: str | None = field(default=None, repr=False)
+    error: str | None = field(default=None, repr=False)
+    cause: str | None = field(default=None, repr=False)
+    trace_header: str | None = None
+    redrive_count: int = 0
+    redrive_date: float | None = None
+    redrive_status: RedriveStatus | None = None
+    redrive_status_reason: str | None = None
+    map_run_arn: str | None = None
+    parent_execution_arn: str | None = None
+    last_event_id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEventRecord:
+    """One history event, as the engine recorded it.
+
+    Attributes:
+        id: 1, 2, … without gaps within an execution.
+        previous_event_id: The event this one follows in its branch (0 for the first).
+        timestamp: When it happened.
+        type: AWS's ``HistoryEventType`` name.
+        details: The details member's content as JSON text (or ``None``), stored verbatim.
+    """
+
+    id: int
+    previous_event_id: int
+    timestamp: float
+    type: str
+    details: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEvent:
+    """An event whose id the store assigns (``stop_execution`` appends after the last one).
+
+    Attributes:
+        timestamp: When it happened.
+        type: AWS's ``HistoryEventType`` name.
+        details: JSON text or ``None``.
+        previous_event_id: The event it follows; ``None`` means the one just before it.
+    """
+
+    timestamp: float
+    type: str
+    details: str | None = field(default=None, repr=False)
+    previous_event_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TimerRecord:
+    """A durable timer of an execution (a Wait state, a retry back-off…).
+
+    Attributes:
+        timer_id: Chosen by the engine; unique within the execution.
+        due: When it fires.
+    """
+
+    timer_id: str
+    due: float
+
+
+@dataclass(frozen=True, slots=True)
+class StepCommit:
+    """Everything one step of a worker commits, in one transaction.
+
+    The commit fails with :class:`~stepline.store.LeaseLost` unless ``lease_token`` is still the
+    execution's lease, and with :class:`~stepline.store.HistoryConflict` unless ``events``
+    continue the stored history (ids ``last + 1, last + 2, …``). Either way nothing is written.
+
+    Attributes:
+        execution_arn: The execution.
+        lease_token: The token :meth:`~stepline.store.Store.claim_runnable` handed out.
+        events: The new history events, ids continuing the stored ones.
+        snapshot: The engine's new snapshot (opaque bytes), or ``None`` to keep the stored one.
+        status: The final status when the execution ended with this step, else ``None``.
+        stop_date: When it ended (with ``status``).
+        output: The output of a successful end.
+        error: The error of a failed end.
+        cause: The cause of a failed end.
+        timers_add: Timers to store (an existing id is replaced).
+        timers_remove: Timer ids to delete.
+        runnable_at: When the execution must run again regardless of timers (``None``: only
+            when a timer is due or something wakes it). The store wakes it at the earliest of
+            this and its timers' due times.
+        keep_lease_until: ``None`` releases the lease; a time keeps the lease (the worker goes
+            on with tasks in flight) and moves its expiry there.
+    """
+
+    execution_arn: str
+    lease_token: str
+    events: tuple[HistoryEventRecord, ...] = ()
+    snapshot: bytes | None = field(default=None, repr=False)
+    status: ExecutionStatus | None = None
+    stop_date: float | None = None
+    output: str | None = field(default=None, repr=False)
+    error: str | None = field(default=None, repr=False)
+    cause: str | None = field(default=None, repr=False)
+    timers_add: tuple[TimerRecord, ...] = ()
+    timers_remove: tuple[str, ...] = ()
+    runnable_at: float | None = None
+    keep_lease_until: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedExecution:
+    """An execution a worker has claimed: what it needs to resume.
+
+    Attributes:
+        execution: The execution record.
+        lease_token: Pass it to ``commit_step``/``renew_lease``/``release``.
+        lease_expires_at: When the lease runs out unless renewed.
+        snapshot: The last committed snapshot, ``None`` before the first step.
+        timers: All its stored timers, earliest first (the due ones are those with
+            ``due <= now``).
+    """
+
+    execution: ExecutionRecord
+    lease_token: str
+    lease_expires_at: float
+    snapshot: bytes | None = field(repr=False)
+    timers: tuple[TimerRecord, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a listing.
+
+    Attributes:
+        items: The records of this page.
+        next_token: Pass it back for the next page; ``None`` on the last page.
+    """
+
+    items: tuple[T, ...]
+    next_token: str | None = None

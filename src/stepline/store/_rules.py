@@ -1,0 +1,81 @@
+"""Checks every backend applies the same way, before it writes anything."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from stepline.store._errors import HistoryConflict, LeaseLost
+from stepline.store._records import HistoryEventRecord, StepCommit, TimerRecord
+
+__all__ = [
+    "check_continuation",
+    "check_step",
+    "lease_lost",
+    "one_subject",
+    "wake_time",
+]
+
+
+def check_continuation(
+    execution_arn: str, last_event_id: int, events: Sequence[HistoryEventRecord]
+) -> None:
+    """Events must carry ids ``last_event_id + 1, + 2, …``.
+
+    Raises:
+        HistoryConflict: They do not.
+    """
+    expected = last_event_id + 1
+    for event in events:
+        if event.id != expected:
+            raise HistoryConflict(execution_arn, expected, event.id)
+        expected += 1
+
+
+def check_step(step: StepCommit) -> None:
+    """Reject a malformed step before touching storage.
+
+    Raises:
+        ValueError: A final status without a stop date, or ``RUNNING`` given as final status.
+    """
+    if step.status is not None:
+        if step.status == "RUNNING":
+            raise ValueError("StepCommit.status is the final status; leave it None while running.")
+        if step.stop_date is None:
+            raise ValueError("StepCommit.stop_date is required with a final status.")
+
+
+def lease_lost(execution_arn: str, status: str, held_token: str | None) -> LeaseLost:
+    """The LeaseLost error for an execution whose lease is not the caller's."""
+    if status != "RUNNING":
+        return LeaseLost(execution_arn, f"the execution is {status}")
+    if held_token is None:
+        return LeaseLost(execution_arn, "the lease was released")
+    return LeaseLost(execution_arn, "another worker claimed it after the lease expired")
+
+
+def wake_time(runnable_at: float | None, timer_dues: Iterable[float]) -> float | None:
+    """The earliest of ``runnable_at`` and the timers' due times (``None``: nothing wakes it)."""
+    earliest = runnable_at
+    for due in timer_dues:
+        if earliest is None or due < earliest:
+            earliest = due
+    return earliest
+
+
+def one_subject(**subjects: str | None) -> tuple[str, str]:
+    """The one ``(field, arn)`` given among the listing subjects.
+
+    Raises:
+        ValueError: None or several given.
+    """
+    given = [(name, value) for name, value in subjects.items() if value is not None]
+    if len(given) != 1:
+        raise ValueError(
+            f"list_executions needs exactly one of {', '.join(subjects)}; got {len(given)}."
+        )
+    return given[0]
+
+
+def sorted_timers(timers: Iterable[TimerRecord]) -> tuple[TimerRecord, ...]:
+    """Timers earliest first (ties by id, so every backend orders them alike)."""
+    return tuple(sorted(timers, key=lambda timer: (timer.due, timer.timer_id)))

@@ -1,0 +1,385 @@
+"""All of the store's SQL, by name: the versioned migrations and the queries.
+
+Written in the SQL that SQLite and PostgreSQL share (``?`` placeholders, ``ON CONFLICT``,
+``RETURNING``-free), so that a PostgreSQL backend converts placeholders and overrides only the
+few statements whose dialects differ, by name. ``{EXECUTION}`` and the other braces are column
+lists substituted once at import, in the field order of the records they build.
+
+Migrations are applied in order at open, each in one transaction, and recorded in
+``schema_migrations``; never edit an applied migration, add a new one.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from typing import Final
+
+__all__ = ["MIGRATIONS", "QUERIES", "SCHEMA_VERSION", "split_statements"]
+
+_COLUMNS: Final = {
+    "REVISION": (
+        "v.revision_id, v.state_machine_arn, v.definition, v.role_arn, v.update_date, "
+        "v.logging_configuration, v.tracing_configuration, v.encryption_configuration"
+    ),
+    "EXECUTION": (
+        "e.arn, e.state_machine_arn, e.name, e.revision_id, e.status, e.start_date, e.input, "
+        "e.version_arn, e.alias_arn, e.stop_date, e.output, e.error, e.cause, e.trace_header, "
+        "e.redrive_count, e.redrive_date, e.redrive_status, e.redrive_status_reason, "
+        "e.map_run_arn, e.parent_execution_arn, r.last_event_id"
+    ),
+}
+
+_MIGRATIONS_SQL: Final = """
+-- migration: 1 initial
+CREATE TABLE store_settings (
+    name TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
+CREATE TABLE state_machine_revisions (
+    revision_id TEXT PRIMARY KEY,
+    state_machine_arn TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    role_arn TEXT NOT NULL,
+    update_date REAL NOT NULL,
+    logging_configuration TEXT,
+    tracing_configuration TEXT,
+    encryption_configuration TEXT
+);
+CREATE INDEX state_machine_revisions_by_machine
+    ON state_machine_revisions (state_machine_arn);
+CREATE TABLE state_machines (
+    arn TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    type TEXT NOT NULL,
+    status TEXT NOT NULL,
+    creation_date REAL NOT NULL,
+    revision_id TEXT NOT NULL,
+    description TEXT,
+    next_version INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE state_machine_versions (
+    arn TEXT PRIMARY KEY,
+    state_machine_arn TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    creation_date REAL NOT NULL,
+    revision_id TEXT NOT NULL,
+    description TEXT,
+    UNIQUE (state_machine_arn, version)
+);
+CREATE INDEX state_machine_versions_by_revision ON state_machine_versions (revision_id);
+CREATE TABLE state_machine_aliases (
+    arn TEXT PRIMARY KEY,
+    state_machine_arn TEXT NOT NULL,
+    name TEXT NOT NULL,
+    creation_date REAL NOT NULL,
+    update_date REAL NOT NULL,
+    description TEXT
+);
+CREATE INDEX state_machine_aliases_by_machine ON state_machine_aliases (state_machine_arn, arn);
+CREATE TABLE alias_routes (
+    alias_arn TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    version_arn TEXT NOT NULL,
+    weight INTEGER NOT NULL,
+    PRIMARY KEY (alias_arn, position)
+);
+CREATE INDEX alias_routes_by_version ON alias_routes (version_arn);
+CREATE TABLE resource_tags (
+    resource_arn TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (resource_arn, key)
+);
+CREATE TABLE executions (
+    seq INTEGER PRIMARY KEY,
+    arn TEXT NOT NULL UNIQUE,
+    state_machine_arn TEXT NOT NULL,
+    name TEXT NOT NULL,
+    revision_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    start_date REAL NOT NULL,
+    input TEXT NOT NULL,
+    version_arn TEXT,
+    alias_arn TEXT,
+    stop_date REAL,
+    output TEXT,
+    error TEXT,
+    cause TEXT,
+    trace_header TEXT,
+    redrive_count INTEGER NOT NULL DEFAULT 0,
+    redrive_date REAL,
+    redrive_status TEXT,
+    redrive_status_reason TEXT,
+    map_run_arn TEXT,
+    parent_execution_arn TEXT
+);
+CREATE INDEX executions_by_machine ON executions (state_machine_arn, seq);
+CREATE INDEX executions_by_machine_status ON executions (state_machine_arn, status, seq);
+CREATE INDEX executions_by_version ON executions (version_arn, seq) WHERE version_arn IS NOT NULL;
+CREATE INDEX executions_by_alias ON executions (alias_arn, seq) WHERE alias_arn IS NOT NULL;
+CREATE INDEX executions_by_map_run ON executions (map_run_arn, seq)
+    WHERE map_run_arn IS NOT NULL;
+-- The hot, small, per-step row: kept apart so a step never rewrites a large input/output.
+CREATE TABLE execution_runtime (
+    seq INTEGER PRIMARY KEY,
+    last_event_id INTEGER NOT NULL,
+    snapshot BLOB,
+    wake_at REAL,
+    lease_owner TEXT,
+    lease_token TEXT,
+    lease_expires_at REAL
+);
+CREATE INDEX execution_runtime_by_wake ON execution_runtime (wake_at) WHERE wake_at IS NOT NULL;
+CREATE TABLE history_events (
+    seq INTEGER NOT NULL,
+    id INTEGER NOT NULL,
+    previous_event_id INTEGER NOT NULL,
+    timestamp REAL NOT NULL,
+    type TEXT NOT NULL,
+    details TEXT,
+    PRIMARY KEY (seq, id)
+);
+CREATE TABLE timers (
+    seq INTEGER NOT NULL,
+    timer_id TEXT NOT NULL,
+    due REAL NOT NULL,
+    PRIMARY KEY (seq, timer_id)
+);
+"""
+
+_QUERIES_SQL: Final = """
+-- name: get_setting
+SELECT value FROM store_settings WHERE name = ?
+-- name: put_setting_if_absent
+INSERT INTO store_settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING
+
+-- name: insert_revision
+INSERT INTO state_machine_revisions (revision_id, state_machine_arn, definition, role_arn,
+    update_date, logging_configuration, tracing_configuration, encryption_configuration)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+-- name: revision_exists
+SELECT 1 FROM state_machine_revisions WHERE revision_id = ?
+-- name: get_revision
+SELECT {REVISION} FROM state_machine_revisions v WHERE v.revision_id = ?
+-- name: insert_state_machine
+INSERT INTO state_machines (arn, name, type, status, creation_date, revision_id, description)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+-- name: get_state_machine
+SELECT m.arn, m.name, m.type, m.status, m.creation_date, m.description, m.next_version,
+    {REVISION}
+FROM state_machines m JOIN state_machine_revisions v ON v.revision_id = m.revision_id
+WHERE m.arn = ?
+-- name: list_state_machines
+SELECT m.arn, m.name, m.type, m.status, m.creation_date, m.description, m.next_version,
+    {REVISION}
+FROM state_machines m JOIN state_machine_revisions v ON v.revision_id = m.revision_id
+WHERE m.arn > ? ORDER BY m.arn LIMIT ?
+-- name: set_state_machine_revision
+UPDATE state_machines SET revision_id = ? WHERE arn = ?
+-- name: set_state_machine_status
+UPDATE state_machines SET status = ? WHERE arn = ?
+-- name: take_version_number
+UPDATE state_machines SET next_version = next_version + 1 WHERE arn = ?
+-- name: delete_state_machine
+DELETE FROM state_machines WHERE arn = ?
+-- name: delete_machine_versions
+DELETE FROM state_machine_versions WHERE state_machine_arn = ?
+-- name: delete_machine_alias_routes
+DELETE FROM alias_routes WHERE alias_arn IN
+    (SELECT arn FROM state_machine_aliases WHERE state_machine_arn = ?)
+-- name: delete_machine_aliases
+DELETE FROM state_machine_aliases WHERE state_machine_arn = ?
+
+-- name: insert_version
+INSERT INTO state_machine_versions (arn, state_machine_arn, version, creation_date, revision_id,
+    description)
+VALUES (?, ?, ?, ?, ?, ?)
+-- name: get_version
+SELECT s.arn, s.state_machine_arn, s.version, s.creation_date, s.description, {REVISION}
+FROM state_machine_versions s JOIN state_machine_revisions v ON v.revision_id = s.revision_id
+WHERE s.arn = ?
+-- name: find_version_of_revision
+SELECT s.arn, s.state_machine_arn, s.version, s.creation_date, s.description, {REVISION}
+FROM state_machine_versions s JOIN state_machine_revisions v ON v.revision_id = s.revision_id
+WHERE s.state_machine_arn = ? AND s.revision_id = ?
+ORDER BY s.version DESC LIMIT 1
+-- name: list_versions
+SELECT s.arn, s.state_machine_arn, s.version, s.creation_date, s.description, {REVISION}
+FROM state_machine_versions s JOIN state_machine_revisions v ON v.revision_id = s.revision_id
+WHERE s.state_machine_arn = ? AND s.version < ?
+ORDER BY s.version DESC LIMIT ?
+-- name: alias_routing_to_version
+SELECT alias_arn FROM alias_routes WHERE version_arn = ? LIMIT 1
+-- name: delete_version
+DELETE FROM state_machine_versions WHERE arn = ?
+
+-- name: insert_alias
+INSERT INTO state_machine_aliases (arn, state_machine_arn, name, creation_date, update_date,
+    description)
+VALUES (?, ?, ?, ?, ?, ?)
+-- name: get_alias
+SELECT arn, state_machine_arn, name, creation_date, update_date, description
+FROM state_machine_aliases WHERE arn = ?
+-- name: list_aliases
+SELECT arn, state_machine_arn, name, creation_date, update_date, description
+FROM state_machine_aliases WHERE state_machine_arn = ? AND arn > ? ORDER BY arn LIMIT ?
+-- name: update_alias
+UPDATE state_machine_aliases SET description = ?, update_date = ? WHERE arn = ?
+-- name: delete_alias
+DELETE FROM state_machine_aliases WHERE arn = ?
+-- name: insert_route
+INSERT INTO alias_routes (alias_arn, position, version_arn, weight) VALUES (?, ?, ?, ?)
+-- name: get_routes
+SELECT version_arn, weight FROM alias_routes WHERE alias_arn = ? ORDER BY position
+-- name: delete_routes
+DELETE FROM alias_routes WHERE alias_arn = ?
+
+-- name: put_tag
+INSERT INTO resource_tags (resource_arn, key, value) VALUES (?, ?, ?)
+ON CONFLICT (resource_arn, key) DO UPDATE SET value = excluded.value
+-- name: delete_tag
+DELETE FROM resource_tags WHERE resource_arn = ? AND key = ?
+-- name: delete_tags
+DELETE FROM resource_tags WHERE resource_arn = ?
+-- name: list_tags
+SELECT key, value FROM resource_tags WHERE resource_arn = ? ORDER BY key
+
+-- name: insert_execution
+INSERT INTO executions (arn, state_machine_arn, name, revision_id, status, start_date, input,
+    version_arn, alias_arn, stop_date, output, error, cause, trace_header, redrive_count,
+    redrive_date, redrive_status, redrive_status_reason, map_run_arn, parent_execution_arn)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+-- name: insert_runtime
+INSERT INTO execution_runtime (seq, last_event_id, snapshot, wake_at) VALUES (?, ?, ?, ?)
+-- name: get_execution
+SELECT {EXECUTION} FROM executions e JOIN execution_runtime r ON r.seq = e.seq WHERE e.arn = ?
+-- name: get_execution_by_seq
+SELECT {EXECUTION}, r.snapshot FROM executions e JOIN execution_runtime r ON r.seq = e.seq
+WHERE e.seq = ?
+-- name: execution_seq
+SELECT seq FROM executions WHERE arn = ?
+-- name: purge_execution
+DELETE FROM executions WHERE seq = ?
+-- name: purge_runtime
+DELETE FROM execution_runtime WHERE seq = ?
+-- name: purge_history
+DELETE FROM history_events WHERE seq = ?
+-- name: list_executions_by_machine
+SELECT {EXECUTION}, e.seq FROM executions e JOIN execution_runtime r ON r.seq = e.seq
+WHERE e.state_machine_arn = ? AND e.seq < ? ORDER BY e.seq DESC LIMIT ?
+-- name: list_executions_by_machine_status
+SELECT {EXECUTION}, e.seq FROM executions e JOIN execution_runtime r ON r.seq = e.seq
+WHERE e.state_machine_arn = ? AND e.status = ? AND e.seq < ? ORDER BY e.seq DESC LIMIT ?
+-- name: list_executions_by_version
+SELECT {EXECUTION}, e.seq FROM executions e JOIN execution_runtime r ON r.seq = e.seq
+WHERE e.version_arn = ? AND e.seq < ? AND (? IS NULL OR e.status = ?)
+ORDER BY e.seq DESC LIMIT ?
+-- name: list_executions_by_alias
+SELECT {EXECUTION}, e.seq FROM executions e JOIN execution_runtime r ON r.seq = e.seq
+WHERE e.alias_arn = ? AND e.seq < ? AND (? IS NULL OR e.status = ?)
+ORDER BY e.seq DESC LIMIT ?
+-- name: list_executions_by_map_run
+SELECT {EXECUTION}, e.seq FROM executions e JOIN execution_runtime r ON r.seq = e.seq
+WHERE e.map_run_arn = ? AND e.seq < ? AND (? IS NULL OR e.status = ?)
+ORDER BY e.seq DESC LIMIT ?
+-- name: running_execution_of_machine
+SELECT 1 FROM executions WHERE state_machine_arn = ? AND status = 'RUNNING' LIMIT 1
+-- name: history_forward
+SELECT id, previous_event_id, timestamp, type, details FROM history_events
+WHERE seq = ? AND id > ? ORDER BY id LIMIT ?
+-- name: history_reverse
+SELECT id, previous_event_id, timestamp, type, details FROM history_events
+WHERE seq = ? AND id < ? ORDER BY id DESC LIMIT ?
+-- name: insert_event
+INSERT INTO history_events (seq, id, previous_event_id, timestamp, type, details)
+VALUES (?, ?, ?, ?, ?, ?)
+
+-- name: lease_state
+SELECT r.seq, r.last_event_id, r.lease_token, e.status
+FROM executions e JOIN execution_runtime r ON r.seq = e.seq WHERE e.arn = ?
+-- name: end_execution
+UPDATE executions SET status = ?, stop_date = ?, output = ?, error = ?, cause = ? WHERE seq = ?
+-- name: end_runtime
+UPDATE execution_runtime SET last_event_id = ?, snapshot = COALESCE(?, snapshot),
+    wake_at = NULL, lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
+WHERE seq = ?
+-- name: step_runtime_keep_lease
+UPDATE execution_runtime SET last_event_id = ?, snapshot = COALESCE(?, snapshot),
+    wake_at = ?, lease_expires_at = ?
+WHERE seq = ?
+-- name: step_runtime_release
+UPDATE execution_runtime SET last_event_id = ?, snapshot = COALESCE(?, snapshot),
+    wake_at = ?, lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
+WHERE seq = ?
+-- name: renew_lease
+UPDATE execution_runtime SET wake_at = ?, lease_expires_at = ? WHERE seq = ?
+-- name: release_lease
+UPDATE execution_runtime SET wake_at = ?, lease_owner = NULL, lease_token = NULL,
+    lease_expires_at = NULL
+WHERE seq = ?
+-- name: put_timer
+INSERT INTO timers (seq, timer_id, due) VALUES (?, ?, ?)
+ON CONFLICT (seq, timer_id) DO UPDATE SET due = excluded.due
+-- name: delete_timer
+DELETE FROM timers WHERE seq = ? AND timer_id = ?
+-- name: delete_timers
+DELETE FROM timers WHERE seq = ?
+-- name: earliest_timer
+SELECT MIN(due) FROM timers WHERE seq = ?
+-- name: list_timers
+SELECT timer_id, due FROM timers WHERE seq = ? ORDER BY due, timer_id
+-- name: due_executions
+SELECT seq FROM execution_runtime WHERE wake_at <= ? ORDER BY wake_at, seq LIMIT ?
+-- name: take_lease
+UPDATE execution_runtime SET lease_owner = ?, lease_token = ?, lease_expires_at = ?,
+    wake_at = ?
+WHERE seq = ?
+-- name: next_wake_at
+SELECT MIN(wake_at) FROM execution_runtime WHERE wake_at IS NOT NULL
+"""
+
+_MARKER = re.compile(r"^-- (name|migration): (.+)$", re.MULTILINE)
+
+
+def _sections(text: str, kind: str) -> list[tuple[str, str]]:
+    parts = _MARKER.split(text)
+    sections = []
+    for index in range(1, len(parts), 3):
+        if parts[index] != kind:
+            raise ValueError(f"_sql.py: a {parts[index]!r} marker among the {kind} sections.")
+        body = parts[index + 2].strip()
+        for placeholder, columns in _COLUMNS.items():
+            body = body.replace("{" + placeholder + "}", columns)
+        sections.append((parts[index + 1].strip(), body))
+    return sections
+
+
+def split_statements(script: str) -> list[str]:
+    """A script's statements, one by one (so a migration can run inside one transaction)."""
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        if not buffer and (not line.strip() or line.lstrip().startswith("--")):
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements
+
+
+QUERIES: Final[dict[str, str]] = dict(_sections(_QUERIES_SQL, "name"))
+"""Query name → SQL text."""
+
+MIGRATIONS: Final[list[tuple[int, str, str]]] = [
+    (int(number), title.strip(), body)
+    for header, body in _sections(_MIGRATIONS_SQL, "migration")
+    for number, _, title in [header.partition(" ")]
+]
+"""``(version, title, script)`` in order, versions 1, 2, … without gaps."""
+
+SCHEMA_VERSION: Final = MIGRATIONS[-1][0]
+"""The newest schema version this code knows."""
