@@ -174,7 +174,9 @@ def _template(body: Mapping[str, Any], field: str) -> Evaluator | None:
     return compile_template(body[field], field) if field in body else None
 
 
-_VARIABLE_REFERENCE = re.compile(r'"\$[A-Za-z_]')
+# `$name` at the start of a string ("x.$": "$order.id") or inside an intrinsic call
+# (States.Format('{}', $order)); a literal that merely looks like one errs towards building `$$`.
+_VARIABLE_REFERENCE = re.compile(r"(?<![\w$])\$[A-Za-z_]")
 
 
 def _reads_context(body: Mapping[str, Any]) -> bool:

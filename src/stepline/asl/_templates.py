@@ -105,8 +105,19 @@ def compile_dynamic_value(value: Any, key: str, field: str) -> Evaluator:
     path_evaluate = path.evaluate
     text = path.text
     is_context = path.is_context
+    variable = path.variable
 
     def missing(data: Any, context: Any) -> StatesError:
+        if variable is not None:
+            variables = getattr(context, "variables", None) or {}
+            where = f"the variable '${variable}'"
+            if variable in variables:
+                where += f" '{dumps_text(variables[variable])}'"
+            return StatesError(
+                RUNTIME,
+                f"The JSONPath '{text}' specified for the field '{key}' could not be found "
+                f"in {where}",
+            )
         source = "context object" if is_context else "input"
         shown = context if is_context else data
         return StatesError(
@@ -116,7 +127,13 @@ def compile_dynamic_value(value: Any, key: str, field: str) -> Evaluator:
         )
 
     keys = path.keys
-    if keys is not None and not is_context and len(keys) == 1 and type(keys[0]) is str:
+    if (
+        keys is not None
+        and not is_context
+        and variable is None
+        and len(keys) == 1
+        and type(keys[0]) is str
+    ):
         # `"x.$": "$.field"` is by far the most common template entry: one dict lookup.
         member = keys[0]
 

@@ -230,12 +230,6 @@ def test_a_jsonpath_state_reads_the_variable_and_a_jsonata_state_after_it() -> N
     assert succeeded(run(definition)) == 7
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="JSONPath, not shadowing: a one-member variable path in a template ('$v.a') is "
-    "read from the state input (_templates.compile_dynamic_value's member shortcut ignores "
-    "the variable)",
-)
 def test_a_jsonpath_one_member_variable_path() -> None:
     definition = chain(
         ("A", {"Type": "Pass", "Assign": {"sum": {"a": 1}}}),
@@ -244,15 +238,19 @@ def test_a_jsonpath_one_member_variable_path() -> None:
     assert succeeded(run(definition)) == {"n": 1}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="JSONPath, not shadowing: a state whose only variable read is an intrinsic "
-    "argument gets no variables (_compile._VARIABLE_REFERENCE only sees strings that start "
-    "with '$name')",
-)
 def test_a_jsonpath_intrinsic_argument_variable() -> None:
     definition = chain(
         ("A", {"Type": "Pass", "Assign": {"count": 5}}),
         ("B", {"Type": "Pass", "Parameters": {"n.$": "States.Format('n={}', $count)"}}),
     )
     assert succeeded(run(definition)) == {"n": "n=5"}
+
+
+def test_a_jsonpath_variable_path_that_selects_nothing_names_the_variable() -> None:
+    definition = chain(
+        ("A", {"Type": "Pass", "Assign": {"sum": {"a": 1}}}),
+        ("B", {"Type": "Pass", "Parameters": {"n.$": "$sum.b"}}),
+    )
+    result = run(definition)
+    assert result.error == "States.Runtime"
+    assert "could not be found in the variable '$sum' '{\"a\":1}'" in (result.cause or "")
