@@ -98,7 +98,7 @@ class TaskRegistry:
         handlers: Initial ``{resource ARN: callable}`` entries.
     """
 
-    def __init__(self, handlers: Mapping[str, TaskHandler] | None = None) -> None:
+    def __init__(self, handlers: Mapping[str, TaskHandler | TaskInvoker] | None = None) -> None:
         self._handlers: dict[str, _Registered] = {}
         for resource, fn in (handlers or {}).items():
             self.register(resource, fn)

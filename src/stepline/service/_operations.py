@@ -1,0 +1,26 @@
+"""The operation modules whose handlers the service serves (see ``_server._all_handlers``).
+
+Each module exposes ``handlers(context: ServiceContext) -> dict[str, Handler]`` keyed like
+``"states:StartExecution"``; a key may be served by one module only.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+__all__ = ["MODULES"]
+
+
+def _modules() -> tuple[ModuleType, ...]:
+    from stepline.service import (
+        _ops_events,
+        _ops_executions,
+        _ops_iam,
+        _ops_state_machines,
+        _ops_test_state,
+    )
+
+    return (_ops_state_machines, _ops_executions, _ops_events, _ops_iam, _ops_test_state)
+
+
+MODULES: tuple[ModuleType, ...] = _modules()
