@@ -30,7 +30,7 @@ from stepline.store import (
     SqliteStore,
     StepCommit,
 )
-from stepline.store import _sqlite_ops as ops
+from stepline.store import _sqlite_runs as runs
 from stepline.store._sql import QUERIES
 
 PREFIX = "arn:aws:states:us-east-1:123456789012"
@@ -96,7 +96,7 @@ def raw_run(path: Path, steps: int) -> float:
     connection.execute("PRAGMA synchronous = NORMAL")
     arn = record(0).arn
     connection.execute("BEGIN")
-    ops.create_execution(
+    runs.create_execution(
         connection,
         record=record(0),
         events=[HistoryEventRecord(1, 0, 0.0, "ExecutionStarted", DETAILS)],

@@ -14,6 +14,7 @@ database). ``synchronous="FULL"`` trades throughput for that too.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import sqlite3
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Final, TypeVar
 
 from stepline.store import _sqlite_ops as ops
+from stepline.store import _sqlite_runs as runs
 from stepline.store._errors import RecordNotFound, SchemaTooNew
 from stepline.store._paging import PageTokens, page_size
 from stepline.store._records import (
@@ -62,6 +64,8 @@ def _connect(path: str, synchronous: str, busy_timeout: float) -> sqlite3.Connec
     )
     connection.execute("PRAGMA journal_mode = WAL")
     connection.execute(f"PRAGMA synchronous = {synchronous}")
+    # Without a limit the WAL file keeps its largest size forever after a burst of writes.
+    connection.execute("PRAGMA journal_size_limit = 67108864")
     return connection
 
 
@@ -162,7 +166,8 @@ class SqliteStore:
         return self._writer
 
     async def close(self) -> None:
-        self._writer.close()
+        # Off the loop: the writer delivers the last results to this loop while it drains.
+        await asyncio.to_thread(self._writer.close)
         self._readers.close()
 
     async def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
@@ -331,7 +336,7 @@ class SqliteStore:
     ) -> ExecutionRecord:
         return await self._write(
             partial(
-                ops.create_execution,
+                runs.create_execution,
                 record=record,
                 events=tuple(events),
                 runnable_at=runnable_at,
@@ -341,7 +346,7 @@ class SqliteStore:
         )
 
     async def get_execution(self, arn: str) -> ExecutionRecord | None:
-        return await self._point(partial(ops.get_execution, arn=arn))
+        return await self._point(partial(runs.get_execution, arn=arn))
 
     async def list_executions(
         self,
@@ -367,7 +372,7 @@ class SqliteStore:
             below = int(self._tokens.read(next_token, "exec", listing)[0])
         rows = await self._read(
             partial(
-                ops.list_executions,
+                runs.list_executions,
                 field=field,
                 subject=subject,
                 status=status,
@@ -393,7 +398,7 @@ class SqliteStore:
         after = int(self._tokens.read(next_token, "hist", listing)[0]) if next_token else None
         events = await self._read(
             partial(
-                ops.get_history, arn=execution_arn, reverse=reverse, after=after, limit=size + 1
+                runs.get_history, arn=execution_arn, reverse=reverse, after=after, limit=size + 1
             )
         )
         if events is None:
@@ -406,7 +411,7 @@ class SqliteStore:
         return Page(tuple(events[:size]), token)
 
     async def has_running_executions(self, state_machine_arn: str) -> bool:
-        return await self._point(partial(ops.has_running_executions, arn=state_machine_arn))
+        return await self._point(partial(runs.has_running_executions, arn=state_machine_arn))
 
     async def stop_execution(
         self,
@@ -419,7 +424,7 @@ class SqliteStore:
     ) -> tuple[ExecutionRecord, bool]:
         return await self._write(
             partial(
-                ops.stop_execution,
+                runs.stop_execution,
                 arn=execution_arn,
                 stop_date=stop_date,
                 error=error,
@@ -435,20 +440,20 @@ class SqliteStore:
     ) -> list[ClaimedExecution]:
         return await self._write(
             partial(
-                ops.claim_runnable, owner=owner, limit=limit, lease_seconds=lease_seconds, now=now
+                runs.claim_runnable, owner=owner, limit=limit, lease_seconds=lease_seconds, now=now
             )
         )
 
     async def commit_step(self, step: StepCommit) -> None:
         check_step(step)
-        await self._writer.submit(partial(ops.commit_step, step=step))
+        await self._writer.submit(partial(runs.commit_step, step=step))
 
     async def renew_lease(
         self, execution_arn: str, lease_token: str, *, lease_seconds: float, now: float
     ) -> float:
         return await self._write(
             partial(
-                ops.renew_lease,
+                runs.renew_lease,
                 arn=execution_arn,
                 token=lease_token,
                 lease_seconds=lease_seconds,
@@ -460,11 +465,11 @@ class SqliteStore:
         self, execution_arn: str, lease_token: str, *, runnable_at: float | None
     ) -> None:
         await self._write(
-            partial(ops.release, arn=execution_arn, token=lease_token, runnable_at=runnable_at)
+            partial(runs.release, arn=execution_arn, token=lease_token, runnable_at=runnable_at)
         )
 
     async def next_wake_at(self) -> float | None:
-        return await self._point(ops.next_wake_at)
+        return await self._point(runs.next_wake_at)
 
 
 def _in_read_transaction(
