@@ -56,11 +56,11 @@ class Backend:
 _BACKENDS: list[Any] = [
     "memory",
     "sqlite",
+    # Issue #7 replaces this mark with `skipif(POSTGRES_URL is None, ...)` when it adds the
+    # backend; CI sets STEPLINE_TEST_POSTGRES_URL already, so the mark must not depend on it.
     pytest.param(
         "postgres",
-        marks=pytest.mark.skipif(
-            POSTGRES_URL is None, reason="STEPLINE_TEST_POSTGRES_URL is not set"
-        ),
+        marks=pytest.mark.skip(reason="the PostgreSQL store arrives with issue #7"),
     ),
 ]
 
