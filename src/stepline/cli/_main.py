@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import stepline
 from stepline.cli._errors import EXIT_INTERNAL, EXIT_USAGE, CliError
 from stepline.cli._run_cmd import RunOptions, run_execution
+from stepline.cli._serve_cmd import add_serve_parser, run_serve, serve_options
 from stepline.cli._test_state_cmd import add_test_state_parser, run_test_state
 from stepline.cli._validate_cmd import run_validate
 
@@ -95,6 +96,8 @@ def _dispatch(argv: list[str]) -> int:
         return run_validate(args.definitions, sys.stdout, sys.stderr)
     if args.command == "test-state":
         return run_test_state(args, sys.stdout, sys.stderr)
+    if args.command == "serve":
+        return run_serve(serve_options(args), sys.stdout, sys.stderr)
     parser.print_usage(sys.stderr)
     print(
         "stepline: error: name a command: 'stepline run DEFINITION' or 'stepline validate "
@@ -189,6 +192,7 @@ def _parser() -> argparse.ArgumentParser:
         "definitions", metavar="DEFINITION", nargs="+", help="definitions (JSON or YAML)"
     )
     add_test_state_parser(commands)
+    add_serve_parser(commands)
     return parser
 
 

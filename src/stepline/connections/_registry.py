@@ -21,7 +21,7 @@ import string
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any, Final
 
@@ -330,6 +330,32 @@ class Connections(ConvenienceConstructors):
             self._tokens.forget(record.arn)
             self._resolved.pop(record.arn, None)
         return mutation_shape(record, state="DEAUTHORIZING")
+
+    def records(self) -> tuple[ConnectionRecord, ...]:
+        """Every connection record, by name (no secrets): what a restarted process reloads."""
+        with self._lock:
+            return tuple(self._records[name] for name in sorted(self._records))
+
+    def load_records(self, records: Iterable[ConnectionRecord]) -> None:
+        """Replace every record with ``records`` (as :meth:`records` returned them).
+
+        For restoring a registry after a restart: the secrets are expected in the secret store
+        already, under each record's ``secret_arn``. Tokens and resolved credentials are
+        forgotten (OAuth connections fetch a new token on their next use).
+
+        Raises:
+            ValueError: Two records have the same name.
+        """
+        loaded: dict[str, ConnectionRecord] = {}
+        for record in records:
+            if record.name in loaded:
+                raise ValueError(f"Two connection records are named {record.name!r}.")
+            loaded[record.name] = record
+        with self._lock:
+            for arn in [r.arn for r in self._records.values()]:
+                self._tokens.forget(arn)
+            self._records = loaded
+            self._resolved.clear()
 
     def get(self, arn_or_name: str) -> ConnectionRecord | None:
         """The record for a connection ARN or name (no secrets), or ``None``."""

@@ -15,7 +15,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Final
+from typing import Any, Final
 
 from stepline.policy._aws_managed import DEFAULT_AWS_MANAGED_POLICIES, AwsManagedPolicy
 from stepline.policy._document import Policy, parse_policy, validate_trust_policy
@@ -579,6 +579,25 @@ class Roles:
         if arn in self._aws:
             return self._aws[arn]
         return self._policy(arn)
+
+    # --- persistence -------------------------------------------------------------------------
+
+    def export_state(self) -> dict[str, Any]:
+        """Roles, inline and customer managed policies, attachments: JSON-ready data to save."""
+        from stepline.policy._persist import export_state
+
+        return export_state(self)
+
+    def load_state(self, state: Mapping[str, Any]) -> None:
+        """Replace roles and customer managed policies with what :meth:`export_state` gave.
+
+        Raises:
+            ValueError: ``state`` is not such data (nothing changes then).
+            MalformedPolicyDocument: A saved document no longer parses.
+        """
+        from stepline.policy._persist import load_state
+
+        load_state(self, dict(state))
 
     # --- for the engine ----------------------------------------------------------------------
 
