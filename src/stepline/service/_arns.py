@@ -292,7 +292,9 @@ def parse_state_machine_arn(
     :attr:`StateMachineArn.alias`; with ``qualified=False`` any qualifier is ``InvalidArn``.
 
     Raises:
-        ServiceError: ``InvalidArn`` (wrong resource type, bad name, bad qualifier).
+        ServiceError: ``InvalidArn`` (wrong resource type, bad name, bad qualifier), or
+            ``ValidationException`` (reason ``API_DOES_NOT_SUPPORT_LABELED_ARNS``) for the ARN
+            of a Distributed Map state (``…:stateMachine:<name>/<label>``), as AWS answers.
     """
     expected = _QUALIFIED_HINT if qualified else _STATE_MACHINE_HINT
     parsed = parse_states_arn(arn, field=field, expected=expected)
@@ -300,6 +302,15 @@ def parse_state_machine_arn(
     if parsed.resource_type != "stateMachine":
         raise invalid_arn(f"Resource type not valid in this context: {parsed.resource_type}", hint)
     name, sep, qualifier = parsed.resource.partition(":")
+    machine_name, slash, label = name.partition("/")
+    if slash and is_valid_name(machine_name) and label and not sep:
+        # AWS's "labeled" ARN of a Distributed Map state: a ValidationException, not InvalidArn.
+        raise ServiceError(
+            "ValidationException",
+            f"The ARN {_shown(arn)} names a Distributed Map state (label {_shown(label)}), "
+            f"which this operation does not accept; pass {expected} as {field}.",
+            fields={"reason": "API_DOES_NOT_SUPPORT_LABELED_ARNS"},
+        )
     if not is_valid_name(name):
         raise invalid_arn(f"Invalid state machine name: {_shown(name)}", hint)
     base = f"{parsed.prefix}stateMachine:{name}"
