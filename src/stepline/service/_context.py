@@ -53,6 +53,9 @@ class ServiceConfig:
         worker: Whether this process also runs executions (``--no-worker`` for API only).
         worker_concurrency: Executions one worker drives at once.
         lease_seconds: How long a claim lasts without renewal.
+        max_history_events: History length quota of a Standard execution (AWS: 25,000); the
+            execution fails when it would exceed it.
+        express_max_seconds: How long an Express execution may run (AWS: 5 minutes).
     """
 
     database_url: str = field(default_factory=default_database_url)
@@ -64,6 +67,8 @@ class ServiceConfig:
     worker: bool = True
     worker_concurrency: int = 256
     lease_seconds: float = 30.0
+    max_history_events: int = 25_000
+    express_max_seconds: float = 300.0
 
 
 class ServiceContext:

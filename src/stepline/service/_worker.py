@@ -1,20 +1,173 @@
-"""The worker: claims runnable executions from the store and drives them (placeholder)."""
+"""The worker: claims runnable executions from the store and drives them, many at once.
+
+One loop claims up to ``worker_concurrency`` due executions (``claim_runnable`` with a lease)
+and starts a :class:`~stepline.service._worker_run.ClaimedRun` for each as an asyncio task, so
+the steps of many executions are in flight together and the SQLite store's writer commits
+them in groups. The loop sleeps until StartExecution in this process wakes it, a run ends
+(capacity freed), or the store's next wake-up time (``next_wake_at``: the earliest timer,
+deadline or lease expiry) — bounded by a poll interval so that work written by another process
+is seen too.
+
+:meth:`Worker.stop` (the server's shutdown, SIGTERM) stops claiming, lets the runs in flight
+commit their current step or finish within a grace period, then cancels the rest, which give
+their leases back so that the next start resumes them at once.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import secrets
+import socket
+import time
+from collections.abc import Callable
+from typing import Final
+
 from stepline.service._context import ServiceContext
+from stepline.service._exec_hub import hub_of
+from stepline.service._worker_run import ClaimedRun
+from stepline.store import ClaimedExecution, StoreError
 
 __all__ = ["Worker"]
 
+_log = logging.getLogger("stepline.service.worker")
+
+DEFAULT_POLL_SECONDS: Final = 1.0
+DEFAULT_STOP_GRACE_SECONDS: Final = 10.0
+# After a store error in the claim loop, wait this long before trying again.
+_ERROR_BACKOFF_SECONDS: Final = 1.0
+
 
 class Worker:
-    """Drives executions of the store; started and stopped with the server."""
+    """Drives executions of the store; started and stopped with the server.
 
-    def __init__(self, context: ServiceContext) -> None:
+    Args:
+        context: The service context.
+        clock: Epoch seconds, for claims, leases and the engine (tests pass a fake one).
+        owner: The lease owner name (host, process and a random part by default).
+        poll_seconds: The longest sleep between claims when nothing wakes the worker.
+        stop_grace_seconds: How long :meth:`stop` lets runs in flight go on.
+    """
+
+    def __init__(
+        self,
+        context: ServiceContext,
+        *,
+        clock: Callable[[], float] = time.time,
+        owner: str | None = None,
+        poll_seconds: float = DEFAULT_POLL_SECONDS,
+        stop_grace_seconds: float = DEFAULT_STOP_GRACE_SECONDS,
+    ) -> None:
         self.context = context
+        self.clock = clock
+        self.owner = owner or f"{socket.gethostname()}/{secrets.token_hex(4)}"
+        self.poll_seconds = poll_seconds
+        self.stop_grace_seconds = stop_grace_seconds
+        self._hub = hub_of(context)
+        self._loop_task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._runs: set[asyncio.Task[None]] = set()
+
+    @property
+    def active(self) -> int:
+        """How many executions this worker drives right now."""
+        return len(self._runs)
 
     async def start(self) -> None:
         """Begin claiming work."""
+        if self._loop_task is None:
+            self._stopping = False
+            self._loop_task = asyncio.create_task(self._claim_loop(), name="stepline-worker")
 
     async def stop(self) -> None:
-        """Finish or release claimed work, then return."""
+        """Stop claiming; let runs in flight finish within the grace period; release the rest.
+
+        Asynchronous Express executions of this process get the same grace period.
+        """
+        self._stopping = True
+        self._hub.wake()
+        loop_task, self._loop_task = self._loop_task, None
+        if loop_task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await loop_task
+        pending = set(self._runs) | set(self._hub.express)
+        if pending:
+            _, still = await asyncio.wait(pending, timeout=self.stop_grace_seconds)
+            for task in still:
+                task.cancel()
+            if still:
+                await asyncio.gather(*still, return_exceptions=True)
+
+    # ------------------------------------------------------------------------------ claiming
+
+    async def run_claimed(self, claims: list[ClaimedExecution]) -> None:
+        """Drive claimed executions to their next release (tests drive the worker so)."""
+        tasks = [self._spawn(claim) for claim in claims]
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def claim_once(self, limit: int | None = None) -> list[ClaimedExecution]:
+        """Claim what is due now (up to ``limit``, else the free capacity)."""
+        capacity = self.context.config.worker_concurrency - len(self._runs)
+        if limit is not None:
+            capacity = min(capacity, limit)
+        if capacity <= 0:
+            return []
+        return await self.context.store.claim_runnable(
+            self.owner,
+            limit=capacity,
+            lease_seconds=self.context.config.lease_seconds,
+            now=self.clock(),
+        )
+
+    def _spawn(self, claim: ClaimedExecution) -> asyncio.Task[None]:
+        run = ClaimedRun(self.context, claim, self.clock)
+        task = asyncio.create_task(run.drive(), name=f"stepline-run {claim.execution.name}")
+        arn = claim.execution.arn
+        self._runs.add(task)
+        self._hub.runs[arn] = task
+
+        def done(finished: asyncio.Task[None]) -> None:
+            self._runs.discard(finished)
+            if self._hub.runs.get(arn) is finished:
+                del self._hub.runs[arn]
+            # A finished run frees capacity (and its execution may be due again at once).
+            self._hub.wake()
+
+        task.add_done_callback(done)
+        return task
+
+    async def _claim_loop(self) -> None:
+        event = self._hub.wake_event
+        store = self.context.store
+        concurrency = self.context.config.worker_concurrency
+        while not self._stopping:
+            event.clear()
+            try:
+                capacity = concurrency - len(self._runs)
+                claims = await self.claim_once() if capacity > 0 else []
+                for claim in claims:
+                    self._spawn(claim)
+                if claims and len(claims) == capacity:
+                    # Capacity ran out before the due work did: claim again once runs end.
+                    await asyncio.sleep(0)
+                    continue
+                timeout = self.poll_seconds
+                if len(self._runs) < concurrency:
+                    wake_at = await store.next_wake_at()
+                    if wake_at is not None:
+                        timeout = min(timeout, max(wake_at - self.clock(), 0.0))
+            except asyncio.CancelledError:
+                raise
+            except StoreError as exc:
+                _log.error("worker could not claim executions: %s", exc)
+                timeout = _ERROR_BACKOFF_SECONDS
+            except Exception:
+                _log.exception("worker claim loop failed; trying again")
+                timeout = _ERROR_BACKOFF_SECONDS
+            if self._stopping:
+                break
+            if timeout > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(event.wait(), timeout)

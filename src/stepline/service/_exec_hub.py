@@ -1,0 +1,62 @@
+"""What the execution operations and the worker of one process share: wake-ups and live runs.
+
+StartExecution wakes the worker at once instead of leaving it to its next poll; StopExecution
+cancels the run that drives the stopped execution in this process (its tasks stop at once, not
+at the next commit); asynchronous Express executions are tracked so that a clean stop can wait
+for them. One :class:`ExecutionHub` exists per :class:`~stepline.service.ServiceContext`
+(:func:`hub_of`), so the context itself needs no field for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from typing import Final
+
+from stepline.service._context import ServiceContext
+
+__all__ = ["ExecutionHub", "hub_of"]
+
+
+class ExecutionHub:
+    """Wake-ups and the runs in flight of one process."""
+
+    __slots__ = ("__weakref__", "_wake", "express", "runs")
+
+    def __init__(self) -> None:
+        self._wake: asyncio.Event | None = None
+        self.runs: dict[str, asyncio.Task[None]] = {}
+        """Execution ARN → the asyncio task driving it in this process."""
+        self.express: set[asyncio.Task[None]] = set()
+        """Asynchronous Express executions still running."""
+
+    @property
+    def wake_event(self) -> asyncio.Event:
+        """Set when there may be new work (created on first use, in the running loop)."""
+        event = self._wake
+        if event is None:
+            event = self._wake = asyncio.Event()
+        return event
+
+    def wake(self) -> None:
+        """Tell the worker that an execution became runnable now."""
+        self.wake_event.set()
+
+    def cancel_run(self, execution_arn: str) -> bool:
+        """Stop driving ``execution_arn`` here (after StopExecution); whether a run was found."""
+        task = self.runs.get(execution_arn)
+        if task is None or task.done():
+            return False
+        task.cancel()
+        return True
+
+
+_HUBS: Final[weakref.WeakKeyDictionary[ServiceContext, ExecutionHub]] = weakref.WeakKeyDictionary()
+
+
+def hub_of(context: ServiceContext) -> ExecutionHub:
+    """The hub of ``context`` (made on first use)."""
+    hub = _HUBS.get(context)
+    if hub is None:
+        hub = _HUBS[context] = ExecutionHub()
+    return hub

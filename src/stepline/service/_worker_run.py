@@ -1,0 +1,371 @@
+"""Driving one claimed execution durably: restore, step, commit, release.
+
+A :class:`ClaimedRun` holds the lease a worker got from ``claim_runnable``. It rebuilds the
+engine's :class:`~stepline.engine.Execution` (from the last committed snapshot, or from the
+execution's input when it has not run yet — its ``ExecutionStarted`` event is already stored
+by StartExecution, so the engine's own is dropped), re-runs the tasks that were in flight
+(at-least-once), and then repeats: feed outcomes and due timers to the engine, advance it,
+commit ONE :class:`~stepline.store.StepCommit` (new events, snapshot, timers, final status),
+until the execution ends or only time can move it on. Then the lease is released with the
+execution's next wake-up stored (its earliest timer, or its deadline): nothing waits in memory
+for a Wait state or a retry back-off.
+
+While tasks run, the run keeps its lease (renewing it at half its length) and fires timers
+that come due meanwhile itself. A ``LeaseLost`` (another worker took over after an expiry, or
+StopExecution cleared the lease) ends the run at once: its tasks are cancelled and nothing
+more is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from asyncio import FIRST_COMPLETED
+from collections.abc import Callable
+from typing import Final
+
+from stepline.asl._json import loads
+from stepline.engine import Execution, ExecutionIdentity, TaskEffect, TimerEffect
+from stepline.engine._snapshot import decode_snapshot, encode_snapshot
+from stepline.service._context import ServiceContext
+from stepline.service._exec_events import event_records
+from stepline.service._sm_common import remove_if_idle
+from stepline.service._worker_tasks import Outcome, run_task
+from stepline.store import (
+    ClaimedExecution,
+    HistoryConflict,
+    HistoryEventRecord,
+    LeaseLost,
+    RecordNotFound,
+    StepCommit,
+    StoreError,
+    TimerRecord,
+)
+
+__all__ = ["ClaimedRun", "HistoryLimitReached"]
+
+_log = logging.getLogger("stepline.service.worker")
+
+HISTORY_LIMIT_ERROR: Final = "States.Runtime"
+_LOAD_ERROR: Final = "States.Runtime"
+
+
+class HistoryLimitReached(Exception):
+    """Raised by the run's clock when the engine is about to record one event too many."""
+
+
+class _GuardedClock:
+    """The engine's clock for a durable run: the worker's time, and the history quota's guard.
+
+    The engine reads the clock right before it records an event, so refusing to tell the time
+    once the history is full stops even a run of states that never waits (an endless
+    Pass/Choice loop) after at most ``limit`` events.
+    """
+
+    __slots__ = ("execution", "limit", "time")
+
+    def __init__(self, time: Callable[[], float], limit: int) -> None:
+        self.time = time
+        self.limit = limit
+        self.execution: Execution | None = None
+
+    def __call__(self) -> float:
+        execution = self.execution
+        if execution is not None and execution.event_count >= self.limit:
+            raise HistoryLimitReached
+        return self.time()
+
+
+class ClaimedRun:
+    """One claimed execution, driven until it ends, waits on time only, or is lost.
+
+    Args:
+        context: The service context (store, tasks, compiled definitions, limits).
+        claim: What ``claim_runnable`` handed out.
+        clock: The worker's clock (epoch seconds); also the engine's.
+    """
+
+    def __init__(
+        self, context: ServiceContext, claim: ClaimedExecution, clock: Callable[[], float]
+    ) -> None:
+        self.context = context
+        self.claim = claim
+        self.clock = clock
+        self.arn = claim.execution.arn
+        self.token = claim.lease_token
+        self.lease_expires_at = claim.lease_expires_at
+        self.last_event_id = claim.execution.last_event_id
+        self.running: dict[int, asyncio.Future[Outcome]] = {}
+        self.timers: dict[int, float] = {}
+        self.stored_timers: set[str] = {timer.timer_id for timer in claim.timers}
+
+    # ------------------------------------------------------------------------------ loading
+
+    async def _load(self) -> Execution | None:
+        """The engine execution, or ``None`` after failing an execution that cannot load."""
+        record = self.claim.execution
+        config = self.context.config
+        revision = await self.context.store.get_revision(record.revision_id)
+        if revision is None:
+            await self._fail_unloadable(
+                f"The state machine revision {record.revision_id!r} this execution runs is gone."
+            )
+            return None
+        guard = _GuardedClock(self.clock, config.max_history_events)
+        identity = ExecutionIdentity(record.state_machine_arn, record.arn, revision.role_arn)
+        try:
+            compiled = self.context.compiled(revision.revision_id, revision.definition)
+            if self.claim.snapshot is None:
+                start = record.start_date
+                execution = Execution(
+                    compiled,
+                    loads(record.input),
+                    identity,
+                    lambda: start,
+                    max_payload_bytes=config.max_payload_bytes,
+                    keep_events=False,
+                )
+                execution.region = config.region
+                # StartExecution stored ExecutionStarted (id 1) already.
+                execution.take_new_events()
+                execution.now = guard
+            else:
+                execution = Execution.restore(
+                    compiled,
+                    decode_snapshot(self.claim.snapshot),
+                    identity,
+                    guard,
+                    max_payload_bytes=config.max_payload_bytes,
+                    keep_events=False,
+                )
+        except Exception as exc:  # an invalid definition, a damaged snapshot, a bad input
+            _log.error("execution %s cannot be loaded: %s", record.arn, exc)
+            await self._fail_unloadable(f"The execution cannot be resumed: {exc}")
+            return None
+        guard.execution = execution
+        return execution
+
+    async def _fail_unloadable(self, cause: str) -> None:
+        now = self.clock()
+        event = HistoryEventRecord(
+            self.last_event_id + 1,
+            self.last_event_id,
+            now,
+            "ExecutionFailed",
+            _failed_details(_LOAD_ERROR, cause),
+        )
+        await self.context.store.commit_step(
+            StepCommit(
+                self.arn,
+                self.token,
+                events=(event,),
+                status="FAILED",
+                stop_date=now,
+                error=_LOAD_ERROR,
+                cause=cause,
+            )
+        )
+        await remove_if_idle(self.context, self.claim.execution.state_machine_arn)
+
+    # ------------------------------------------------------------------------------ driving
+
+    async def drive(self) -> None:
+        """Drive the execution until it ends, waits on time only, or the lease is lost."""
+        try:
+            execution = await self._load()
+            if execution is None:
+                return
+            for effect in execution.outstanding():
+                if isinstance(effect, TimerEffect):
+                    self.timers[effect.id] = effect.due
+                else:
+                    self._start(effect)
+            outcomes: list[Outcome] = []
+            while True:
+                if not await self._step(execution, outcomes):
+                    return
+                outcomes = await self._wait(execution)
+        except (LeaseLost, HistoryConflict, RecordNotFound) as lost:
+            _log.debug("dropping execution %s: %s", self.arn, lost)
+        except asyncio.CancelledError:
+            # Shutdown or StopExecution: give the lease back (refused after a stop; harmless).
+            with contextlib.suppress(StoreError):
+                await self.context.store.release(self.arn, self.token, runnable_at=self.clock())
+            raise
+        except Exception:
+            _log.exception("worker failed driving execution %s; releasing it", self.arn)
+            with contextlib.suppress(StoreError):
+                await self.context.store.release(
+                    self.arn,
+                    self.token,
+                    runnable_at=self.clock() + self.context.config.lease_seconds,
+                )
+        finally:
+            for future in self.running.values():
+                future.cancel()
+
+    def _start(self, effect: TaskEffect) -> None:
+        self.running[effect.id] = asyncio.ensure_future(run_task(self.context.tasks, effect))
+
+    def _advance(self, execution: Execution, outcomes: list[Outcome]) -> list[int]:
+        """Feed outcomes and due timers, advance; return the ids of timers fired or dropped."""
+        gone: list[int] = []
+        running, timers, clock = self.running, self.timers, self.clock
+        for effect_id, result, error, cause, retry_after in outcomes:
+            execution.complete_task(
+                effect_id, result, error=error, cause=cause, retry_after=retry_after
+            )
+        while True:
+            now = clock()
+            if execution.deadline is not None and now >= execution.deadline:
+                execution.time_out()
+            else:
+                for effect_id in sorted(
+                    (i for i, due in timers.items() if due <= now), key=timers.__getitem__
+                ):
+                    del timers[effect_id]
+                    gone.append(effect_id)
+                    execution.fire_timer(effect_id)
+                for effect in execution.advance():
+                    if isinstance(effect, TimerEffect):
+                        timers[effect.id] = effect.due
+                    else:
+                        self._start(effect)
+            for effect_id in execution.take_cancelled():
+                future = running.pop(effect_id, None)
+                if future is not None:
+                    future.cancel()
+                if timers.pop(effect_id, None) is not None:
+                    gone.append(effect_id)
+            if execution.done:
+                return gone
+            # A timer due already (a zero-second Wait) fires in this step, not after a round
+            # trip through the store.
+            now = clock()
+            if not any(due <= now for due in timers.values()):
+                return gone
+
+    async def _step(self, execution: Execution, outcomes: list[Outcome]) -> bool:
+        """One step and its commit; whether the run goes on (tasks still in flight)."""
+        history_full = False
+        try:
+            gone = self._advance(execution, outcomes)
+        except HistoryLimitReached:
+            history_full, gone = True, []
+        events = execution.take_new_events()
+        limit = self.context.config.max_history_events
+        if events and events[-1].id >= limit:
+            last = events[-1]
+            if not (last.id == limit and last.type == "ExecutionSucceeded" and not history_full):
+                history_full = True
+        if history_full:
+            await self._fail_history_full(event_records(e for e in events if e.id < limit))
+            return False
+        added = tuple(
+            TimerRecord(str(effect_id), due)
+            for effect_id, due in self.timers.items()
+            if str(effect_id) not in self.stored_timers
+        )
+        removed = tuple(str(i) for i in gone if str(i) in self.stored_timers)
+        done = execution.done
+        store = self.context.store
+        if not events and not added and not removed and not done:
+            if self.running:
+                return True  # nothing to record; the lease is still held for the tasks
+            await store.release(self.arn, self.token, runnable_at=execution.deadline)
+            return False
+        keep_lease = bool(self.running) and not done
+        now = self.clock()
+        step = StepCommit(
+            self.arn,
+            self.token,
+            events=event_records(events),
+            snapshot=None if done else encode_snapshot(execution.snapshot()),
+            status=execution.status if done else None,
+            stop_date=execution.stop_time if done else None,
+            output=execution.output_json if done else None,
+            error=execution.error if done else None,
+            cause=execution.cause if done else None,
+            timers_add=added,
+            timers_remove=removed,
+            runnable_at=None if keep_lease else execution.deadline,
+            keep_lease_until=now + self.context.config.lease_seconds if keep_lease else None,
+        )
+        await store.commit_step(step)
+        if events:
+            self.last_event_id = events[-1].id
+        if keep_lease:
+            self.lease_expires_at = now + self.context.config.lease_seconds
+        self.stored_timers.difference_update(removed)
+        self.stored_timers.update(timer.timer_id for timer in added)
+        if done:
+            await remove_if_idle(self.context, self.claim.execution.state_machine_arn)
+            return False
+        if not self.running and not self.timers and execution.deadline is None:
+            _log.error("execution %s is running but waits on nothing", self.arn)
+        return keep_lease
+
+    async def _fail_history_full(self, kept: tuple[HistoryEventRecord, ...]) -> None:
+        limit = self.context.config.max_history_events
+        previous = kept[-1].id if kept else self.last_event_id
+        cause = (
+            f"The execution reached the maximum execution history size of {limit} events. "
+            "Split long loops into nested executions (or raise max_history_events)."
+        )
+        now = self.clock()
+        failed = HistoryEventRecord(
+            previous + 1,
+            previous,
+            now,
+            "ExecutionFailed",
+            _failed_details(HISTORY_LIMIT_ERROR, cause),
+        )
+        await self.context.store.commit_step(
+            StepCommit(
+                self.arn,
+                self.token,
+                events=(*kept, failed),
+                status="FAILED",
+                stop_date=now,
+                error=HISTORY_LIMIT_ERROR,
+                cause=cause,
+            )
+        )
+        for future in self.running.values():
+            future.cancel()
+        await remove_if_idle(self.context, self.claim.execution.state_machine_arn)
+
+    async def _wait(self, execution: Execution) -> list[Outcome]:
+        """Wait for task outcomes, a due timer or the deadline, renewing the lease meanwhile."""
+        lease_seconds = self.context.config.lease_seconds
+        while True:
+            now = self.clock()
+            renew_at = self.lease_expires_at - lease_seconds / 2
+            wake_at = min(self.timers.values(), default=renew_at)
+            if execution.deadline is not None:
+                wake_at = min(wake_at, execution.deadline)
+            wake_at = min(wake_at, renew_at)
+            done, _ = await asyncio.wait(
+                self.running.values(), timeout=max(wake_at - now, 0.0), return_when=FIRST_COMPLETED
+            )
+            if done:
+                outcomes = []
+                for effect_id in [i for i, future in self.running.items() if future.done()]:
+                    outcomes.append(self.running.pop(effect_id).result())
+                return outcomes
+            now = self.clock()
+            if now >= renew_at:
+                self.lease_expires_at = await self.context.store.renew_lease(
+                    self.arn, self.token, lease_seconds=lease_seconds, now=now
+                )
+            if any(due <= now for due in self.timers.values()) or (
+                execution.deadline is not None and now >= execution.deadline
+            ):
+                return []
+
+
+def _failed_details(error: str, cause: str) -> str:
+    import orjson
+
+    return orjson.dumps({"error": error, "cause": cause}).decode()
