@@ -25,6 +25,7 @@ from stepline.service import _sm_tags, _sm_versions
 from stepline.service._arns import Arns, check_name, check_role_arn, parse_state_machine_arn
 from stepline.service._context import ServiceContext
 from stepline.service._sm_common import (
+    conflict,
     does_not_exist,
     is_deleting,
     new_revision_id,
@@ -151,9 +152,8 @@ class _StateMachineOps:
     ) -> dict[str, Any]:
         """AWS's answer to creating a name that is taken: idempotent, or a refusal."""
         if existing is None:  # removed between the write and this read; let the caller retry
-            raise ServiceError(
-                "ConflictException",
-                f"State machine '{wanted.arn}' changed while it was being created; retry.",
+            raise conflict(
+                f"State machine '{wanted.arn}' changed while it was being created; retry."
             )
         if existing.status == "DELETING":
             raise is_deleting(existing.arn)
@@ -323,10 +323,9 @@ class _StateMachineOps:
             return does_not_exist(arn)
         if machine.status == "DELETING":
             return is_deleting(arn)
-        return ServiceError(
-            "ConflictException",
+        return conflict(
             f"State machine '{arn}' was changed by another request at the same time; "
-            "describe it again and retry.",
+            "describe it again and retry."
         )
 
     async def delete(self, request: dict[str, Any], _ctx: RequestContext) -> dict[str, Any]:

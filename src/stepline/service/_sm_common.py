@@ -88,8 +88,8 @@ def resource_not_found(what: str, arn: str, hint: str) -> ServiceError:
 
 
 def conflict(message: str) -> ServiceError:
-    """``ConflictException`` (HTTP 409)."""
-    return ServiceError("ConflictException", message)
+    """``ConflictException`` (HTTP 409, as AWS documents it)."""
+    return ServiceError("ConflictException", message, http_status=409)
 
 
 def validation_error(message: str, reason: str | None = None) -> ServiceError:
