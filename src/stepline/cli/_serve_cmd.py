@@ -182,7 +182,8 @@ def _listen(host: str, port: int) -> socket.socket:
             f"Cannot listen on {host}: it is not an address or a host name this machine can "
             "resolve; pass --host with an IP address such as 127.0.0.1."
         ) from None
-    listener = socket.socket(family, kind, protocol)
+    # IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say they are TCP.
+    listener = socket.socket(family, kind, protocol or socket.IPPROTO_TCP)
     try:
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(address)

@@ -220,9 +220,13 @@ class ServiceServer:
             **config: botocore ``Config`` options (``parameter_validation=False`` to send
                 what boto3 would refuse).
 
-        One attempt per call: an error surfaces at once, not after boto3's retries.
+        One attempt per call: an error surfaces at once, not after boto3's retries. With the
+        default host, boto3's ``sync-`` host prefix is off (``inject_host_prefix=False``, what
+        docs/service.md tells users): ``sync-127.0.0.1`` resolves nowhere.
         """
         options: dict[str, Any] = {"retries": {"max_attempts": 1, "mode": "standard"}}
+        if host == "127.0.0.1":
+            options["inject_host_prefix"] = False
         options.update(config)
         return _SESSION.client(
             service,  # type: ignore[call-overload]
