@@ -29,6 +29,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from stepline.cli import main
+
 _START_TIMEOUT: Final = 30.0
 _STOP_TIMEOUT: Final = 30.0
 _ANNOUNCEMENT: Final = re.compile(r"serving AWS Step Functions on http://127\.0\.0\.1:(\d+) ")
@@ -304,6 +306,9 @@ def test_data_survives_a_restart(start_server: Any, tmp_path: Path) -> None:
         name="kept", definition=DEFINITION, roleArn=ROLE_ARN
     )["stateMachineArn"]
     assert first.stop() == 0
+    # The lifespan's shutdown closed the store: SQLite removes its write-ahead log on a clean close.
+    assert (tmp_path / "stepline.db").exists()
+    assert not (tmp_path / "stepline.db-wal").exists()
 
     second = start_server()
     assert second.client("events").describe_connection(Name="kept")["ConnectionState"] == (
@@ -336,6 +341,24 @@ def test_sigv4_accepts_the_right_key_only(start_server: Any) -> None:
 def test_refuses_a_public_address_without_authentication(tmp_path: Path) -> None:
     result = run_failing(["--host", "0.0.0.0"], base_environment(tmp_path))
     assert_one_line_refusal(result, "0.0.0.0", "STEPLINE_AUTH=sigv4", "--allow-unauthenticated")
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10"])
+def test_non_loopback_hosts_are_refused_in_process(
+    host: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for key in [k for k in os.environ if k.startswith("STEPLINE_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("STEPLINE_DATA_DIR", str(tmp_path))
+    assert main(["serve", "--host", host, "--port", "0"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"stepline: error: Refusing to listen on {host} without authentication")
+    assert not list(tmp_path.iterdir())  # refused before anything was created
+
+
+def test_bad_port_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--port", "70000"]) == 2
+    assert "is not a port number" in capsys.readouterr().err
 
 
 def test_startup_problems_are_one_line_errors(tmp_path: Path) -> None:
