@@ -292,6 +292,9 @@ def _startup_problem(database_url: str, exc: BaseException) -> str:
     if isinstance(exc, sqlite3.Error | OSError):
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         where = f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else ""
+        if isinstance(exc, FileExistsError | NotADirectoryError):
+            # mkdir's "File exists" hides the point: a file stands where a directory must be.
+            reason, where = f"{exc.filename or 'a path'} exists but is not a directory", ""
         return (
             f"Cannot start the service with the database {_shown(database_url)}: "
             f"{reason}{where}. Check that the database file and the data directory exist or "
