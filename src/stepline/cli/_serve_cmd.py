@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import ipaddress
 import logging
 import os
@@ -23,9 +24,13 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any, Final, TextIO
+from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from stepline.cli._errors import EXIT_OK, CliError
+
+if TYPE_CHECKING:
+    from stepline.api import SigV4Verifier
+    from stepline.service import ServiceConfig, ServiceContext
 
 __all__ = ["ServeOptions", "add_serve_parser", "run_serve", "serve_options"]
 
@@ -192,8 +197,7 @@ def _listen(host: str, port: int) -> socket.socket:
         reason = exc.strerror or str(exc)
         hint = (
             "stop the other server or pick another --port"
-            if exc.errno == 98  # EADDRINUSE on Linux
-            or "in use" in reason
+            if exc.errno == errno.EADDRINUSE
             else "pick another --host or --port"
         )
         raise CliError(f"Cannot listen on {host}:{port}: {reason}; {hint}.") from None
@@ -202,7 +206,11 @@ def _listen(host: str, port: int) -> socket.socket:
 
 
 async def _serve(
-    config: Any, auth: Any, listener: socket.socket, out: TextIO, env: Mapping[str, str]
+    config: ServiceConfig,
+    auth: SigV4Verifier | None,
+    listener: socket.socket,
+    out: TextIO,
+    env: Mapping[str, str],
 ) -> int:
     import uvicorn
 
@@ -244,6 +252,7 @@ async def _serve(
         signal.signal(number, _ignore_signal)
     await server.serve(sockets=[listener])
     if not server.started:
+        await _close(context)  # the lifespan that would have closed it did not start
         raise CliError(
             "The service failed to start (the log above says why); fix that and start it again."
         )
@@ -313,7 +322,7 @@ def _shown(database_url: str) -> str:
     return f"{scheme}://{credentials.split(':', 1)[0]}:***@{location}"
 
 
-async def _close(context: Any) -> None:
+async def _close(context: ServiceContext) -> None:
     with contextlib.suppress(Exception):
         await context.http.aclose()
     with contextlib.suppress(Exception):
