@@ -1,0 +1,388 @@
+"""``kill -9`` of ``stepline serve`` mid-flight: every execution finishes, no state runs twice.
+
+Issue #5's crash test. A real ``stepline serve`` process on SQLite (its own temporary
+``STEPLINE_DATA_DIR``) runs 200 Standard executions of a workflow with HTTP Tasks (against the
+fake APIs of ``tests/support`` on 127.0.0.1, a slow endpoint so that calls are in flight), a Wait
+of 1 or 2 seconds, and a Parallel holding a Map. As soon as the first executions have succeeded
+— the 2-second ones are still waiting, others are in the middle of a task — the server gets
+SIGKILL, and a new server starts on the same data directory. Then every execution must succeed
+with a history in which:
+
+- event ids run 1..n without a gap and every ``previousEventId`` names an earlier event;
+- exactly the states the definition enters were entered, each exactly once per entry the
+  definition makes (the workflow does not loop; Map iterations enter their state once per item);
+- each task state recorded exactly one ``TaskSucceeded`` (a task whose result was not committed
+  before the kill runs again, at-least-once, but its result is recorded once).
+
+Executions held under a lease by the killed process wait for the lease to expire (30 s) before
+the new server takes them over, which bounds the test's length.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Final
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from support.fake_apis import FakeApis
+
+EXECUTIONS: Final = 200
+ITEMS: Final = ("a", "b", "c")
+ROLE_ARN: Final = "arn:aws:iam::123456789012:role/crash-test"
+_START_TIMEOUT: Final = 30.0
+# Leases of the killed server expire after 30 s (ServiceConfig.lease_seconds); then a few
+# seconds to finish.
+_FINISH_TIMEOUT: Final = 55.0
+_ANNOUNCEMENT: Final = re.compile(r"serving AWS Step Functions on http://127\.0\.0\.1:(\d+) ")
+
+
+def _definition(base_url: str, connection_arn: str) -> dict[str, Any]:
+    auth = {"ConnectionArn": connection_arn}
+    return {
+        "Comment": "HTTP Task, Wait, Parallel with a Map, HTTP Task; no loops",
+        "StartAt": "Prepare",
+        "States": {
+            "Prepare": {
+                "Type": "Pass",
+                "Result": "prepared",
+                "ResultPath": "$.prepared",
+                "Next": "Reserve",
+            },
+            "Reserve": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::http:invoke",
+                "Parameters": {
+                    "ApiEndpoint": f"{base_url}/slow",
+                    "Method": "POST",
+                    "Authentication": auth,
+                    "RequestBody": {"step": "reserve"},
+                },
+                "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 2}],
+                "ResultSelector": {"ok.$": "$.ResponseBody.ok"},
+                "ResultPath": "$.reserved",
+                "Next": "Nap",
+            },
+            "Nap": {"Type": "Wait", "SecondsPath": "$.wait", "Next": "Fan"},
+            "Fan": {
+                "Type": "Parallel",
+                "Branches": [
+                    {
+                        "StartAt": "Left",
+                        "States": {"Left": {"Type": "Pass", "Result": "left", "End": True}},
+                    },
+                    {
+                        "StartAt": "Each",
+                        "States": {
+                            "Each": {
+                                "Type": "Map",
+                                "ItemsPath": "$.items",
+                                "ItemProcessor": {
+                                    "ProcessorConfig": {"Mode": "INLINE"},
+                                    "StartAt": "Item",
+                                    "States": {"Item": {"Type": "Pass", "End": True}},
+                                },
+                                "End": True,
+                            }
+                        },
+                    },
+                ],
+                "ResultPath": "$.fan",
+                "Next": "Confirm",
+            },
+            "Confirm": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::http:invoke",
+                "Parameters": {
+                    "ApiEndpoint": f"{base_url}/slow",
+                    "Method": "POST",
+                    "Authentication": auth,
+                    "RequestBody": {"step": "confirm"},
+                },
+                "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 2}],
+                "ResultSelector": {"ok.$": "$.ResponseBody.ok"},
+                "ResultPath": "$.confirmed",
+                "Next": "Done",
+            },
+            "Done": {"Type": "Succeed"},
+        },
+    }
+
+
+# Every state the definition enters, and how often, for one execution (Map: once per item).
+EXPECTED_ENTERED: Final = Counter(
+    {
+        "Prepare": 1,
+        "Reserve": 1,
+        "Nap": 1,
+        "Fan": 1,
+        "Left": 1,
+        "Each": 1,
+        "Item": len(ITEMS),
+        "Confirm": 1,
+        "Done": 1,
+    }
+)
+TASK_STATES: Final = ("Reserve", "Confirm")
+
+
+# ----------------------------------------------------------------------------- the server
+
+
+def _stepline_command() -> list[str]:
+    script = Path(sys.executable).with_name("stepline")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "stepline"]
+
+
+class _Server:
+    """``stepline serve`` on a free port of 127.0.0.1 with its own data directory."""
+
+    def __init__(self, data_dir: Path) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("STEPLINE_", "AWS_"))}
+        env.update(
+            STEPLINE_DATA_DIR=str(data_dir),
+            STEPLINE_HTTP_ALLOW="127.0.0.0/8",
+            PYTHONUNBUFFERED="1",
+        )
+        self.process = subprocess.Popen(
+            [*_stepline_command(), "serve", "--port", "0"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.stderr: list[str] = []
+        threading.Thread(target=self._pump, args=(self.process.stdout, True), daemon=True).start()
+        threading.Thread(target=self._pump, args=(self.process.stderr, False), daemon=True).start()
+        self.port = self._wait_for_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+
+    def _pump(self, stream: Any, lines: bool) -> None:
+        for line in stream:
+            if lines:
+                self.lines.put(line)
+            else:
+                self.stderr.append(line)
+        if lines:
+            self.lines.put(None)
+
+    def _wait_for_port(self) -> int:
+        deadline = time.monotonic() + _START_TIMEOUT
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if line is None:
+                break
+            match = _ANNOUNCEMENT.search(line)
+            if match:
+                return int(match.group(1))
+        self.kill()
+        pytest.fail(f"stepline serve did not start: {''.join(self.stderr)[-3000:]}")
+
+    def client(self, service: str) -> Any:
+        return boto3.session.Session().client(
+            service,  # type: ignore[call-overload]
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="crash",
+            aws_secret_access_key="test",
+            config=Config(
+                retries={"max_attempts": 1, "mode": "standard"},
+                inject_host_prefix=False,
+                max_pool_connections=20,
+            ),
+        )
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+        self.process.wait(30)
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            pytest.fail("stepline serve did not stop within 30 s of SIGTERM")
+
+
+@pytest.fixture
+def servers() -> Iterator[list[_Server]]:
+    started: list[_Server] = []
+    yield started
+    for server in started:
+        server.kill()
+
+
+@pytest.fixture
+def apis() -> Iterator[FakeApis]:
+    with FakeApis() as server:
+        server.slow_seconds = 0.3  # long enough that the kill finds tasks in flight
+        yield server
+
+
+# ------------------------------------------------------------------------------ reading
+
+
+def _executions(sfn: Any, machine_arn: str, status: str | None = None) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    request: dict[str, Any] = {"stateMachineArn": machine_arn, "maxResults": 1000}
+    if status is not None:
+        request["statusFilter"] = status
+    for _ in range(20):  # 200 executions: one page, at most a few
+        page = sfn.list_executions(**request)
+        found.extend(page["executions"])
+        if "nextToken" not in page:
+            break
+        request["nextToken"] = page["nextToken"]
+    return found
+
+
+def _history(sfn: Any, arn: str) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    request: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}
+    for _ in range(20):
+        page = sfn.get_execution_history(**request)
+        events.extend(page["events"])
+        if "nextToken" not in page:
+            break
+        request["nextToken"] = page["nextToken"]
+    return events
+
+
+def _entered_name(event: dict[str, Any]) -> str | None:
+    if event["type"].endswith("StateEntered"):
+        return str(event["stateEnteredEventDetails"]["name"])
+    return None
+
+
+def _check_history(arn: str, events: list[dict[str, Any]]) -> list[str]:
+    """What is wrong with one execution's history (empty: nothing)."""
+    problems: list[str] = []
+    ids = [event["id"] for event in events]
+    if ids != list(range(1, len(events) + 1)):
+        problems.append(f"event ids are not 1..{len(events)}: {ids}")
+    for event in events:
+        previous = event.get("previousEventId", 0)
+        if not 0 <= previous < event["id"]:
+            problems.append(f"event {event['id']} has previousEventId {previous}")
+    if events and events[0]["type"] != "ExecutionStarted":
+        problems.append(f"the first event is {events[0]['type']}")
+    entered = Counter(name for name in map(_entered_name, events) if name is not None)
+    if entered != EXPECTED_ENTERED:
+        problems.append(f"states entered {dict(entered)}, expected {dict(EXPECTED_ENTERED)}")
+    # Each task result recorded once per entry of its state.
+    current: str | None = None
+    succeeded: Counter[str] = Counter()
+    for event in events:
+        name = _entered_name(event)
+        if name is not None:
+            current = name
+        elif event["type"] == "TaskSucceeded" and current is not None:
+            succeeded[current] += 1
+    for state in TASK_STATES:
+        if succeeded[state] != 1:
+            problems.append(f"{state} recorded {succeeded[state]} TaskSucceeded events")
+    return [f"{arn}: {problem}" for problem in problems]
+
+
+# -------------------------------------------------------------------------------- the test
+
+
+def test_kill_9_mid_flight_then_every_execution_finishes_once(
+    tmp_path: Path, servers: list[_Server], apis: FakeApis
+) -> None:
+    first = _Server(tmp_path)
+    servers.append(first)
+    sfn, events = first.client("stepfunctions"), first.client("events")
+    connection_arn = events.create_connection(
+        Name="crash-test",
+        AuthorizationType="API_KEY",
+        AuthParameters={
+            "ApiKeyAuthParameters": {
+                "ApiKeyName": "Authorization",
+                "ApiKeyValue": f"Bearer {apis.secrets.license_key}",
+            }
+        },
+    )["ConnectionArn"]
+    machine_arn = sfn.create_state_machine(
+        name="crash-test",
+        definition=json.dumps(_definition(apis.base_url, connection_arn)),
+        roleArn=ROLE_ARN,
+    )["stateMachineArn"]
+
+    started: list[str] = []
+    for index in range(EXECUTIONS):
+        reply = sfn.start_execution(
+            stateMachineArn=machine_arn,
+            name=f"run-{index:03d}",
+            input=json.dumps({"index": index, "wait": 1 + index % 2, "items": list(ITEMS)}),
+        )
+        started.append(reply["executionArn"])
+
+    # Kill as soon as some have succeeded (the 2-second waits are still waiting then).
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if _executions(sfn, machine_arn, "SUCCEEDED"):
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail(f"no execution succeeded within 20 s: {''.join(first.stderr)[-3000:]}")
+    first.kill()
+    killed_at = time.time()
+
+    second = _Server(tmp_path)
+    servers.append(second)
+    sfn = second.client("stepfunctions")
+    deadline = time.monotonic() + _FINISH_TIMEOUT
+    while time.monotonic() < deadline:
+        if not _executions(sfn, machine_arn, "RUNNING"):
+            break
+        time.sleep(0.2)
+    executions = {item["executionArn"]: item for item in _executions(sfn, machine_arn)}
+    running = [arn for arn, item in executions.items() if item["status"] == "RUNNING"]
+    assert not running, (
+        f"{len(running)} executions still running {_FINISH_TIMEOUT:.0f} s after the restart: "
+        f"{running[:5]}; server log: {''.join(second.stderr)[-3000:]}"
+    )
+
+    assert sorted(executions) == sorted(started)
+    statuses = Counter(item["status"] for item in executions.values())
+    assert statuses == Counter({"SUCCEEDED": EXECUTIONS}), statuses
+    stopped_before = sum(
+        1 for item in executions.values() if item["stopDate"].timestamp() < killed_at
+    )
+    # The kill was mid-flight: some had finished before it, some finished only afterwards.
+    assert 0 < stopped_before < EXECUTIONS, stopped_before
+
+    problems: list[str] = []
+    for arn in started:
+        history = _history(sfn, arn)
+        problems.extend(_check_history(arn, history))
+        if history[-1]["type"] == "ExecutionSucceeded":
+            output = json.loads(history[-1]["executionSucceededEventDetails"]["output"])
+            if output.get("reserved") != {"ok": True} or output.get("confirmed") != {"ok": True}:
+                problems.append(f"{arn}: output {output}")
+    assert not problems, "\n".join(problems[:20])
+    # Every execution called the API twice; calls whose result was lost in the kill ran again.
+    calls = sum(1 for request in apis.requests if request.path == "/slow")
+    assert calls >= 2 * EXECUTIONS
+    assert second.stop() == 0
