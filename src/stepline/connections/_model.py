@@ -9,6 +9,7 @@ layout of the managed secret is undocumented by AWS; this one is stepline's).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Final
 
@@ -21,6 +22,7 @@ __all__ = [
     "BASIC",
     "CLIENT_KEY_SECRET",
     "CLIENT_SECRET_SECRET",
+    "CONNECTION_ARN",
     "CONNECTION_STATES",
     "OAUTH_CLIENT_CREDENTIALS",
     "PARAMETER_LISTS",
@@ -42,6 +44,12 @@ BASIC: Final = "BASIC"
 API_KEY: Final = "API_KEY"
 OAUTH_CLIENT_CREDENTIALS: Final = "OAUTH_CLIENT_CREDENTIALS"
 AUTHORIZATION_TYPES: Final = (BASIC, OAUTH_CLIENT_CREDENTIALS, API_KEY)
+
+# A connection's ARN, with its parts named (the name is unique, the id only answers to it).
+CONNECTION_ARN: Final = re.compile(
+    r"arn:(?P<partition>aws[a-z\-]*):events:(?P<region>[a-z0-9\-]*):(?P<account>\d{12})?:"
+    r"connection/(?P<name>[.\-_A-Za-z0-9]+)/(?P<id>[\-A-Za-z0-9]+)"
+)
 
 CONNECTION_STATES: Final = (
     "CREATING",

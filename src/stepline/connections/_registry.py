@@ -1,9 +1,10 @@
-"""The connections registry: EventBridge's connection API, and the HTTP Task's way in.
+"""The connections registry: EventBridge's connection API over records and encrypted secrets.
 
-:class:`Connections` keeps connection records (no secrets) and their encrypted secrets, answers
-the control-plane operations with AWS-shaped dicts (so the ``events`` JSON API is a thin layer
-over it), and resolves a connection ARN into a
-:class:`~stepline.connections.ResolvedConnection` at the moment of a request.
+:class:`Connections` keeps connection records (no secrets) and their encrypted secrets, and
+answers the control-plane operations with AWS-shaped dicts (so the ``events`` JSON API is a thin
+layer over it). Resolving a connection ARN into a
+:class:`~stepline.connections.ResolvedConnection` at the moment of a request — the HTTP Task's
+way in — is the mixin :class:`~stepline.connections._resolver.ConnectionResolution`.
 
 States (spec §6.3): ``BASIC``/``API_KEY`` connections are ``AUTHORIZED`` as soon as they are
 created or updated (``ACTIVE`` with ``InvocationConnectivityParameters``). OAuth connections are
@@ -26,14 +27,10 @@ from dataclasses import replace
 from typing import Any, Final
 
 from stepline._secret import Secret
-from stepline.asl._errors import RUNTIME, StatesError
+from stepline.asl._errors import StatesError
 from stepline.connections._cipher import SecretCipher
 from stepline.connections._convenience import ConvenienceConstructors
 from stepline.connections._errors import (
-    CONCURRENT_MODIFICATION,
-    INTERNAL_ERROR,
-    INVALID_CONNECTION_STATE,
-    RESOURCE_NOT_FOUND,
     ConnectionAlreadyExists,
     ConnectionLimitExceeded,
     ConnectionNotFound,
@@ -43,18 +40,16 @@ from stepline.connections._errors import (
 from stepline.connections._listing import next_token, parse_list_request
 from stepline.connections._model import (
     CLIENT_KEY_SECRET,
+    CONNECTION_ARN,
     OAUTH_CLIENT_CREDENTIALS,
     USABLE_STATES,
     ConnectionRecord,
-    OAuthClientCredentials,
     PrivateResource,
 )
-from stepline.connections._oauth import TokenExchangeFailed, exchange_token
-from stepline.connections._resolved import ResolvedConnection
-from stepline.connections._resolving import build_resolved, tls_options
+from stepline.connections._resolver import ConnectionResolution
 from stepline.connections._secrets import InMemorySecretStore, SecretStore
 from stepline.connections._shapes import describe_shape, mutation_shape, summary_shape
-from stepline.connections._tokens import TokenCache, TokenOutcome
+from stepline.connections._tokens import TokenCache
 from stepline.connections._validate import (
     ConnectionSpec,
     parse_create,
@@ -65,15 +60,9 @@ from stepline.egress._messages import Transport
 
 __all__ = ["Connections"]
 
-_ARN: Final = re.compile(
-    r"arn:(?P<partition>aws[a-z\-]*):events:(?P<region>[a-z0-9\-]*):(?P<account>\d{12})?:"
-    r"connection/(?P<name>[.\-_A-Za-z0-9]+)/(?P<id>[\-A-Za-z0-9]+)"
-)
 _REGION: Final = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+")
 _ACCOUNT: Final = re.compile(r"\d{12}")
 _SUFFIX_ALPHABET: Final = string.ascii_letters + string.digits
-_LIST_TOKEN_VERSION: Final = 1
-_DEFAULT_PAGE: Final = 100
 _DEAUTHORIZED_REASON: Final = (
     "DeauthorizeConnection removed the authorization parameters; "
     "update the connection with new ones to use it again"
@@ -88,7 +77,7 @@ def _partition(region: str) -> str:
     return "aws"
 
 
-class Connections(ConvenienceConstructors):
+class Connections(ConvenienceConstructors, ConnectionResolution):
     """EventBridge connections for one account and Region, with their secrets encrypted at rest.
 
     Args:
@@ -139,9 +128,6 @@ class Connections(ConvenienceConstructors):
         self._lock = threading.RLock()
         self._tokens = TokenCache(clock)
         self._resolved_ttl = resolved_ttl
-        # arn -> (record, token generation, monotonic expiry, resolved): decrypting for every
-        # call costs more than the rest of resolving.
-        self._resolved: dict[str, tuple[ConnectionRecord, int | None, float, ResolvedConnection]]
         self._resolved = {}
 
     @property
@@ -215,7 +201,9 @@ class Connections(ConvenienceConstructors):
         return mutation_shape(record, authorized_time=False)
 
     def _chosen_arn(self, connection_arn: str, name: str) -> str:
-        match = _ARN.fullmatch(connection_arn) if isinstance(connection_arn, str) else None
+        match = (
+            CONNECTION_ARN.fullmatch(connection_arn) if isinstance(connection_arn, str) else None
+        )
         expected = f"arn:{self._partition}:events:{self._region}:{self._account}:connection/{name}/"
         if match is None or not connection_arn.startswith(expected):
             raise ConnectionValidationError(
@@ -248,7 +236,7 @@ class Connections(ConvenienceConstructors):
                 spec, current, arn=current.arn, secret_arn=current.secret_arn, now=self._clock()
             )
             self._records[name] = record
-            self._tokens.forget(record.arn)
+            self._forget_credentials(record.arn)
         return mutation_shape(record)
 
     def describe(self, name: str) -> dict[str, Any]:
@@ -293,8 +281,7 @@ class Connections(ConvenienceConstructors):
             record = self._require(parse_name(name))
             del self._records[record.name]
             self._store.delete(record.secret_arn)
-            self._tokens.forget(record.arn)
-            self._resolved.pop(record.arn, None)
+            self._forget_credentials(record.arn)
         # AWS deletes asynchronously and reports the transitional state.
         return mutation_shape(record, state="DELETING")
 
@@ -327,8 +314,7 @@ class Connections(ConvenienceConstructors):
                 revision=current.revision + 1,
             )
             self._records[record.name] = record
-            self._tokens.forget(record.arn)
-            self._resolved.pop(record.arn, None)
+            self._forget_credentials(record.arn)
         return mutation_shape(record, state="DEAUTHORIZING")
 
     def records(self) -> tuple[ConnectionRecord, ...]:
@@ -361,64 +347,10 @@ class Connections(ConvenienceConstructors):
         """The record for a connection ARN or name (no secrets), or ``None``."""
         with self._lock:
             if arn_or_name.startswith("arn:"):
-                match = _ARN.fullmatch(arn_or_name)
+                match = CONNECTION_ARN.fullmatch(arn_or_name)
                 record = self._records.get(match["name"]) if match else None
                 return record if record is not None and record.arn == arn_or_name else None
             return self._records.get(arn_or_name)
-
-    # -- the HTTP Task's entry points ---------------------------------------------------------
-
-    async def resolve(
-        self, connection_arn: str, *, transport: Transport | None = None
-    ) -> ResolvedConnection:
-        """The connection, ready to apply to one request (secrets as :class:`Secret`).
-
-        OAuth connections get a token first if they have none, or if theirs expires within
-        60 seconds (one token request however many callers are waiting). The token request
-        goes through ``transport`` (the caller's, so that its egress rules apply), else
-        through the registry's own.
-
-        Raises:
-            StatesError: ``Events.ConnectionResource.ResourceNotFound`` (malformed or unknown
-                ARN), ``…InvalidConnectionState`` (not usable, or the token exchange failed),
-                ``…ConcurrentModification`` (changed during the exchange), ``…InternalError``
-                (the secret cannot be decrypted, or no transport for OAuth).
-        """
-        record = self._record_for_arn(connection_arn)
-        oauth = record.authorization_type == OAUTH_CLIENT_CREDENTIALS
-        if record.state not in USABLE_STATES and not (oauth and record.state == "AUTHORIZING"):
-            raise _invalid_state(record)
-        outcome: TokenOutcome | None = None
-        if oauth:
-            outcome = self._tokens.current(record.arn, record.revision)
-        generation = None if outcome is None else outcome.generation
-        cached = self._resolved.get(record.arn)
-        now = time.monotonic()
-        if (
-            cached is not None
-            and cached[0] is record
-            and cached[1] == generation
-            and now < cached[2]
-            and (outcome is not None or not oauth)
-        ):
-            return cached[3]
-        secret_values = self._read_secrets(record)
-        if oauth and outcome is None:
-            outcome = await self._new_token(record, secret_values, transport or self._transport)
-        resolved = build_resolved(record, secret_values, outcome)
-        if self._resolved_ttl > 0:
-            generation = None if outcome is None else outcome.generation
-            self._resolved[record.arn] = (record, generation, now + self._resolved_ttl, resolved)
-        return resolved
-
-    async def token_rejected(self, connection_arn: str, generation: int | None) -> None:
-        """A target answered 401/407 to the token of ``generation``: drop it if still current.
-
-        The next :meth:`resolve` then fetches a new token; rejections of an older generation
-        (already replaced) change nothing.
-        """
-        if generation is not None:
-            self._tokens.reject(connection_arn, generation)
 
     def secret_arn(self, connection_arn: str) -> str | None:
         """The ``SecretArn`` of a connection (for the HTTP Task's permission check), or ``None``."""
@@ -519,144 +451,3 @@ class Connections(ConvenienceConstructors):
             f"arn:{self._partition}:vpc-lattice:{self._region}:{self._account}:"
             f"servicenetworkresourceassociation/{association}",
         )
-
-    def _record_for_arn(self, connection_arn: str) -> ConnectionRecord:
-        match = _ARN.fullmatch(connection_arn) if isinstance(connection_arn, str) else None
-        if match is None:
-            raise StatesError(
-                RESOURCE_NOT_FOUND,
-                f"{connection_arn!r} is not a connection ARN: the task's ConnectionArn must look "
-                "like arn:aws:events:<region>:<account>:connection/<name>/<id>, as returned by "
-                "CreateConnection or DescribeConnection.",
-            )
-        with self._lock:
-            record = self._records.get(match["name"])
-        if record is None or record.arn != connection_arn:
-            raise StatesError(
-                RESOURCE_NOT_FOUND,
-                f"The connection {connection_arn} does not exist (never created here, or "
-                "deleted since). Create it, or point the task's ConnectionArn at an existing "
-                "connection (ListConnections shows them).",
-            )
-        return record
-
-    def _read_secrets(self, record: ConnectionRecord) -> dict[str, Secret]:
-        try:
-            values = self._store.get(record.secret_arn)
-        except SecretDecryptError as error:
-            raise StatesError(
-                INTERNAL_ERROR,
-                f"The credentials of connection {record.arn} cannot be decrypted: {error}",
-            ) from None
-        if values is None:
-            reason = "the connection's secret no longer exists in the secret store"
-            self._deauthorize_for(record, reason)
-            raise StatesError(
-                INVALID_CONNECTION_STATE,
-                f"The connection {record.arn} is now DEAUTHORIZED: {reason}. "
-                "Update the connection with its credentials to authorize it again.",
-            )
-        return values
-
-    def _deauthorize_for(self, record: ConnectionRecord, reason: str) -> bool:
-        """Mark the connection DEAUTHORIZED if it is still this revision; True if done."""
-        with self._lock:
-            current = self._records.get(record.name)
-            if current is None or current.arn != record.arn or current.revision != record.revision:
-                return False
-            self._records[record.name] = replace(
-                current, state="DEAUTHORIZED", state_reason=reason[:512]
-            )
-            self._tokens.drop_token(record.arn)
-            return True
-
-    async def _new_token(
-        self,
-        record: ConnectionRecord,
-        secret_values: Mapping[str, Secret],
-        transport: Transport | None,
-    ) -> TokenOutcome:
-        if transport is None:
-            raise StatesError(
-                INTERNAL_ERROR,
-                f"The connection {record.arn} uses OAuth, but this Connections registry was "
-                "made without a transport to request tokens with: pass "
-                "transport=Http1Transport(...) to Connections().",
-            )
-        auth = record.auth
-        assert isinstance(auth, OAuthClientCredentials)
-        tls = tls_options(record, secret_values)
-
-        async def exchange() -> TokenOutcome:
-            try:
-                token = await exchange_token(
-                    transport,
-                    auth,
-                    secret_values,
-                    now=self._clock(),
-                    tls=tls,
-                    timeout=self._token_timeout,
-                )
-            except TokenExchangeFailed as failure:
-                if failure.refused:
-                    # The egress rules, not the connection, are at fault: an operator fixes
-                    # them, and the connection must not need re-authorizing afterwards.
-                    return TokenOutcome(
-                        error=RUNTIME,
-                        cause=(
-                            f"The authorization endpoint of the connection {record.arn} may not "
-                            f"be reached: {failure.reason}."
-                        ),
-                    )
-                reason = failure.reason
-            except Exception as error:  # a transport bug must not leave callers hanging
-                reason = f"the token request failed unexpectedly ({type(error).__name__})"
-            else:
-                return self._install(record, token)
-            if not self._deauthorize_for(record, reason):
-                return _changed(record)
-            return TokenOutcome(
-                error=INVALID_CONNECTION_STATE,
-                cause=(
-                    f"The connection {record.arn} could not be authorized and is now "
-                    f"DEAUTHORIZED: {reason}. Fix the OAuth parameters or the authorization "
-                    "server, then update the connection to authorize it again."
-                ),
-            )
-
-        outcome = await self._tokens.obtain(record.arn, record.revision, exchange)
-        if outcome.token is None:
-            raise StatesError(outcome.error, outcome.cause)
-        return outcome
-
-    def _install(self, record: ConnectionRecord, token: Any) -> TokenOutcome:
-        with self._lock:
-            current = self._records.get(record.name)
-            if current is None or current.arn != record.arn or current.revision != record.revision:
-                return _changed(record)
-            final = "ACTIVE" if current.invocation_connectivity_parameters else "AUTHORIZED"
-            self._records[record.name] = replace(
-                current, state=final, state_reason=None, last_authorized_time=self._clock()
-            )
-            generation = self._tokens.install(record.arn, record.revision, token)
-        return TokenOutcome(token=token, generation=generation)
-
-
-def _changed(record: ConnectionRecord) -> TokenOutcome:
-    return TokenOutcome(
-        error=CONCURRENT_MODIFICATION,
-        cause=(
-            f"The connection {record.arn} was updated, deauthorized or deleted while its OAuth "
-            "token was being requested; retry the task."
-        ),
-    )
-
-
-def _invalid_state(record: ConnectionRecord) -> StatesError:
-    reason = f" ({record.state_reason})" if record.state_reason else ""
-    return StatesError(
-        INVALID_CONNECTION_STATE,
-        f"The connection {record.arn} is {record.state}{reason}; an HTTP Task can use only "
-        "an AUTHORIZED or ACTIVE connection. Update the connection (UpdateConnection) with "
-        "valid credentials to authorize it again.",
-    )
