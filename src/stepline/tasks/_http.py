@@ -35,12 +35,8 @@ from stepline.egress._messages import (
     HttpResponse,
     Transport,
 )
-from stepline.tasks._http_request import (
-    PreparedRequest,
-    build_request,
-    connection_arn_of,
-    endpoint_and_method,
-)
+from stepline.tasks._http_parameters import connection_arn_of, endpoint_and_method
+from stepline.tasks._http_request import PreparedRequest, build_request
 from stepline.tasks._http_response import read_response, retry_after_seconds
 from stepline.tasks._resources import HTTP_INVOKE
 

@@ -1,7 +1,7 @@
 """The HTTP Task's request: from effective parameters and a resolved connection to the exact bytes.
 
-Pure and synchronous. :func:`build_request` checks the parameters a state computed (the static
-ones were checked with the definition, see ``stepline.asl._validate_http``), merges what the
+Pure and synchronous. :func:`build_request` checks the parameters a state computed (with
+``_http_parameters``; the static ones were checked with the definition), merges what the
 connection adds — its headers, query and body parameters win on a clash — adds the
 authorization and the service headers, and serialises the body. The result is a
 :class:`PreparedRequest`: the plaintext :class:`~stepline.egress.HttpRequest` to send, and,
@@ -19,188 +19,32 @@ change and leaves the trace for later.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Final
-from urllib.parse import quote, urlsplit, urlunsplit
 
 from stepline._secret import MASK
-from stepline.asl._errors import RUNTIME, StatesError
 from stepline.asl._json import a_json_type, dumps_bytes, dumps_text
-from stepline.asl._validate_http import (
-    ARRAY_FORMATS,
-    BODY_ENCODINGS,
-    CONNECTION_FIELDS,
-    METHODS,
-    PARAMETER_FIELDS,
-    TRANSFORM_FIELDS,
-    connection_arn_problem,
-    endpoint_problem,
-    header_name_problem,
-    is_forbidden_header,
-)
 from stepline.connections._resolved import InvocationParameter, ResolvedConnection
 from stepline.egress._messages import HttpRequest
-from stepline.tasks._http_encoding import (
-    encode_component,
-    flatten,
-    form_encode,
-    preformed_query_segments,
-    segment_name,
+from stepline.tasks._http_encoding import encode_component, form_encode, segment_name
+from stepline.tasks._http_parameters import (
+    body_transform,
+    check_header,
+    checked_parameters,
+    definition_query_segments,
+    endpoint_and_method,
+    request_failure,
 )
 
-__all__ = [
-    "DEFAULT_RESPONSE_WINDOW_BYTES",
-    "PreparedRequest",
-    "build_request",
-    "connection_arn_of",
-    "endpoint_and_method",
-]
+__all__ = ["DEFAULT_RESPONSE_WINDOW_BYTES", "PreparedRequest", "build_request"]
 
 DEFAULT_RESPONSE_WINDOW_BYTES: Final = 262_144
 
 JSON_CONTENT_TYPE: Final = "application/json; charset=UTF-8"
 FORM_CONTENT_TYPE: Final = "application/x-www-form-urlencoded"
 
-_FIELDS: Final = frozenset(PARAMETER_FIELDS)
-_METHODS: Final = frozenset(METHODS)
-_METHOD_LIST: Final = ", ".join(METHODS)
 # Headers the service sets itself: a value from the definition or the connection is dropped.
 _SERVICE_HEADERS: Final = frozenset({"user-agent", "range", "content-length"})
-# Printable ASCII: what an endpoint keeps as written; anything else is percent-encoded.
-_URL_SAFE: Final = "".join(chr(code) for code in range(0x21, 0x7F))
 _FORM_MASK_TOKEN: Final = "stepline-masked-value-8f3c2a"
-_HEADER_VALUE_FORBIDDEN: Final = frozenset(chr(code) for code in range(0x20) if code != 0x09) | {
-    "\x7f"
-}
-
-
-def _failure(state_name: str, message: str) -> StatesError:
-    return StatesError(
-        RUNTIME, f"The HTTP Task state '{state_name}' cannot send its request: {message}"
-    )
-
-
-def _shown(value: Any) -> str:
-    """An enum-like value as written when it is a short word, else only its type."""
-    if isinstance(value, str) and len(value) <= 20 and value.replace("_", "").isalnum():
-        return repr(value)
-    return a_json_type(value)
-
-
-def _parameters(parameters: Any, state_name: str, field: str) -> dict[str, Any]:
-    if type(parameters) is not dict:
-        raise _failure(
-            state_name,
-            f"{field} must evaluate to a JSON object with ApiEndpoint, Method and "
-            f"InvocationConfig, got {a_json_type(parameters)}.",
-        )
-    return parameters
-
-
-# --- endpoint, method, connection ----------------------------------------------------------
-
-
-@lru_cache(maxsize=1024)
-def _checked_endpoint(url: str) -> tuple[str | None, str]:
-    """``(problem, url to send)``: the shape check, and non-ASCII characters encoded."""
-    problem = endpoint_problem(url)
-    if problem is not None or url.isascii():
-        return problem, url
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    try:
-        ascii_host = host.encode("idna").decode("ascii")
-    except UnicodeError:
-        return "has a host name that is not a valid international domain name", url
-    if ":" in host:
-        ascii_host = f"[{ascii_host}]"
-    netloc = ascii_host if parts.port is None else f"{ascii_host}:{parts.port}"
-    path = quote(parts.path, safe=_URL_SAFE)
-    query = quote(parts.query, safe=_URL_SAFE)
-    return None, urlunsplit((parts.scheme, netloc, path, query, ""))
-
-
-def endpoint_and_method(
-    parameters: Any, state_name: str, *, field: str = "Parameters"
-) -> tuple[str, str]:
-    """The validated ``ApiEndpoint`` (as it will be sent) and ``Method``.
-
-    The caller uses them for the ``states:InvokeHTTPEndpoint`` check before it resolves the
-    connection. The endpoint is returned without the ``QueryParameters``.
-
-    Args:
-        parameters: The effective ``Parameters``/``Arguments``.
-        state_name: The state, for messages.
-        field: ``Parameters`` (JSONPath) or ``Arguments`` (JSONata), for messages.
-
-    Raises:
-        StatesError: ``States.Runtime``, naming the field and what to write instead.
-    """
-    params = _parameters(parameters, state_name, field)
-    if "ApiEndpoint" not in params:
-        raise _failure(state_name, f"{field}.ApiEndpoint is missing; set it to the API's URL.")
-    endpoint = params["ApiEndpoint"]
-    if type(endpoint) is not str:
-        raise _failure(
-            state_name,
-            f"{field}.ApiEndpoint must be a string such as 'https://api.example.com/v1/orders', "
-            f"got {a_json_type(endpoint)}.",
-        )
-    problem, url = _checked_endpoint(endpoint)
-    if problem is not None:
-        raise _failure(state_name, f"{field}.ApiEndpoint {problem}.")
-    if "Method" not in params:
-        raise _failure(state_name, f"{field}.Method is missing; set it to one of {_METHOD_LIST}.")
-    method = params["Method"]
-    if type(method) is not str or method not in _METHODS:
-        raise _failure(
-            state_name,
-            f"{field}.Method must be one of {_METHOD_LIST} (upper case), got {_shown(method)}.",
-        )
-    return url, method
-
-
-def connection_arn_of(parameters: Any, state_name: str, *, field: str = "Parameters") -> str:
-    """The connection ARN, from exactly one of ``InvocationConfig`` and ``Authentication``.
-
-    Raises:
-        StatesError: ``States.Runtime`` when neither or both name a connection, or the ARN is
-            not a connection ARN.
-    """
-    params = _parameters(parameters, state_name, field)
-    present = [name for name in CONNECTION_FIELDS if name in params]
-    if not present:
-        raise _failure(
-            state_name,
-            f"{field} names no connection; add InvocationConfig.ConnectionArn with the ARN of "
-            "an EventBridge connection.",
-        )
-    if len(present) > 1:
-        raise _failure(
-            state_name,
-            f"{field} has both Authentication and InvocationConfig; keep one "
-            "(InvocationConfig is the recommended one).",
-        )
-    name = present[0]
-    container = params[name]
-    if type(container) is not dict:
-        raise _failure(
-            state_name,
-            f"{field}.{name} must be an object with a ConnectionArn, got {a_json_type(container)}.",
-        )
-    for key in container:
-        if key != "ConnectionArn":
-            raise _failure(
-                state_name,
-                f"{field}.{name}.{key} is not a supported field; {name} holds only ConnectionArn.",
-            )
-    if "ConnectionArn" not in container:
-        raise _failure(state_name, f"{field}.{name}.ConnectionArn is missing; add it.")
-    arn = container["ConnectionArn"]
-    problem = connection_arn_problem(arn)
-    if problem is not None:
-        raise _failure(state_name, f"{field}.{name}.ConnectionArn {problem}.")
-    return str(arn)
 
 
 # --- the prepared request --------------------------------------------------------------------
@@ -311,16 +155,9 @@ def build_request(
             transform, a string body where the connection adds body parameters); the cause
             names the state and the field, never a value.
     """
-    params = _parameters(parameters, state_name, field)
-    for key in params:
-        if key not in _FIELDS:
-            raise _failure(
-                state_name,
-                f"{field}.{key} is not a field of an HTTP Task; the fields are "
-                f"{', '.join(PARAMETER_FIELDS)}.",
-            )
+    params = checked_parameters(parameters, state_name, field)
     endpoint, method = endpoint_and_method(params, state_name, field=field)
-    encoding, array_format = _transform(params.get("Transform"), state_name, field)
+    encoding, array_format = body_transform(params.get("Transform"), state_name, field)
 
     try:
         body_value, body_keys = _merged_body(
@@ -332,7 +169,7 @@ def build_request(
         )
     except (RecursionError, UnicodeError) as exc:
         what = "nested too deeply" if isinstance(exc, RecursionError) else "not valid Unicode"
-        raise _failure(
+        raise request_failure(
             state_name,
             f"{field}.RequestBody or {field}.QueryParameters is {what} to be encoded; "
             "simplify the value.",
@@ -360,56 +197,6 @@ def build_request(
     )
 
 
-def _transform(transform: Any, state_name: str, field: str) -> tuple[str, str]:
-    """``(RequestBodyEncoding, ArrayFormat)``, defaults ``NONE`` and ``INDICES``."""
-    if transform is None:
-        return "NONE", "INDICES"
-    where = f"{field}.Transform"
-    if type(transform) is not dict:
-        raise _failure(
-            state_name,
-            f'{where} must be an object such as {{"RequestBodyEncoding": "URL_ENCODED"}}, got '
-            f"{a_json_type(transform)}.",
-        )
-    for key in transform:
-        if key not in TRANSFORM_FIELDS:
-            raise _failure(
-                state_name,
-                f"{where}.{key} is not supported; Transform holds RequestBodyEncoding and "
-                "RequestEncodingOptions.",
-            )
-    encoding = transform.get("RequestBodyEncoding", "NONE")
-    if encoding not in BODY_ENCODINGS:
-        raise _failure(
-            state_name,
-            f"{where}.RequestBodyEncoding must be NONE or URL_ENCODED, got {_shown(encoding)}.",
-        )
-    options = transform.get("RequestEncodingOptions")
-    if options is None:
-        return encoding, "INDICES"
-    if type(options) is not dict:
-        raise _failure(
-            state_name,
-            f'{where}.RequestEncodingOptions must be an object such as {{"ArrayFormat": '
-            f'"INDICES"}}, got {a_json_type(options)}.',
-        )
-    for key in options:
-        if key != "ArrayFormat":
-            raise _failure(
-                state_name,
-                f"{where}.RequestEncodingOptions.{key} is not supported; it holds only "
-                "ArrayFormat.",
-            )
-    array_format = options.get("ArrayFormat", "INDICES")
-    if array_format not in ARRAY_FORMATS:
-        raise _failure(
-            state_name,
-            f"{where}.RequestEncodingOptions.ArrayFormat must be one of "
-            f"{', '.join(ARRAY_FORMATS)}, got {_shown(array_format)}.",
-        )
-    return encoding, array_format
-
-
 def _headers(
     definition: Any, connection: ResolvedConnection, state_name: str, field: str
 ) -> tuple[list[tuple[str, str]], tuple[int, int], bool]:
@@ -421,7 +208,7 @@ def _headers(
     has_content_type = False
     if definition is not None:
         if type(definition) is not dict:
-            raise _failure(
+            raise request_failure(
                 state_name,
                 f"{field}.Headers must be an object of header names and string values, got "
                 f"{a_json_type(definition)}.",
@@ -431,7 +218,7 @@ def _headers(
             overridden.update(p.key.lower() for p in authorization)
             overridden.update(p.key.lower() for p in connection_headers)
             for name, value in definition.items():
-                _check_header(name, value, state_name, field)
+                check_header(name, value, state_name, field)
                 lowered = name.lower()
                 if lowered in overridden:
                     continue  # the connection's (or the service's) value wins
@@ -459,39 +246,6 @@ def _headers(
     return headers, (start, len(headers)), has_content_type
 
 
-def _check_header(name: str, value: Any, state_name: str, field: str) -> None:
-    where = f"{field}.Headers.{name}"
-    if is_forbidden_header(name):
-        raise _failure(
-            state_name,
-            f"{where} is a header an HTTP Task cannot set (the service sets it, or the "
-            "connection supplies it); remove it, and put credentials in the connection.",
-        )
-    problem = header_name_problem(name)
-    if problem is not None:
-        raise _failure(state_name, f"{field}.Headers has a key that {problem}.")
-    if type(value) is str:
-        if not _HEADER_VALUE_FORBIDDEN.isdisjoint(value):
-            raise _failure(
-                state_name,
-                f"{where} contains a line break or control character; remove it.",
-            )
-        return
-    if type(value) is list and all(type(item) is str for item in value):
-        for item in value:
-            if not _HEADER_VALUE_FORBIDDEN.isdisjoint(item):
-                raise _failure(
-                    state_name,
-                    f"{where} contains a line break or control character; remove it.",
-                )
-        return
-    raise _failure(
-        state_name,
-        f"{where} must be a string (or an array of strings, sent as repeated headers), got "
-        f"{a_json_type(value)}; convert it, e.g. with States.Format('{{}}', …) or $string(…).",
-    )
-
-
 def _merged_body(
     body: Any, connection: ResolvedConnection, state_name: str, field: str
 ) -> tuple[Any, tuple[str, ...]]:
@@ -504,14 +258,14 @@ def _merged_body(
     elif type(body) is dict:
         merged = dict(body)  # an overwritten key keeps its place
     elif type(body) is str:
-        raise _failure(
+        raise request_failure(
             state_name,
             f"{field}.RequestBody is a string, and the connection adds body parameters, which "
             "can only be merged into a JSON object; make RequestBody an object, or remove the "
             "connection's body parameters.",
         )
     else:
-        raise _failure(
+        raise request_failure(
             state_name,
             f"{field}.RequestBody is {a_json_type(body)}, and the connection adds body parameters, "
             "which can only be merged into a JSON object; make RequestBody an object.",
@@ -534,11 +288,11 @@ def _serialise(
         except UnicodeError:
             raise  # reported by the caller, with the recursion case
         except (TypeError, ValueError):
-            raise _failure(
+            raise request_failure(
                 state_name, f"{field}.RequestBody cannot be serialised as JSON."
             ) from None
     if type(body) is not dict:
-        raise _failure(
+        raise request_failure(
             state_name,
             f"{field}.RequestBody is {a_json_type(body)}, but URL_ENCODED needs a JSON object "
             "(or a string that is already form-encoded).",
@@ -550,7 +304,7 @@ def _query(
     query: Any, connection: ResolvedConnection, endpoint: str, state_name: str, field: str
 ) -> tuple[str, tuple[tuple[str, str | None], ...]]:
     """The URL before the query segments, and each segment with its masked form."""
-    segments = _definition_segments(query, state_name, field) if query is not None else []
+    segments = definition_query_segments(query, state_name, field) if query is not None else []
     parameters = connection.query
     if not segments and not parameters:
         return endpoint, ()
@@ -584,33 +338,3 @@ def _query(
 def _connection_segment(parameter: InvocationParameter) -> tuple[str, str]:
     key = encode_component(parameter.key)
     return f"{key}={encode_component(parameter.plaintext())}", f"{key}={MASK}"
-
-
-def _definition_segments(query: Any, state_name: str, field: str) -> list[str]:
-    if type(query) is dict:
-        return [
-            f"{key}={value}"
-            for name, member in query.items()
-            for key, value in flatten(member, name, "REPEAT")
-        ]
-    if type(query) is str:
-        return preformed_query_segments(query)
-    if type(query) is list:
-        segments: list[str] = []
-        for item in query:
-            if type(item) is str:
-                segments.extend(preformed_query_segments(item))
-            elif type(item) is dict:
-                segments.extend(_definition_segments(item, state_name, field))
-            else:
-                raise _failure(
-                    state_name,
-                    f"{field}.QueryParameters is an array holding {a_json_type(item)}; each "
-                    "element must be a query string such as 'a=1&b=2' or an object of parameters.",
-                )
-        return segments
-    raise _failure(
-        state_name,
-        f"{field}.QueryParameters must be an object of names and values (or a query string, or "
-        f"an array of those), got {a_json_type(query)}.",
-    )

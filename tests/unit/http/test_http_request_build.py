@@ -10,10 +10,7 @@ from _http_kit import ARN, ENDPOINT, SERVICE, build, connection, params, runtime
 from stepline._secret import Secret
 from stepline.asl._errors import StatesError
 from stepline.egress._messages import TlsOptions
-from stepline.tasks._http_request import (
-    connection_arn_of,
-    endpoint_and_method,
-)
+from stepline.tasks._http_parameters import connection_arn_of, endpoint_and_method
 
 JSON_TYPE = ("Content-Type", "application/json; charset=UTF-8")
 
