@@ -9,50 +9,24 @@ caller that passed authentication.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from stepline.api import Handler, RequestContext, ServiceError
-from stepline.engine import TaskEffect
-from stepline.engine._ports import HeartbeatSink
 from stepline.service._context import ServiceContext
-from stepline.tasks import HTTP_INVOKE, TaskRegistry
 from stepline.teststate import TestStateError, test_state_async
 
 __all__ = ["handlers"]
 
 
-class _HttpTaskApart(TaskRegistry):
-    """The service's task registry without the HTTP Task's resource.
-
-    TestState runs ``http:invoke`` itself (with ``http=``) only when the registry does not
-    serve it, and only then records the request and response that ``TRACE`` shows.
-    """
-
-    def __init__(self, tasks: TaskRegistry) -> None:
-        super().__init__()
-        self._tasks = tasks
-
-    def __contains__(self, resource: object) -> bool:
-        return resource != HTTP_INVOKE and resource in self._tasks
-
-    def __iter__(self) -> Iterator[str]:
-        return (resource for resource in self._tasks if resource != HTTP_INVOKE)
-
-    async def invoke(self, effect: TaskEffect, heartbeat: HeartbeatSink) -> Any:
-        return await self._tasks.invoke(effect, heartbeat)
-
-
 def handlers(context: ServiceContext) -> dict[str, Handler]:
     """``states:TestState``."""
     config = context.config
-    tasks = _HttpTaskApart(context.tasks)
 
     async def test_state(request: dict[str, Any], _context: RequestContext) -> dict[str, Any]:
         try:
             return await test_state_async(
                 request,
-                tasks=tasks,
+                tasks=context.tasks,
                 connections=context.connections,
                 roles=context.roles,
                 http=context.http,

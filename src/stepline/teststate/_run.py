@@ -23,9 +23,10 @@ either), and a retry's back-off is reported, not sat through.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import uuid
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeGuard
 
 from stepline.asl._errors import TIMEOUT, StatesError
 from stepline.engine import Clock, ExecutionIdentity, SystemClock, TaskEffect
@@ -53,11 +54,42 @@ _MAX_ROUNDS: Final = 16  # one state needs at most a few: a wait, a task, its ou
 Outcome = tuple[Any, str | None, str | None, float | None]  # result, error, cause, retry_after
 
 
+class _RecordingHttpCall(Protocol):
+    """What can run ``http:invoke`` and record its exchange: :class:`HttpTask`'s ``call``."""
+
+    async def call(
+        self,
+        parameters: Any,
+        *,
+        state_name: str,
+        region: str,
+        identity: ExecutionIdentity | None,
+        exchange: HttpExchange | None,
+        field: str,
+    ) -> Any: ...
+
+
+def _records_exchange(handler: object) -> TypeGuard[_RecordingHttpCall]:
+    """Whether ``handler`` has an async ``call`` that takes ``exchange=`` (as HttpTask does)."""
+    call = getattr(handler, "call", None)
+    if call is None or not inspect.iscoroutinefunction(call):
+        return False
+    try:
+        parameters = inspect.signature(call).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "exchange" or p.kind is p.VAR_KEYWORD for p in parameters)
+
+
 class _Runner:
     """Runs the tested Task's resource: a registered handler, else the HTTP Task.
 
-    The HTTP Task is called directly (not through the registry) so that the exchange can be
-    recorded for the ``TRACE`` inspection level.
+    ``http:invoke`` is called with an :class:`HttpExchange` (not through the registry's
+    ``invoke``) so that the request and response are recorded for the ``TRACE`` inspection
+    level: through the registry's handler for it when that can record them (an
+    :class:`HttpTask`, or anything with an async ``call(..., exchange=...)``), through
+    ``http`` (or an HTTP Task built from the connections and roles) when the registry does not
+    serve it. A plain callable registered for ``http:invoke`` (a stand-in) runs as registered.
     """
 
     def __init__(
@@ -91,14 +123,27 @@ class _Runner:
             self._http = HttpTask(connections, policy=PolicyEnforcer.from_env(roles))
         return self._http
 
+    def _recording_http(self) -> _RecordingHttpCall | None:
+        """What runs ``http:invoke`` recording its exchange; ``None``: the registry's way."""
+        if HTTP_INVOKE not in self.registry:
+            return self._http_task()
+        # TaskRegistry has no public lookup; its entry keeps the object as registered (an
+        # object with an async invoke() as the invoker, any other callable as fn).
+        entry = self.registry._handlers.get(HTTP_INVOKE)
+        if entry is None:
+            return None
+        handler = entry.invoker if entry.invoker is not None else entry.fn
+        return handler if _records_exchange(handler) else None
+
     async def invoke(self, effect: TaskEffect, heartbeat: HeartbeatSink) -> Any:
         """The engine's ``TaskInvoker`` port."""
-        if effect.resource in self.registry or effect.resource != HTTP_INVOKE:
+        http = self._recording_http() if effect.resource == HTTP_INVOKE else None
+        if http is None:
             return await self.registry.invoke(effect, heartbeat)
         from stepline.tasks import HttpExchange
 
         self.exchange = HttpExchange()
-        return await self._http_task().call(
+        return await http.call(
             effect.parameters,
             state_name=effect.state_name,
             region=effect.region,
@@ -236,10 +281,12 @@ def test_state(
             ``input``, ``inspectionLevel``, ``revealSecrets``, ``variables``, ``stateName``,
             ``mock``, ``context``, ``stateConfiguration``.
         tasks: ``{resource ARN: callable}`` serving Task states (as for ``StateMachine``).
+            An :class:`~stepline.tasks.HttpTask` registered for ``http:invoke`` here is used
+            (and ``TRACE`` shows its exchange); a plain callable there replaces the HTTP Task.
         connections: The connections an HTTP Task may use.
         roles: IAM roles whose policies the HTTP Task enforces for ``roleArn``.
-        http: A ready :class:`~stepline.tasks.HttpTask` (built from ``connections`` and
-            ``roles`` when omitted).
+        http: A ready :class:`~stepline.tasks.HttpTask` for ``http:invoke`` when ``tasks``
+            does not serve it (built from ``connections`` and ``roles`` when omitted).
         region: Region in ARNs and the HTTP Task's ``User-Agent``.
         account: Account id in ARNs.
         clock: Time source for ``$$`` timestamps (nothing waits on it).
