@@ -22,6 +22,7 @@ from typing import Final
 
 from stepline.connections._cipher import KEY_BYTES
 from stepline.connections._errors import SecretKeyError
+from stepline.connections._private_files import write_new_private_file
 
 __all__ = ["KEY_ENV", "KEY_FILE_NAME", "default_data_dir", "load_or_create_key"]
 
@@ -131,12 +132,8 @@ def _create_key_file(key_path: Path) -> bytes:
     # Write a private temporary file completely, then link it into place: the link fails if
     # another process created the key first, and nobody ever reads a half-written key.
     temporary = directory / f".{key_path.name}.{secrets.token_hex(8)}.tmp"
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    write_new_private_file(temporary, content)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
         try:
             os.link(temporary, key_path)
         except FileExistsError:
@@ -151,11 +148,7 @@ def _create_key_file(key_path: Path) -> bytes:
 
 def _create_in_place(key_path: Path, key: bytes, content: bytes) -> bytes:
     try:
-        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        write_new_private_file(key_path, content)
     except FileExistsError:
         return _read_key_file(key_path)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(content)
-        handle.flush()
-        os.fsync(handle.fileno())
     return key

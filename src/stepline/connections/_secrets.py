@@ -24,6 +24,7 @@ from typing import Protocol
 from stepline._secret import Secret
 from stepline.connections._cipher import SecretCipher
 from stepline.connections._errors import SecretDecryptError
+from stepline.connections._private_files import write_new_private_file
 
 __all__ = ["FileSecretStore", "InMemorySecretStore", "SecretStore", "open_secret", "seal_secret"]
 
@@ -158,12 +159,8 @@ class FileSecretStore:
         blob = seal_secret(self._cipher, secret_id, value)
         target = self.path_for(secret_id)
         temporary = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        write_new_private_file(temporary, blob)
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(blob)
-                handle.flush()
-                os.fsync(handle.fileno())
             os.replace(temporary, target)
         except BaseException:
             temporary.unlink(missing_ok=True)
