@@ -1,6 +1,8 @@
 """What the execution operations and the worker of one process share: wake-ups and live runs.
 
-StartExecution wakes the worker at once instead of leaving it to its next poll; StopExecution
+StartExecution hands a new execution straight to this process's worker (leased in the
+insert's transaction) or, when there is none or it is busy, wakes it at once instead of leaving
+it to its next poll; StopExecution
 cancels the run that drives the stopped execution in this process (its tasks stop at once, not
 at the next commit); asynchronous Express executions are tracked so that a clean stop can wait
 for them. One :class:`ExecutionHub` exists per :class:`~stepline.service.ServiceContext`
@@ -11,9 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from stepline.service._context import ServiceContext
+
+if TYPE_CHECKING:
+    from stepline.service._worker import Worker
 
 __all__ = ["ExecutionHub", "hub_of"]
 
@@ -21,10 +26,12 @@ __all__ = ["ExecutionHub", "hub_of"]
 class ExecutionHub:
     """Wake-ups and the runs in flight of one process."""
 
-    __slots__ = ("__weakref__", "_wake", "express", "runs")
+    __slots__ = ("__weakref__", "_wake", "express", "runs", "worker")
 
     def __init__(self) -> None:
         self._wake: asyncio.Event | None = None
+        self.worker: Worker | None = None
+        """The worker of this process while it runs (StartExecution hands it new executions)."""
         self.runs: dict[str, asyncio.Task[None]] = {}
         """Execution ARN → the asyncio task driving it in this process."""
         self.express: set[asyncio.Task[None]] = set()

@@ -3,11 +3,14 @@
 :func:`resolve_target` turns the ``stateMachineArn`` member (a state machine, a version or an
 alias ARN) into the revision to run; :func:`check_input` applies the payload quota and the
 JSON rule; :func:`start_standard` stores the execution with its ``ExecutionStarted`` event in
-one call and wakes the worker, applying AWS's idempotent-name rule on a collision.
+one call and hands it to this process's worker (inserted already leased to it) or wakes the
+worker, applying AWS's idempotent-name rule on a collision.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import random
 import time
 import uuid
@@ -21,11 +24,13 @@ from stepline.service._context import ServiceContext
 from stepline.service._exec_events import execution_started_details
 from stepline.service._exec_hub import hub_of
 from stepline.store import (
+    ClaimedExecution,
     ExecutionRecord,
     HistoryEventRecord,
     StateMachineRecord,
     StateMachineRevisionRecord,
     StoreConflict,
+    StoreError,
 )
 
 __all__ = [
@@ -190,14 +195,20 @@ async def start_standard(
             alias_arn=target.alias_arn,
         ),
     )
+    hub = hub_of(context)
+    worker = hub.worker
+    lease = worker.offer_lease(now) if worker is not None else None
     try:
         stored = await context.store.create_execution(
             record,
             (started,),
             runnable_at=now,
             reuse_closed_before=now - NAME_REUSE_SECONDS,
+            lease=lease,
         )
     except StoreConflict as conflict:
+        if worker is not None and lease is not None:
+            worker.withdraw()
         existing = conflict.existing
         if (
             isinstance(existing, ExecutionRecord)
@@ -215,5 +226,36 @@ async def start_standard(
             )
             + " Start it with another name (or none, for a new UUID).",
         ) from None
-    hub_of(context).wake()
+    except BaseException:
+        if worker is not None and lease is not None:
+            worker.withdraw()
+            # Cancelled, the insert may still commit: give its lease back, so that the
+            # execution runs at once (by the claim loop) instead of after the lease's expiry.
+            _release_soon(context, arn, lease.token, now)
+        raise
+    if lease is None:
+        hub.wake()
+        return stored
+    assert worker is not None
+    claim = ClaimedExecution(stored, lease.token, lease.expires_at, None, ())
+    if not worker.adopt(claim, target.revision):
+        # The worker began stopping meanwhile: give the lease back so that the next start
+        # (or another worker) runs the execution at once instead of after the lease's expiry.
+        with contextlib.suppress(StoreError):
+            await context.store.release(stored.arn, lease.token, runnable_at=now)
     return stored
+
+
+_RELEASES: Final[set[asyncio.Task[None]]] = set()
+
+
+def _release_soon(context: ServiceContext, arn: str, token: str, now: float) -> None:
+    async def release() -> None:
+        with contextlib.suppress(StoreError):  # not inserted, or taken over: nothing to do
+            await context.store.release(arn, token, runnable_at=now)
+        hub_of(context).wake()
+
+    with contextlib.suppress(RuntimeError):  # no running loop any more
+        task = asyncio.get_running_loop().create_task(release())
+        _RELEASES.add(task)
+        task.add_done_callback(_RELEASES.discard)

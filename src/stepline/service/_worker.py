@@ -6,7 +6,9 @@ the steps of many executions are in flight together and the SQLite store's write
 them in groups. The loop sleeps until StartExecution in this process wakes it, a run ends
 (capacity freed), or the store's next wake-up time (``next_wake_at``: the earliest timer,
 deadline or lease expiry) — bounded by a poll interval so that work written by another process
-is seen too.
+is seen too. A Standard execution started in this process skips the claim: StartExecution
+inserts it already leased to this worker (:meth:`Worker.offer_lease`) and hands it over
+(:meth:`Worker.adopt`), so its first step starts right after the insert commits.
 
 :meth:`Worker.stop` (the server's shutdown, SIGTERM) stops claiming, lets the runs in flight
 commit their current step or finish within a grace period, then cancels the rest, which give
@@ -27,7 +29,12 @@ from typing import Final
 from stepline.service._context import ServiceContext
 from stepline.service._exec_hub import hub_of
 from stepline.service._worker_run import ClaimedRun
-from stepline.store import ClaimedExecution, StoreError
+from stepline.store import (
+    ClaimedExecution,
+    Lease,
+    StateMachineRevisionRecord,
+    StoreError,
+)
 
 __all__ = ["Worker"]
 
@@ -68,6 +75,8 @@ class Worker:
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = False
         self._runs: set[asyncio.Task[None]] = set()
+        # Leases offered to StartExecution whose executions are not adopted yet.
+        self._offered = 0
 
     @property
     def active(self) -> int:
@@ -79,6 +88,7 @@ class Worker:
         if self._loop_task is None:
             self._stopping = False
             self._loop_task = asyncio.create_task(self._claim_loop(), name="stepline-worker")
+            self._hub.worker = self
 
     async def stop(self) -> None:
         """Stop claiming; let runs in flight finish within the grace period; release the rest.
@@ -86,6 +96,8 @@ class Worker:
         Asynchronous Express executions of this process get the same grace period.
         """
         self._stopping = True
+        if self._hub.worker is self:
+            self._hub.worker = None
         self._hub.wake()
         loop_task, self._loop_task = self._loop_task, None
         if loop_task is not None:
@@ -109,7 +121,7 @@ class Worker:
 
     async def claim_once(self, limit: int | None = None) -> list[ClaimedExecution]:
         """Claim what is due now (up to ``limit``, else the free capacity)."""
-        capacity = self.context.config.worker_concurrency - len(self._runs)
+        capacity = self.context.config.worker_concurrency - len(self._runs) - self._offered
         if limit is not None:
             capacity = min(capacity, limit)
         if capacity <= 0:
@@ -121,19 +133,56 @@ class Worker:
             now=self.clock(),
         )
 
-    def _spawn(self, claim: ClaimedExecution) -> asyncio.Task[None]:
-        run = ClaimedRun(self.context, claim, self.clock)
+    # ------------------------------------------------------------------------------ hand-off
+
+    def offer_lease(self, now: float) -> Lease | None:
+        """A lease for an execution StartExecution is about to insert, if there is room.
+
+        The execution is inserted already leased to this worker and then handed over with
+        :meth:`adopt` (or the offer is withdrawn with :meth:`withdraw`): one transaction less
+        than insert-then-claim, and no wait for the claim loop.
+        """
+        if self._stopping or self._offered + len(self._runs) >= (
+            self.context.config.worker_concurrency
+        ):
+            return None
+        self._offered += 1
+        return Lease(self.owner, secrets.token_hex(16), now + self.context.config.lease_seconds)
+
+    def withdraw(self) -> None:
+        """An offered lease was not used (the insert failed)."""
+        self._offered -= 1
+
+    def adopt(self, claim: ClaimedExecution, revision: StateMachineRevisionRecord) -> bool:
+        """Drive an execution inserted with an offered lease; ``False`` if stopping (the caller
+        then gives the lease back)."""
+        self._offered -= 1
+        if self._stopping:
+            return False
+        self._spawn(claim, revision)
+        return True
+
+    def _spawn(
+        self, claim: ClaimedExecution, revision: StateMachineRevisionRecord | None = None
+    ) -> asyncio.Task[None]:
+        run = ClaimedRun(self.context, claim, self.clock, revision=revision)
         task = asyncio.create_task(run.drive(), name=f"stepline-run {claim.execution.name}")
         arn = claim.execution.arn
         self._runs.add(task)
         self._hub.runs[arn] = task
+        concurrency = self.context.config.worker_concurrency
 
         def done(finished: asyncio.Task[None]) -> None:
+            full = len(self._runs) + self._offered >= concurrency
             self._runs.discard(finished)
             if self._hub.runs.get(arn) is finished:
                 del self._hub.runs[arn]
-            # A finished run frees capacity (and its execution may be due again at once).
-            self._hub.wake()
+            # A run frees capacity the claim loop may be waiting for, and an execution that
+            # did not end is due again later (its timers, a retry after an error): the loop
+            # recomputes its sleep. An execution that ended at no full capacity changes
+            # neither, so the loop sleeps on (no empty claim per finished execution).
+            if full or not run.ended:
+                self._hub.wake()
 
         task.add_done_callback(done)
         return task
@@ -145,7 +194,7 @@ class Worker:
         while not self._stopping:
             event.clear()
             try:
-                capacity = concurrency - len(self._runs)
+                capacity = concurrency - len(self._runs) - self._offered
                 claims = await self.claim_once() if capacity > 0 else []
                 for claim in claims:
                     self._spawn(claim)

@@ -38,6 +38,7 @@ from stepline.store import (
     HistoryEventRecord,
     LeaseLost,
     RecordNotFound,
+    StateMachineRevisionRecord,
     StepCommit,
     StoreError,
     TimerRecord,
@@ -82,16 +83,26 @@ class ClaimedRun:
 
     Args:
         context: The service context (store, tasks, compiled definitions, limits).
-        claim: What ``claim_runnable`` handed out.
+        claim: What ``claim_runnable`` handed out (or StartExecution, for an execution it
+            inserted leased to this worker).
         clock: The worker's clock (epoch seconds); also the engine's.
+        revision: The revision the execution runs, when the caller has it (else it is read).
     """
 
     def __init__(
-        self, context: ServiceContext, claim: ClaimedExecution, clock: Callable[[], float]
+        self,
+        context: ServiceContext,
+        claim: ClaimedExecution,
+        clock: Callable[[], float],
+        *,
+        revision: StateMachineRevisionRecord | None = None,
     ) -> None:
         self.context = context
         self.claim = claim
         self.clock = clock
+        self.revision = revision
+        self.ended = False
+        """Whether the execution reached a terminal status in this run."""
         self.arn = claim.execution.arn
         self.token = claim.lease_token
         self.lease_expires_at = claim.lease_expires_at
@@ -106,7 +117,9 @@ class ClaimedRun:
         """The engine execution, or ``None`` after failing an execution that cannot load."""
         record = self.claim.execution
         config = self.context.config
-        revision = await self.context.store.get_revision(record.revision_id)
+        revision = self.revision
+        if revision is None or revision.revision_id != record.revision_id:
+            revision = await self.context.store.get_revision(record.revision_id)
         if revision is None:
             await self._fail_unloadable(
                 f"The state machine revision {record.revision_id!r} this execution runs is gone."
@@ -166,6 +179,7 @@ class ClaimedRun:
                 cause=cause,
             )
         )
+        self.ended = True
         await remove_if_idle(self.context, self.claim.execution.state_machine_arn)
 
     # ------------------------------------------------------------------------------ driving
@@ -300,6 +314,7 @@ class ClaimedRun:
         self.stored_timers.difference_update(removed)
         self.stored_timers.update(timer.timer_id for timer in added)
         if done:
+            self.ended = True
             await remove_if_idle(self.context, self.claim.execution.state_machine_arn)
             return False
         if not self.running and not self.timers and execution.deadline is None:
@@ -332,6 +347,7 @@ class ClaimedRun:
                 cause=cause,
             )
         )
+        self.ended = True
         for future in self.running.values():
             future.cancel()
         await remove_if_idle(self.context, self.claim.execution.state_machine_arn)

@@ -19,6 +19,7 @@ from stepline.store._records import (
     ExecutionRecord,
     ExecutionStatus,
     HistoryEventRecord,
+    Lease,
     Page,
     PendingEvent,
     StateMachineRecord,
@@ -351,6 +352,7 @@ class MemoryStore:
         runnable_at: float | None,
         snapshot: bytes | None = None,
         reuse_closed_before: float | None = None,
+        lease: Lease | None = None,
     ) -> ExecutionRecord:
         self._open()
         existing = self._runs.get(record.arn)
@@ -369,13 +371,17 @@ class MemoryStore:
             del self._runs[record.arn]
         self._seq += 1
         stored = replace(record, last_event_id=len(events))
-        self._runs[record.arn] = _Run(
+        run = self._runs[record.arn] = _Run(
             seq=self._seq,
             record=stored,
             events=list(events),
             snapshot=snapshot,
             wake_at=runnable_at if record.status == "RUNNING" else None,
         )
+        if lease is not None and record.status == "RUNNING":
+            run.lease_owner = lease.owner
+            run.lease_token = lease.token
+            run.lease_expires_at = run.wake_at = lease.expires_at
         return stored
 
     async def get_execution(self, arn: str) -> ExecutionRecord | None:

@@ -32,6 +32,7 @@ from stepline.store._records import (
     ExecutionRecord,
     ExecutionStatus,
     HistoryEventRecord,
+    Lease,
     Page,
     PendingEvent,
     StateMachineRecord,
@@ -188,6 +189,7 @@ class Store(Protocol):
         runnable_at: float | None,
         snapshot: bytes | None = None,
         reuse_closed_before: float | None = None,
+        lease: Lease | None = None,
     ) -> ExecutionRecord:
         """Store a new execution with its first events (ids 1…n), runnable at ``runnable_at``.
 
@@ -198,6 +200,9 @@ class Store(Protocol):
             snapshot: An initial engine snapshot, if the caller has one.
             reuse_closed_before: A closed execution of the same name that stopped before this
                 time is purged (history included) and replaced (AWS's 90-day name reuse).
+            lease: Lease the new execution to its caller at once, as ``claim_runnable``
+                would (``runnable_at`` is then ignored: it wakes at the lease's expiry). For a
+                worker that drives the execution it has just started.
 
         Returns:
             The stored record (``last_event_id`` set).

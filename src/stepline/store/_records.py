@@ -23,6 +23,7 @@ __all__ = [
     "ExecutionRecord",
     "ExecutionStatus",
     "HistoryEventRecord",
+    "Lease",
     "Page",
     "PendingEvent",
     "RedriveStatus",
@@ -326,6 +327,26 @@ class ClaimedExecution:
     lease_expires_at: float
     snapshot: bytes | None = field(repr=False)
     timers: tuple[TimerRecord, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """A lease taken together with a new execution (``create_execution(lease=...)``).
+
+    The process that starts an execution and will drive it at once takes the lease in the
+    same transaction as the insert, instead of a later ``claim_runnable`` (one transaction
+    less, and no wait for the claim loop). The execution then wakes at ``expires_at``, like a
+    claimed one, so that another worker takes it over if this one dies.
+
+    Attributes:
+        owner: The worker that holds it.
+        token: Its lease token (the caller makes it, e.g. ``secrets.token_hex(16)``).
+        expires_at: When it runs out unless renewed.
+    """
+
+    owner: str
+    token: str
+    expires_at: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -252,6 +252,10 @@ INSERT INTO executions (arn, state_machine_arn, name, revision_id, status, start
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 -- name: insert_runtime
 INSERT INTO execution_runtime (seq, last_event_id, snapshot, wake_at) VALUES (?, ?, ?, ?)
+-- name: insert_runtime_leased
+INSERT INTO execution_runtime
+    (seq, last_event_id, snapshot, wake_at, lease_owner, lease_token, lease_expires_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)
 -- name: get_execution
 SELECT {EXECUTION} FROM executions e JOIN execution_runtime r ON r.seq = e.seq WHERE e.arn = ?
 -- name: get_execution_by_seq

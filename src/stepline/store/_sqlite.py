@@ -34,6 +34,7 @@ from stepline.store._records import (
     ExecutionRecord,
     ExecutionStatus,
     HistoryEventRecord,
+    Lease,
     Page,
     PendingEvent,
     StateMachineRecord,
@@ -333,6 +334,7 @@ class SqliteStore:
         runnable_at: float | None,
         snapshot: bytes | None = None,
         reuse_closed_before: float | None = None,
+        lease: Lease | None = None,
     ) -> ExecutionRecord:
         return await self._write(
             partial(
@@ -342,6 +344,7 @@ class SqliteStore:
                 runnable_at=runnable_at,
                 snapshot=snapshot,
                 reuse_closed_before=reuse_closed_before,
+                lease=lease,
             )
         )
 

@@ -18,6 +18,7 @@ from stepline.store._records import (
     ClaimedExecution,
     ExecutionRecord,
     HistoryEventRecord,
+    Lease,
     PendingEvent,
     StepCommit,
     TimerRecord,
@@ -119,6 +120,7 @@ def create_execution(
     runnable_at: float | None,
     snapshot: bytes | None,
     reuse_closed_before: float | None,
+    lease: Lease | None = None,
 ) -> ExecutionRecord:
     """Insert an execution, its runtime row and first events."""
     existing = get_execution(connection, record.arn)
@@ -138,8 +140,15 @@ def create_execution(
     cursor = connection.execute(Q["insert_execution"], _execution_values(record))
     seq = cursor.lastrowid
     assert seq is not None
-    wake = runnable_at if record.status == "RUNNING" else None
-    connection.execute(Q["insert_runtime"], (seq, len(events), snapshot, wake))
+    if lease is not None and record.status == "RUNNING":
+        expires = lease.expires_at
+        connection.execute(
+            Q["insert_runtime_leased"],
+            (seq, len(events), snapshot, expires, lease.owner, lease.token, expires),
+        )
+    else:
+        wake = runnable_at if record.status == "RUNNING" else None
+        connection.execute(Q["insert_runtime"], (seq, len(events), snapshot, wake))
     _insert_events(connection, seq, events)
     return stored
 
