@@ -400,3 +400,31 @@ def test_startup_problems_are_one_line_errors(tmp_path: Path) -> None:
 
     bad_auth = base_environment(tmp_path, STEPLINE_AUTH="sigv4")
     assert_one_line_refusal(run_failing(["--port", "0"], bad_auth), "STEPLINE_ACCESS_KEYS")
+
+
+def test_limits_come_from_the_environment(start_server: Any, tmp_path: Path) -> None:
+    server = start_server("--port", "0", STEPLINE_MAX_PAYLOAD_BYTES="64")
+    sfn = server.client("stepfunctions")
+    arn = sfn.create_state_machine(
+        name="Tiny",
+        definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
+        roleArn="arn:aws:iam::123456789012:role/stepline",
+    )["stateMachineArn"]
+    sfn.start_execution(stateMachineArn=arn, input=json.dumps({"small": 1}))
+    with pytest.raises(sfn.exceptions.InvalidExecutionInput):
+        sfn.start_execution(stateMachineArn=arn, input=json.dumps({"big": "x" * 100}))
+    assert server.stop() == 0
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("STEPLINE_MAX_PAYLOAD_BYTES", "lots"),
+        ("STEPLINE_MAX_HISTORY_EVENTS", "0"),
+        ("STEPLINE_EXPRESS_MAX_SECONDS", "nan"),
+        ("STEPLINE_LEASE_SECONDS", "-5"),
+    ],
+)
+def test_bad_limits_are_one_line_errors(variable: str, value: str, tmp_path: Path) -> None:
+    env = base_environment(tmp_path, **{variable: value})
+    assert_one_line_refusal(run_failing(["--port", "0"], env), variable, "unset it")

@@ -16,6 +16,7 @@ import contextlib
 import errno
 import ipaddress
 import logging
+import math
 import os
 import signal
 import socket
@@ -148,13 +149,47 @@ def run_serve(
         _require_loopback(options.host)
     database_url = options.database_url or env.get(DATABASE_ENV) or default_database_url(env)
     config = ServiceConfig(
-        database_url=database_url, host=options.host, port=options.port, worker=options.worker
+        database_url=database_url,
+        host=options.host,
+        port=options.port,
+        worker=options.worker,
+        **_limits_from_env(env),
     )
     listener = _listen(options.host, options.port)
     try:
         return asyncio.run(_serve(config, auth, listener, out, env))
     finally:
         listener.close()
+
+
+# Operator-set limits: (variable, ServiceConfig field, type, smallest accepted value). The
+# defaults are AWS's quotas (ServiceConfig's own defaults).
+_LIMIT_VARIABLES: Final = (
+    ("STEPLINE_MAX_PAYLOAD_BYTES", "max_payload_bytes", int, 1),
+    ("STEPLINE_MAX_HISTORY_EVENTS", "max_history_events", int, 10),
+    ("STEPLINE_EXPRESS_MAX_SECONDS", "express_max_seconds", float, 1.0),
+    ("STEPLINE_LEASE_SECONDS", "lease_seconds", float, 1.0),
+)
+
+
+def _limits_from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """The limits the environment overrides, checked (a bad value is a CliError)."""
+    limits: dict[str, Any] = {}
+    for variable, field, kind, minimum in _LIMIT_VARIABLES:
+        text = env.get(variable, "").strip()
+        if not text:
+            continue
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not math.isfinite(value) or value < minimum:
+            raise CliError(
+                f"{variable} must be a {'whole ' if kind is int else ''}number of at least "
+                f"{minimum}, got {text!r}; unset it to use the default (AWS's quota)."
+            )
+        limits[field] = value
+    return limits
 
 
 def _require_loopback(host: str) -> None:
