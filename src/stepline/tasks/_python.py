@@ -114,6 +114,13 @@ class TaskRegistry:
             raise ValueError("A task resource must be a non-empty string such as an ARN.")
         self._handlers[resource] = _Registered(fn)
 
+    def handler(self, resource: str) -> TaskHandler | TaskInvoker | None:
+        """The callable or invoker registered for ``resource`` (as given), or ``None``."""
+        entry = self._handlers.get(resource)
+        if entry is None:
+            return None
+        return entry.invoker if entry.invoker is not None else entry.fn
+
     def __contains__(self, resource: object) -> bool:
         return resource in self._handlers
 

@@ -127,13 +127,8 @@ class _Runner:
         """What runs ``http:invoke`` recording its exchange; ``None``: the registry's way."""
         if HTTP_INVOKE not in self.registry:
             return self._http_task()
-        # TaskRegistry has no public lookup; its entry keeps the object as registered (an
-        # object with an async invoke() as the invoker, any other callable as fn).
-        entry = self.registry._handlers.get(HTTP_INVOKE)
-        if entry is None:
-            return None
-        handler = entry.invoker if entry.invoker is not None else entry.fn
-        return handler if _records_exchange(handler) else None
+        handler = self.registry.handler(HTTP_INVOKE)
+        return handler if handler is not None and _records_exchange(handler) else None
 
     async def invoke(self, effect: TaskEffect, heartbeat: HeartbeatSink) -> Any:
         """The engine's ``TaskInvoker`` port."""
