@@ -10,14 +10,8 @@ business logic. Optional SigV4 verification: :func:`auth_from_env` / :class:`Sig
 
 from __future__ import annotations
 
-from stepline.api._app import (
-    DEFAULT_MAX_REQUEST_BYTES,
-    HEALTH_PATH,
-    AwsApi,
-    Handler,
-    RequestContext,
-    create_app,
-)
+from stepline.api._app import DEFAULT_MAX_REQUEST_BYTES, HEALTH_PATH, AwsApi, create_app
+from stepline.api._context import Handler, RequestContext
 from stepline.api._errors import ServiceError, UnsupportedOperationError
 from stepline.api._model import ServiceModel, load_service_model
 from stepline.api._sigv4 import SigV4Verifier, auth_from_env, parse_access_keys

@@ -11,40 +11,47 @@ One raw ASGI callable (no framework: the dispatcher is on every request's path) 
 The Host header plays no part in routing, so the ``sync-`` host prefix boto3 adds for
 StartSyncExecution and TestState needs nothing special (handlers see it in
 :attr:`RequestContext.host`). Every response carries ``x-amzn-RequestId``.
+
+This module routes and dispatches; how results and errors look on each protocol is in
+:mod:`stepline.api._render`, and what a handler receives besides its input in
+:mod:`stepline.api._context`.
 """
 
 from __future__ import annotations
 
-import base64
 import logging
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
 import orjson
 
+from stepline.api._context import Handler, RequestContext, RequestIds
 from stepline.api._errors import (
     INTERNAL_FAILURE,
-    ErrorOrigin,
     ProtocolError,
     ServiceError,
     UnsupportedOperationError,
 )
 from stepline.api._model import BOTOCORE_SERVICES, Operation, ServiceModel, load_service_model
-from stepline.api._query import decode_query_input, xml_error_body, xml_result_body
-from stepline.api._sigv4 import AuthFailure, SigV4Verifier, parse_credential_scope
-from stepline.api._validate import InputChecker
+from stepline.api._query import decode_query_input, xml_result_body
+from stepline.api._render import (
+    ServedService,
+    auth_error,
+    error_response,
+    internal_failure,
+    json_result_body,
+    request_too_large,
+    unknown_target,
+)
+from stepline.api._sigv4 import AuthFailure, SigV4Verifier
 
 __all__ = [
     "DEFAULT_MAX_REQUEST_BYTES",
     "HEALTH_PATH",
     "AwsApi",
-    "Handler",
-    "RequestContext",
     "create_app",
 ]
 
@@ -55,142 +62,6 @@ _log = logging.getLogger("stepline.api")
 DEFAULT_MAX_REQUEST_BYTES: Final = 8 * 1024 * 1024
 
 HEALTH_PATH: Final = "/-/health"
-
-# JSON __type namespaces AWS uses, by service and by where the error comes from. botocore keeps
-# what follows '#', so these matter only to clients that compare the whole string.
-_JSON_NAMESPACES: Final[Mapping[str, Mapping[ErrorOrigin, str]]] = {
-    "states": {
-        "service": "com.amazonaws.swf.service.v2.model#",
-        "validation": "com.amazon.coral.validate#",
-        "protocol": "com.amazon.coral.service#",
-    },
-    "events": {
-        "service": "",
-        "validation": "com.amazon.coral.validate#",
-        "protocol": "com.amazon.coral.service#",
-    },
-}
-
-# Authentication failures: (code, HTTP status, AWS's standard message) per protocol.
-_JSON_AUTH_ERRORS: Final = {
-    "missing": ("MissingAuthenticationTokenException", 400, "Missing Authentication Token"),
-    "incomplete": ("IncompleteSignatureException", 400, "The request signature is incomplete."),
-    "unknown_key": (
-        "UnrecognizedClientException",
-        400,
-        "The security token included in the request is invalid.",
-    ),
-    "signature": ("InvalidSignatureException", 400, ""),
-    "expired": ("InvalidSignatureException", 400, ""),
-}
-_QUERY_AUTH_ERRORS: Final = {
-    "missing": ("MissingAuthenticationToken", 403, "Request is missing Authentication Token"),
-    "incomplete": ("IncompleteSignature", 400, "The request signature is incomplete."),
-    "unknown_key": (
-        "InvalidClientTokenId",
-        403,
-        "The security token included in the request is invalid.",
-    ),
-    "signature": ("SignatureDoesNotMatch", 403, ""),
-    "expired": ("SignatureDoesNotMatch", 403, ""),
-}
-_SIGNATURE_MISMATCH: Final = (
-    "The request signature we calculated does not match the signature you provided. "
-    "Check your AWS Secret Access Key and signing method. "
-    "Consult the service documentation for details."
-)
-
-
-class RequestContext:
-    """What a handler knows about the request besides its input.
-
-    Attributes:
-        request_id: The id reported in ``x-amzn-RequestId`` (and in error bodies).
-        operation: The handler key (``states:StartSyncExecution``).
-        host: The Host header as sent (``sync-localhost:8083`` for boto3's sync calls).
-        access_key_id: The verified caller's access key id; None without authentication.
-    """
-
-    __slots__ = (
-        "_authorization",
-        "_verified_region",
-        "access_key_id",
-        "host",
-        "operation",
-        "request_id",
-    )
-
-    def __init__(
-        self,
-        *,
-        request_id: str,
-        operation: str,
-        host: str,
-        access_key_id: str | None = None,
-        verified_region: str | None = None,
-        authorization: str = "",
-    ) -> None:
-        self.request_id = request_id
-        self.operation = operation
-        self.host = host
-        self.access_key_id = access_key_id
-        self._verified_region = verified_region
-        self._authorization = authorization
-
-    def __repr__(self) -> str:
-        return (
-            f"RequestContext(request_id={self.request_id!r}, operation={self.operation!r}, "
-            f"host={self.host!r}, region={self.region!r}, access_key_id={self.access_key_id!r})"
-        )
-
-    @property
-    def region(self) -> str | None:
-        """The region of the request's SigV4 credential scope, when it is signed.
-
-        Without authentication the scope is read (not verified) from the Authorization header,
-        on first use only: most handlers never ask.
-        """
-        if self._verified_region is not None:
-            return self._verified_region
-        if not self._authorization:
-            return None
-        scope = parse_credential_scope(self._authorization)
-        return scope.region if scope is not None else None
-
-    @property
-    def sync_host(self) -> bool:
-        """Whether the request came to the ``sync-`` host boto3 uses for synchronous calls."""
-        return self.host.startswith("sync-")
-
-
-#: A handler: the checked input (model member names, Python types) → the output dict.
-Handler = Callable[[dict[str, Any], RequestContext], Awaitable[dict[str, Any] | None]]
-
-
-class _Service:
-    """One served model with what answering it needs, prepared once."""
-
-    __slots__ = ("checker", "content_type", "handlers", "hints", "model", "namespaces")
-
-    def __init__(
-        self, model: ServiceModel, handlers: dict[str, Handler], hints: dict[str, str]
-    ) -> None:
-        self.model = model
-        self.handlers = handlers
-        self.hints = hints
-        if model.protocol == "json":
-            self.content_type = f"application/x-amz-json-{model.json_version}".encode()
-            self.namespaces = _JSON_NAMESPACES.get(model.service, _JSON_NAMESPACES["events"])
-            self.checker = InputChecker(
-                validation_code="ValidationException",
-                serialization_code="SerializationException",
-            )
-        else:
-            self.content_type = b"text/xml"
-            self.namespaces = {}
-            self.checker = InputChecker(
-                validation_code="ValidationError", serialization_code="ValidationError"
-            )
 
 
 @dataclass(slots=True)
@@ -203,25 +74,6 @@ class _Request:
     host: bytes
     authorization: bytes
     request_id: str
-
-
-class _RequestIds:
-    """UUID-shaped request ids: a random per-process prefix and a counter.
-
-    Unique within a process by the counter and across processes by 64 random bits, at a
-    fraction of ``uuid4``'s cost (which reads the OS random source on every request).
-    """
-
-    __slots__ = ("_count", "_prefix")
-
-    def __init__(self) -> None:
-        random = uuid.uuid4().hex
-        self._prefix = f"{random[:8]}-{random[8:12]}-{random[12:16]}-{random[16:20]}-"
-        self._count = int(random[20:], 16)
-
-    def next(self) -> str:
-        self._count = (self._count + 1) & 0xFFFFFFFFFFFF
-        return f"{self._prefix}{self._count:012x}"
 
 
 class _TooLarge(Exception):
@@ -237,7 +89,7 @@ class AwsApi:
 
     def __init__(
         self,
-        services: Mapping[str, _Service],
+        services: Mapping[str, ServedService],
         *,
         auth: SigV4Verifier | None,
         max_request_bytes: int,
@@ -252,7 +104,7 @@ class AwsApi:
         self._auth = auth
         self._max_bytes = max_request_bytes
         self._lifespan = lifespan
-        self._ids = _RequestIds()
+        self._ids = RequestIds()
 
     async def __call__(
         self,
@@ -302,18 +154,11 @@ class AwsApi:
             return
         except _TooLarge:
             fallback = service or self._default_json
-            error = ProtocolError(
-                "RequestEntityTooLargeException"
-                if fallback.model.protocol == "json"
-                else "RequestEntityTooLarge",
-                f"The request is larger than this server's limit of {self._max_bytes} bytes; "
-                "send a smaller request (large state machine inputs belong in S3 or a database).",
-                http_status=413,
-            )
+            error = request_too_large(fallback, self._max_bytes)
             await self._error(send, fallback, error, request_id)
             return
         if service is None:
-            await self._error(send, self._default_json, _unknown_target(target), request_id)
+            await self._error(send, self._default_json, unknown_target(target), request_id)
             return
         request = _Request(scope, body, target, host, authorization, request_id)
         try:
@@ -332,15 +177,15 @@ class AwsApi:
                 INTERNAL_FAILURE,
                 exc_info=exc,
             )
-            await self._error(send, service, _internal_failure(service, request_id), request_id)
+            await self._error(send, service, internal_failure(service, request_id), request_id)
             return
         await _respond(send, status, service.content_type, payload, request_id)
 
-    async def _json_call(self, service: _Service, request: _Request) -> tuple[int, bytes]:
+    async def _json_call(self, service: ServedService, request: _Request) -> tuple[int, bytes]:
         name = request.target.partition(b".")[2].decode("latin-1")
         operation = service.model.operations.get(name)
         if operation is None:
-            raise _unknown_target(request.target)
+            raise unknown_target(request.target)
         context = self._authenticate(service, operation, request)
         body = request.body
         try:
@@ -353,13 +198,9 @@ class AwsApi:
             ) from None
         handler = self._handler(service, operation)
         result = await handler(service.checker.check(operation.input, document), context)
-        return 200, orjson.dumps(
-            result if result is not None else {},
-            default=_json_default,
-            option=orjson.OPT_PASSTHROUGH_DATETIME,
-        )
+        return 200, json_result_body(result)
 
-    async def _query_call(self, service: _Service, request: _Request) -> tuple[int, bytes]:
+    async def _query_call(self, service: ServedService, request: _Request) -> tuple[int, bytes]:
         scope = request.scope
         source = request.body if scope["method"] == "POST" else scope.get("query_string", b"")
         try:
@@ -392,7 +233,7 @@ class AwsApi:
         )
 
     def _authenticate(
-        self, service: _Service, operation: Operation, request: _Request
+        self, service: ServedService, operation: Operation, request: _Request
     ) -> RequestContext:
         scope = request.scope
         host = request.host.decode("latin-1")
@@ -414,7 +255,7 @@ class AwsApi:
             )
         except AuthFailure as failure:
             _log.info("Request %s refused: authentication %s.", request.request_id, failure.kind)
-            raise _auth_error(service, failure) from None
+            raise auth_error(service, failure) from None
         return RequestContext(
             request_id=request.request_id,
             operation=operation.key,
@@ -424,7 +265,7 @@ class AwsApi:
         )
 
     @staticmethod
-    def _handler(service: _Service, operation: Operation) -> Handler:
+    def _handler(service: ServedService, operation: Operation) -> Handler:
         handler = service.handlers.get(operation.name)
         if handler is None:
             raise UnsupportedOperationError(
@@ -435,26 +276,11 @@ class AwsApi:
     async def _error(
         self,
         send: Callable[[dict[str, Any]], Awaitable[None]],
-        service: _Service,
+        service: ServedService,
         error: ServiceError,
         request_id: str,
     ) -> None:
-        model = service.model
-        info = model.error_info(error.code) if error.origin == "service" else None
-        status = error.http_status or (info.http_status if info else 400)
-        if error.sender_fault is not None:
-            sender_fault = error.sender_fault
-        else:
-            sender_fault = info.sender_fault if info else status < 500
-        if model.protocol == "json":
-            document: dict[str, Any] = dict(error.fields) if error.fields else {}
-            document["__type"] = service.namespaces[error.origin] + error.code
-            document["message"] = error.message
-            payload = orjson.dumps(document, default=_json_default)
-        else:
-            payload = xml_error_body(
-                error.code, error.message, sender_fault, request_id, model.xml_namespace
-            )
+        status, payload = error_response(service, error, request_id)
         await _respond(send, status, service.content_type, payload, request_id)
 
     async def _run_lifespan(
@@ -524,7 +350,8 @@ def create_app(
         service_name, operation = _split_key(key, models)
         hints[service_name][operation] = hint
     services = {
-        name: _Service(models[name], per_service[name], hints[name]) for name in BOTOCORE_SERVICES
+        name: ServedService(models[name], per_service[name], hints[name])
+        for name in BOTOCORE_SERVICES
     }
     return AwsApi(services, auth=auth, max_request_bytes=max_request_bytes, lifespan=lifespan)
 
@@ -580,41 +407,3 @@ async def _respond(
         }
     )
     await send({"type": "http.response.body", "body": body})
-
-
-def _json_default(value: object) -> object:
-    """orjson's fallback: timestamps as epoch seconds (milliseconds kept), blobs as base64."""
-    if isinstance(value, datetime):
-        moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-        return round(moment.timestamp(), 3)
-    if isinstance(value, bytes | bytearray):
-        return base64.b64encode(value).decode()
-    raise TypeError(f"{type(value).__name__} is not a JSON value")
-
-
-def _unknown_target(target: bytes) -> ProtocolError:
-    shown = target.decode("latin-1")[:200] or "(none)"
-    return ProtocolError(
-        "UnknownOperationException",
-        f"Unknown operation {shown!r}: this server answers X-Amz-Target AWSStepFunctions.<Op> "
-        "(AWS JSON 1.0) and AWSEvents.<Op> (AWS JSON 1.1), and IAM's query protocol "
-        "(Action=<Op>).",
-    )
-
-
-def _internal_failure(service: _Service, request_id: str) -> ProtocolError:
-    code = "ServiceFailure" if service.model.protocol == "query" else INTERNAL_FAILURE
-    return ProtocolError(
-        code,
-        f"The server failed to process the request (request id {request_id}); the server "
-        "log has the details under this request id. Retrying may succeed.",
-        http_status=500,
-        sender_fault=False,
-    )
-
-
-def _auth_error(service: _Service, failure: AuthFailure) -> ProtocolError:
-    table = _JSON_AUTH_ERRORS if service.model.protocol == "json" else _QUERY_AUTH_ERRORS
-    code, status, standard = table[failure.kind]
-    message = failure.detail or standard or _SIGNATURE_MISMATCH
-    return ProtocolError(code, message, http_status=status, sender_fault=True)
