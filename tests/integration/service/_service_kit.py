@@ -7,8 +7,8 @@ until uvicorn has started. Leaving the context stops uvicorn (which stops the wo
 the store through the lifespan) and joins the thread; a server that will not stop fails the test
 instead of hanging it.
 
-Fixtures (import the ones you use into your test module, e.g.
-``from _service_kit import service, serve_service  # noqa: F401``):
+Fixtures (this directory's ``conftest.py`` provides them to every test module here: request
+them by name, without importing them):
 
 - ``service``: one server per test module and store kind, parametrised over
   :data:`STORE_KINDS` (``memory`` and ``sqlite`` in a temporary directory). Shared by the

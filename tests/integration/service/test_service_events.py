@@ -17,15 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _service_kit import ServiceServer, config_for, serve_service, service, unique
+from _service_kit import ServiceServer, config_for, unique
 from botocore.exceptions import ClientError
 
 from stepline.service import open_context
 from stepline.service._events_files import RecordsFileError
 from stepline.service._events_records import CONNECTIONS_FILE, decode_record, encode_record
 from stepline.service._ops_events import handlers
-
-__all__ = ["serve_service", "service"]  # fixtures used by name
 
 
 class RawBodies:

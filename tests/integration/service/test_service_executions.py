@@ -10,14 +10,9 @@ import json
 import time
 from typing import Any
 
-import _service_kit
 import pytest
 from _service_kit import ROLE_ARN, ServiceServer, unique
 from botocore.exceptions import ClientError
-
-# The kit's fixtures, used by name.
-service = _service_kit.service
-serve_service = _service_kit.serve_service
 
 _WAIT_LIMIT_SECONDS = 20.0
 

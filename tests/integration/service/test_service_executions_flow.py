@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import _service_kit
 import pytest
 from _service_kit import ServiceServer, unique
 from test_service_executions import (
@@ -24,9 +23,6 @@ from test_service_executions import (
 from stepline.asl import StatesError
 from stepline.service._exec_hub import hub_of
 from support.fake_apis import FakeApis
-
-service = _service_kit.service
-serve_service = _service_kit.serve_service
 
 _BOUND_SECONDS = 20.0
 
@@ -81,7 +77,7 @@ def _runs_of(arn: str) -> Callable[[Any], Any]:
 
 
 def test_task_retry_backoff_then_success(service: ServiceServer) -> None:
-    resource = f"arn:aws:states:us-east-1:123456789012:activity:{unique('flaky')}"
+    resource = f"arn:aws:states:::stepline:{unique('flaky')}"
     attempts: list[int] = []
 
     async def flaky(parameters: Any) -> Any:
@@ -207,7 +203,7 @@ def test_stop_a_waiting_execution(service: ServiceServer) -> None:
 
 
 def test_stop_a_running_task_cancels_it(service: ServiceServer) -> None:
-    resource = f"arn:aws:states:us-east-1:123456789012:activity:{unique('slow')}"
+    resource = f"arn:aws:states:::stepline:{unique('slow')}"
     cancelled: list[bool] = []
 
     async def slow(_: Any) -> Any:

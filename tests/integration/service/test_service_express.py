@@ -9,14 +9,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import _service_kit
 import pytest
 from _service_kit import ServiceServer, unique
 from botocore.exceptions import ClientError
 from test_service_executions import create_machine, history, pass_chain, wait_until_done
-
-service = _service_kit.service
-serve_service = _service_kit.serve_service
 
 # A loop that never waits and never ends (its way out is never taken).
 ENDLESS_STATES: dict[str, Any] = {

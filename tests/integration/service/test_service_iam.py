@@ -17,12 +17,10 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from _service_kit import ServiceServer, serve_service, service, unique
+from _service_kit import ServiceServer, unique
 from botocore.exceptions import ClientError
 
 from stepline.service._iam_records import IAM_FILE
-
-__all__ = ["serve_service", "service"]  # fixtures used by name
 
 TRUST = {
     "Version": "2012-10-17",

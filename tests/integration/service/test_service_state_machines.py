@@ -10,12 +10,9 @@ import datetime as dt
 import json
 from typing import Any
 
-import _service_kit
 import pytest
 from _service_kit import ROLE_ARN, ServiceServer, unique
 from botocore.exceptions import ClientError
-
-service = _service_kit.service
 
 PASS = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
 PASS2 = json.dumps({"StartAt": "Q", "States": {"Q": {"Type": "Pass", "End": True}}})

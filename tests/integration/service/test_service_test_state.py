@@ -12,12 +12,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from _service_kit import ROLE_ARN, ServiceServer, config_for, serve, service
+from _service_kit import ROLE_ARN, ServiceServer, config_for, serve
 from botocore.exceptions import ClientError
 
 from support.fake_apis import FakeApis
-
-__all__ = ["service"]  # fixture used by name
 
 
 def pass_definition(**fields: Any) -> str:
