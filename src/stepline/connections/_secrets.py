@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
@@ -24,7 +23,7 @@ from typing import Protocol
 from stepline._secret import Secret
 from stepline.connections._cipher import SecretCipher
 from stepline.connections._errors import SecretDecryptError
-from stepline.connections._private_files import write_new_private_file
+from stepline.connections._private_files import replace_private_file
 
 __all__ = ["FileSecretStore", "InMemorySecretStore", "SecretStore", "open_secret", "seal_secret"]
 
@@ -157,14 +156,7 @@ class FileSecretStore:
     def put(self, secret_id: str, value: Mapping[str, str | Secret]) -> None:
         """Store (or replace) the mapping ``value`` under ``secret_id``, atomically."""
         blob = seal_secret(self._cipher, secret_id, value)
-        target = self.path_for(secret_id)
-        temporary = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
-        write_new_private_file(temporary, blob)
-        try:
-            os.replace(temporary, target)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
+        replace_private_file(self.path_for(secret_id), blob)
 
     def get(self, secret_id: str) -> dict[str, Secret] | None:
         """The mapping under ``secret_id`` as :class:`Secret` values; ``None`` if absent."""

@@ -7,13 +7,13 @@ hold no secret; they are still written with mode 0600 because they describe the 
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import orjson
+
+from stepline.connections._private_files import replace_private_file
 
 __all__ = ["RecordsFileError", "read_json_file", "records_directory", "write_json_file"]
 
@@ -42,17 +42,7 @@ def write_json_file(path: Path, document: Any) -> None:
     """
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     payload = orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    replace_private_file(path, payload)
 
 
 def read_json_file(path: Path, what: str) -> Any | None:
