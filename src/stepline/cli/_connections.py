@@ -31,6 +31,8 @@ from stepline.connections import (
     Connections,
     ConnectionValidationError,
 )
+from stepline.connections._model import partition_of
+from stepline.connections._validate import CREATE_REQUEST_MEMBERS
 
 __all__ = ["ConnectionEntry", "ConnectionScope", "build_connections", "read_connection_files"]
 
@@ -45,19 +47,6 @@ _REFERENCE: Final = re.compile(r"\$\$?\{")
 _ARN: Final = re.compile(
     r"arn:(?P<partition>aws[a-z\-]*):events:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+):"
     r"(?P<account>\d{12}):connection/(?P<name>[.\-_A-Za-z0-9]{1,64})/(?P<id>[\-A-Za-z0-9]+)"
-)
-# Where a connections validation message starts with a field path ("AuthParameters.
-# BasicAuthParameters.Password must be ..."), its first member is one of these.
-_REQUEST_MEMBERS: Final = frozenset(
-    {
-        "Name",
-        "Description",
-        "AuthorizationType",
-        "AuthParameters",
-        "InvocationConnectivityParameters",
-        "KmsKeyIdentifier",
-        "Stepline",
-    }
 )
 _FIELD_PATH: Final = re.compile(r"([A-Za-z]+(?:\.[A-Za-z]+|\[\d+\])*) ")
 _PATH_PART: Final = re.compile(r"[A-Za-z]+|\[(\d+)\]")
@@ -258,14 +247,6 @@ def _expand(
 # --- ARNs, Region and account ------------------------------------------------------------------
 
 
-def _partition(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
-
-
 def _scope(entries: Sequence[ConnectionEntry]) -> ConnectionScope:
     first: ConnectionEntry | None = None
     scope = ConnectionScope()
@@ -287,10 +268,10 @@ def _scope(entries: Sequence[ConnectionEntry]) -> ConnectionScope:
                 f"is {name!r}; make them the same (an EventBridge connection ARN ends in "
                 "connection/<Name>/<id>)."
             )
-        if match["partition"] != _partition(match["region"]):
+        if match["partition"] != partition_of(match["region"]):
             raise CliError(
                 f"{where}: the partition {match['partition']!r} does not go with the Region "
-                f"{match['region']}; use arn:{_partition(match['region'])}:events:..."
+                f"{match['region']}; use arn:{partition_of(match['region'])}:events:..."
             )
         if first is None:
             first = entry
@@ -315,8 +296,10 @@ def _invalid(entry: ConnectionEntry, message: str) -> str:
     if match is not None:
         path = match.group(1)
         first = path.split(".", 1)[0].split("[", 1)[0]
-        # "The request must be ..." starts with no field; an unknown member is in the entry.
-        if first in _REQUEST_MEMBERS or first in entry.request:
+        # A field path starts with a member of the request ("AuthParameters.BasicAuthParameters.
+        # Password must be ..."); "The request must be ..." starts with no field; an unknown
+        # member is in the entry.
+        if first in CREATE_REQUEST_MEMBERS or first in entry.request:
             parts = [
                 int(index) if index else text
                 for text, index in ((m.group(), m.group(1)) for m in _PATH_PART.finditer(path))

@@ -38,6 +38,7 @@ __all__ = [
     "PrivateResource",
     "TlsSettings",
     "parameter_secret_name",
+    "partition_of",
 ]
 
 BASIC: Final = "BASIC"
@@ -72,6 +73,15 @@ PASSWORD_SECRET: Final = "basic/password"
 API_KEY_SECRET: Final = "api_key/value"
 CLIENT_SECRET_SECRET: Final = "oauth/client_secret"
 CLIENT_KEY_SECRET: Final = "tls/client_key"
+
+
+def partition_of(region: str) -> str:
+    """The AWS partition a Region belongs to (``aws-cn``, ``aws-us-gov``, else ``aws``)."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
 
 
 def parameter_secret_name(scope: str, list_name: str, index: int) -> str:

@@ -45,6 +45,7 @@ from stepline.connections._model import (
     USABLE_STATES,
     ConnectionRecord,
     PrivateResource,
+    partition_of,
 )
 from stepline.connections._resolver import ConnectionResolution
 from stepline.connections._secrets import InMemorySecretStore, SecretStore
@@ -67,14 +68,6 @@ _DEAUTHORIZED_REASON: Final = (
     "DeauthorizeConnection removed the authorization parameters; "
     "update the connection with new ones to use it again"
 )
-
-
-def _partition(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
 
 
 class Connections(ConvenienceConstructors, ConnectionResolution):
@@ -114,7 +107,7 @@ class Connections(ConvenienceConstructors, ConnectionResolution):
             raise ValueError(f"account must be 12 digits, got {account!r}.")
         self._region = region
         self._account = account
-        self._partition = _partition(region)
+        self._partition = partition_of(region)
         self._store: SecretStore = (
             secret_store
             if secret_store is not None

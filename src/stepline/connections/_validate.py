@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Final
 
 from stepline._secret import Secret
 from stepline.connections._checks import (
@@ -66,7 +67,13 @@ from stepline.connections._model import (
 )
 from stepline.connections._resolved import ConnectionLimits
 
-__all__ = ["ConnectionSpec", "parse_create", "parse_name", "parse_update"]
+__all__ = [
+    "CREATE_REQUEST_MEMBERS",
+    "ConnectionSpec",
+    "parse_create",
+    "parse_name",
+    "parse_update",
+]
 
 _OAUTH_METHODS = ("GET", "POST", "PUT")
 _AUTH_BLOCKS = {
@@ -74,7 +81,8 @@ _AUTH_BLOCKS = {
     API_KEY: "ApiKeyAuthParameters",
     OAUTH_CLIENT_CREDENTIALS: "OAuthParameters",
 }
-_CREATE_MEMBERS = frozenset(
+#: The members of a CreateConnection request (with stepline's ``Stepline`` block).
+CREATE_REQUEST_MEMBERS: Final = frozenset(
     {
         "Name",
         "Description",
@@ -395,7 +403,7 @@ def parse_create(request: Mapping[str, object]) -> ConnectionSpec:
     Raises:
         ConnectionValidationError: A field is missing or invalid; the message names it.
     """
-    body = structure(request, "", _CREATE_MEMBERS)
+    body = structure(request, "", CREATE_REQUEST_MEMBERS)
     name = parse_name(body.get("Name"))
     if body.get("AuthorizationType") is None:
         required_missing("AuthorizationType")
@@ -459,7 +467,7 @@ def parse_update(
     Raises:
         ConnectionValidationError: A field is missing or invalid; the message names it.
     """
-    body = structure(request, "", _CREATE_MEMBERS)
+    body = structure(request, "", CREATE_REQUEST_MEMBERS)
     name = parse_name(body.get("Name"))
     authorization_type = (
         current.authorization_type
