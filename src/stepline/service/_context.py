@@ -18,6 +18,7 @@ from stepline.engine import DEFAULT_MAX_PAYLOAD_BYTES
 if TYPE_CHECKING:
     from stepline.connections import Connections
     from stepline.policy import PolicyEnforcer, Roles
+    from stepline.service._logs import ExecutionLogs
     from stepline.store import Store
     from stepline.tasks import HttpTask, TaskRegistry
 
@@ -82,6 +83,8 @@ class ServiceContext:
         policy: Enforces execution-role policies.
         http: Serves ``arn:aws:states:::http:invoke``.
         tasks: Every Task resource the service can run (the HTTP Task among them).
+        execution_logs: Where executions' log records go (``loggingConfiguration``); by
+            default the sink ``STEPLINE_EXECUTION_LOGS`` names.
     """
 
     def __init__(
@@ -94,6 +97,7 @@ class ServiceContext:
         policy: PolicyEnforcer,
         http: HttpTask,
         tasks: TaskRegistry,
+        execution_logs: ExecutionLogs | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -102,6 +106,13 @@ class ServiceContext:
         self.policy = policy
         self.http = http
         self.tasks = tasks
+        if execution_logs is None:
+            from stepline.service._logs import ExecutionLogs
+
+            execution_logs = ExecutionLogs.from_environment(
+                in_memory=config.database_url.startswith("memory:")
+            )
+        self.execution_logs = execution_logs
         self._compiled: OrderedDict[str, CompiledDefinition] = OrderedDict()
 
     @property
@@ -132,6 +143,7 @@ class ServiceContext:
             "database": _safe_url(self.config.database_url),
             "region": self.config.region,
             "account": self.config.account,
+            "execution_logs": self.execution_logs.describe(),
         }
 
 

@@ -119,13 +119,16 @@ async def run_express(
         max_payload_bytes=context.config.max_payload_bytes,
     )
     execution.region = context.config.region
+    log = context.execution_logs.for_revision(revision, arn)
     try:
         effects = execution.advance()
         if not execution.done:
             remaining = start + limit - time.time()
-            await asyncio.wait_for(
-                drive(execution, context.tasks, SystemClock(), effects), remaining
-            )
+            running = drive(execution, context.tasks, SystemClock(), effects)
+            if log is None:
+                await asyncio.wait_for(running, remaining)
+            else:
+                await log.drive(execution, running, remaining)
     except (TimeoutError, _ExpressLimitReached):
         outcome.stop = time.time()
         outcome.status = "TIMED_OUT"
@@ -134,7 +137,11 @@ async def run_express(
             f"The Express execution ran longer than its limit of {limit:g} seconds. Use a "
             "Standard state machine for longer work."
         )
+        if log is not None:
+            log.timed_out(execution, outcome.stop, outcome.error, outcome.cause)
         return outcome
+    if log is not None:
+        log.events(execution.take_new_events())
     outcome.stop = execution.stop_time or time.time()
     outcome.status = execution.status
     outcome.output = execution.output_json

@@ -180,6 +180,7 @@ class _ExecutionOps:
             raise _does_not_exist(arn) from None
         if stopped:
             hub_of(self.context).cancel_run(arn)
+            await self.context.execution_logs.log_aborted(self.store, record, now, error, cause)
             await remove_if_idle(self.context, record.state_machine_arn)
         assert record.stop_date is not None
         return {"stopDate": timestamp(record.stop_date)}

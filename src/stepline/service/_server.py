@@ -45,7 +45,8 @@ async def open_context(config: ServiceConfig) -> ServiceContext:
 
     Connection secrets are kept encrypted in the data directory (key from
     ``STEPLINE_SECRET_KEY`` or the key file); the HTTP Task's egress rules and the IAM mode come
-    from the environment (``STEPLINE_HTTP_ALLOW``, ``STEPLINE_IAM``…).
+    from the environment (``STEPLINE_HTTP_ALLOW``, ``STEPLINE_IAM``…), and so does the sink of
+    execution logs (``STEPLINE_EXECUTION_LOGS``).
     """
     from stepline.connections import (
         Connections,
@@ -56,9 +57,14 @@ async def open_context(config: ServiceConfig) -> ServiceContext:
         load_or_create_key,
     )
     from stepline.policy import PolicyEnforcer, Roles
+    from stepline.service._logs import ExecutionLogs
     from stepline.store import open_store
     from stepline.tasks import HTTP_INVOKE, HttpTask, TaskRegistry
 
+    # Checked before the store opens, so that a bad STEPLINE_EXECUTION_LOGS leaves nothing open.
+    execution_logs = ExecutionLogs.from_environment(
+        in_memory=config.database_url.startswith("memory:")
+    )
     store = await open_store(config.database_url)
     if config.database_url.startswith("memory:"):
         secrets: Any = InMemorySecretStore(SecretCipher(SecretCipher.generate_key()))
@@ -78,6 +84,7 @@ async def open_context(config: ServiceConfig) -> ServiceContext:
         policy=policy,
         http=http,
         tasks=tasks,
+        execution_logs=execution_logs,
     )
 
 
@@ -109,6 +116,8 @@ def build_app(context: ServiceContext, *, auth: SigV4Verifier | None = None) -> 
         finally:
             if worker is not None:
                 await worker.stop()
+            # After the worker: the runs it let finish have logged their last events.
+            await context.execution_logs.aclose()
             await context.http.aclose()
             await context.store.close()
             _log.info("stepline service stopped")

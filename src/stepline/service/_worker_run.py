@@ -30,6 +30,7 @@ from stepline.engine import Execution, ExecutionIdentity, TaskEffect, TimerEffec
 from stepline.engine._snapshot import decode_snapshot, encode_snapshot
 from stepline.service._context import ServiceContext
 from stepline.service._exec_events import event_records
+from stepline.service._logs import ExecutionLog
 from stepline.service._sm_common import remove_if_idle
 from stepline.service._worker_tasks import Outcome, run_task
 from stepline.store import (
@@ -110,6 +111,8 @@ class ClaimedRun:
         self.running: dict[int, asyncio.Future[Outcome]] = {}
         self.timers: dict[int, float] = {}
         self.stored_timers: set[str] = {timer.timer_id for timer in claim.timers}
+        self.log: ExecutionLog | None = None
+        """Where committed events are logged (``None``: its logging level is ``OFF``)."""
 
     # ------------------------------------------------------------------------------ loading
 
@@ -125,6 +128,11 @@ class ClaimedRun:
                 f"The state machine revision {record.revision_id!r} this execution runs is gone."
             )
             return None
+        self.log = self.context.execution_logs.for_revision(
+            revision, record.arn, redrive_count=record.redrive_count
+        )
+        if self.log is not None and self.claim.snapshot is None:
+            self.log.started(record, revision.role_arn)
         guard = _GuardedClock(self.clock, config.max_history_events)
         identity = ExecutionIdentity(record.state_machine_arn, record.arn, revision.role_arn)
         try:
@@ -179,6 +187,8 @@ class ClaimedRun:
                 cause=cause,
             )
         )
+        if self.log is not None:
+            self.log.records((event,))
         self.ended = True
         await remove_if_idle(self.context, self.claim.execution.state_machine_arn)
 
@@ -307,6 +317,8 @@ class ClaimedRun:
             keep_lease_until=now + self.context.config.lease_seconds if keep_lease else None,
         )
         await store.commit_step(step)
+        if self.log is not None:
+            self.log.records(step.events)
         if events:
             self.last_event_id = events[-1].id
         if keep_lease:
@@ -347,6 +359,8 @@ class ClaimedRun:
                 cause=cause,
             )
         )
+        if self.log is not None:
+            self.log.records((*kept, failed))
         self.ended = True
         for future in self.running.values():
             future.cancel()
