@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from stepline._statemachine import ExecutionResult, InvalidExecutionInput, StateMachine
 from stepline.asl import Diagnostic, InvalidDefinition, StatesError, validate_definition
-from stepline.engine import HistoryEvent, SystemClock, VirtualClock
+from stepline.engine import HistoryEvent, SystemClock, TaskTokenError, TaskTokens, VirtualClock
 from stepline.tasks import TaskContext, TaskRegistry
 
 __all__ = [
@@ -27,6 +27,8 @@ __all__ = [
     "SystemClock",
     "TaskContext",
     "TaskRegistry",
+    "TaskTokenError",
+    "TaskTokens",
     "VirtualClock",
     "validate_definition",
 ]

@@ -18,11 +18,13 @@ from stepline.asl import CompiledDefinition, StatesError, compile_definition
 from stepline.asl._json import json_problem
 from stepline.engine import (
     DEFAULT_MAX_PAYLOAD_BYTES,
+    ActivityTask,
     Clock,
     Execution,
     ExecutionIdentity,
     HistoryEvent,
     SystemClock,
+    TaskTokens,
     drive,
 )
 from stepline.tasks import TaskHandler, TaskRegistry
@@ -133,6 +135,10 @@ class StateMachine:
             one transport, pacing and settings between state machines); built from
             ``connections`` and ``roles`` on first use when omitted. A handler registered in
             ``tasks`` for ``arn:aws:states:::http:invoke`` takes precedence over both.
+        tokens: Where the tasks that wait for a token (``.waitForTaskToken`` callbacks,
+            activities) of this state machine's runs register it; a new registry when
+            omitted. Complete tokens with :meth:`send_task_success` and friends (or on the
+            registry itself, which several state machines may share).
 
     Raises:
         InvalidDefinition: With every problem found in the definition.
@@ -152,8 +158,10 @@ class StateMachine:
         connections: Connections | None = None,
         roles: Roles | None = None,
         http: HttpTask | None = None,
+        tokens: TaskTokens | None = None,
     ) -> None:
         self.compiled: CompiledDefinition = compile_definition(definition)
+        self.tokens = tokens if tokens is not None else TaskTokens()
         self.name = name
         self.region = region
         self.account = account
@@ -181,6 +189,49 @@ class StateMachine:
             return fn
 
         return register
+
+    # ----------------------------------------------------------------- task tokens (AWS API)
+
+    def send_task_success(self, task_token: str, output: Any) -> None:
+        """Complete the task waiting for ``task_token`` with ``output`` (a JSON value), as
+        AWS's ``SendTaskSuccess``. Safe to call from any thread.
+
+        Raises:
+            TaskTokenError: ``code`` is ``TaskDoesNotExist``, ``TaskTimedOut`` (the task is
+                closed: tokens are single-use), ``InvalidToken`` or ``InvalidOutput``.
+        """
+        self.tokens.send_task_success(task_token, output)
+
+    def send_task_failure(
+        self, task_token: str, error: str | None = None, cause: str | None = None
+    ) -> None:
+        """Fail the task waiting for ``task_token`` (``SendTaskFailure``); Retry and Catch
+        apply to ``error``.
+
+        Raises:
+            TaskTokenError: As for :meth:`send_task_success`.
+        """
+        self.tokens.send_task_failure(task_token, error, cause)
+
+    def send_task_heartbeat(self, task_token: str) -> None:
+        """Reset the ``HeartbeatSeconds`` clock of the task (``SendTaskHeartbeat``).
+
+        Raises:
+            TaskTokenError: As for :meth:`send_task_success`.
+        """
+        self.tokens.send_task_heartbeat(task_token)
+
+    async def get_activity_task(
+        self, activity_arn: str, *, worker_name: str | None = None, timeout: float = 60.0
+    ) -> ActivityTask | None:
+        """Take a task of an activity (``GetActivityTask``), waiting up to ``timeout`` s.
+
+        Returns:
+            The task (its ``task_token`` and ``input``), or ``None`` when none came in time.
+        """
+        return await self.tokens.get_activity_task(
+            activity_arn, worker_name=worker_name, timeout=timeout
+        )
 
     def start(
         self,
@@ -260,7 +311,7 @@ class StateMachine:
         effects = execution.advance()
         if not execution.done:
             # Only executions that wait on a task or a timer need an event loop at all.
-            asyncio.run(drive(execution, self.tasks, clock, effects))
+            asyncio.run(drive(execution, self.tasks, clock, effects, self.tokens))
         return ExecutionResult(execution)
 
     async def run_async(
@@ -276,7 +327,7 @@ class StateMachine:
         execution = self.start(execution_input, name=name, clock=clock, rng=rng)
         effects = execution.advance()
         if not execution.done:
-            await drive(execution, self.tasks, clock, effects)
+            await drive(execution, self.tasks, clock, effects, self.tokens)
         return ExecutionResult(execution)
 
 

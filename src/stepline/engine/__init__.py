@@ -6,6 +6,7 @@ asyncio. Durable drivers (SQLite, PostgreSQL workers) reuse the same core.
 
 from __future__ import annotations
 
+from stepline.engine._callbacks import ActivityTask, TaskTokenError, TaskTokens, WaitingTask
 from stepline.engine._driver import drive
 from stepline.engine._execution import (
     DEFAULT_MAX_PAYLOAD_BYTES,
@@ -27,6 +28,7 @@ from stepline.engine._recovery import error_matches
 
 __all__ = [
     "DEFAULT_MAX_PAYLOAD_BYTES",
+    "ActivityTask",
     "Clock",
     "Execution",
     "ExecutionIdentity",
@@ -36,8 +38,11 @@ __all__ = [
     "SystemClock",
     "TaskEffect",
     "TaskInvoker",
+    "TaskTokenError",
+    "TaskTokens",
     "TimerEffect",
     "VirtualClock",
+    "WaitingTask",
     "drive",
     "error_matches",
 ]

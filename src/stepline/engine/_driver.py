@@ -15,6 +15,7 @@ from asyncio import FIRST_COMPLETED
 from typing import Any
 
 from stepline.asl._errors import HEARTBEAT_TIMEOUT, TIMEOUT, StatesError
+from stepline.engine._callbacks import TaskTokens, TokenTasks
 from stepline.engine._execution import Execution
 from stepline.engine._ports import Clock, SystemClock, TaskEffect, TaskInvoker, TimerEffect
 
@@ -111,6 +112,7 @@ async def drive(
     invoker: TaskInvoker,
     clock: Clock,
     effects: list[TaskEffect | TimerEffect],
+    tokens: TaskTokens | None = None,
 ) -> None:
     """Perform effects and feed outcomes back until the execution ends.
 
@@ -119,7 +121,20 @@ async def drive(
         invoker: Runs Task resources.
         clock: Time source for timers and timeouts.
         effects: The effects returned by that first :meth:`Execution.advance`.
+        tokens: Where the tasks that wait for a token (``.waitForTaskToken``, activities)
+            register it, to be completed by Python code; a private registry when omitted
+            (such tasks can then only time out).
     """
+    token_tasks: TokenTasks | None = None
+
+    def invoker_for(effect: TaskEffect) -> TaskInvoker:
+        nonlocal token_tasks
+        if effect.task_token is None:
+            return invoker
+        if token_tasks is None:
+            token_tasks = TokenTasks(invoker, tokens or TaskTokens(), execution)
+        return token_tasks
+
     running: dict[int, asyncio.Future[Outcome]] = {}
     timers: list[tuple[float, int]] = []
     try:
@@ -133,7 +148,9 @@ async def drive(
                 ):
                     # The common sequential case: one task, nothing else to wait for.
                     started, before = time.monotonic(), clock.now()
-                    _, result, error, cause, retry_after = await _run_inline(invoker, effect)
+                    _, result, error, cause, retry_after = await _run_inline(
+                        invoker_for(effect), effect
+                    )
                     if type(clock) is not SystemClock:
                         # A VirtualClock moves by the real time the task took.
                         await clock.sleep_until(before + (time.monotonic() - started))
@@ -146,7 +163,9 @@ async def drive(
                 if isinstance(effect, TimerEffect):
                     heapq.heappush(timers, (effect.due, effect.id))
                 else:
-                    running[effect.id] = asyncio.ensure_future(_run_task(invoker, effect))
+                    running[effect.id] = asyncio.ensure_future(
+                        _run_task(invoker_for(effect), effect)
+                    )
             for effect_id in execution.take_cancelled():
                 future = running.pop(effect_id, None)
                 if future is not None:

@@ -184,6 +184,7 @@ class Execution(SimpleStatesMixin, JsonataStatesMixin, TaskMixin, FanoutMixin, D
         self._next_effect_id = 1
         self._tasks: dict[int, tuple[Frame, State, Any, Any, TaskEffect]] = {}
         self._timers: dict[int, tuple[Frame, str, float]] = {}
+        self._task_progress: dict[int, str] = {}
         self._execution_context: dict[str, Any] | None = None
         self._snapshot_facts: tuple[str, dict[int, list[Any]], CompiledDefinition] | None = None
 
@@ -225,6 +226,7 @@ class Execution(SimpleStatesMixin, JsonataStatesMixin, TaskMixin, FanoutMixin, D
             cancelled.extend(self._timers)
             self._tasks.clear()
             self._timers.clear()
+            self._task_progress.clear()
         return cancelled
 
     def fire_timer(self, effect_id: int) -> None:

@@ -220,6 +220,7 @@ class JsonataStatesMixin(ExecutionMixin):
                 raise StatesError(value[0], value[1], retry_after=value[2])
             return self._finish_jsonata(frame, state, value)
         bindings = self.bindings(frame, state)
+        token = self._task_token(state, bindings.states["context"])
         arguments = state.arguments(bindings) if state.arguments is not None else frame.input
         timeout = self._whole_number(state, "TimeoutSeconds", state.timeout_seconds, bindings, 1)
         heartbeat = self._whole_number(
@@ -232,6 +233,7 @@ class JsonataStatesMixin(ExecutionMixin):
             timeout=timeout,
             heartbeat=heartbeat,
             context=bindings.states["context"],
+            token=token,
         )
 
     def _finish_jsonata(self, frame: Frame, state: State, result: Any) -> int:

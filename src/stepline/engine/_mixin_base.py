@@ -39,6 +39,7 @@ class ExecutionMixin:
         _next_effect_id: int
         _tasks: dict[int, tuple[Frame, State, Any, Any, TaskEffect]]
         _timers: dict[int, tuple[Frame, str, float]]  # frame, "wait" | "retry", due time
+        _task_progress: dict[int, str]  # effect id -> "submitted" | "started"
 
         def _emit(
             self,
@@ -86,7 +87,9 @@ class ExecutionMixin:
             timeout: int | None,
             heartbeat: int | None,
             context: Any,
+            token: str | None = None,
         ) -> int: ...
+        def _task_token(self, state: TaskState, context: dict[str, Any]) -> str | None: ...
         def _finish_with_result(
             self, frame: Frame, state: State, result: Any, context: Any
         ) -> int: ...

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -42,6 +42,9 @@ class TaskEffect:
         region: The region the execution runs in (e.g. in the HTTP Task's ``User-Agent``).
         jsonata: Whether the state is a JSONata state (its parameters came from ``Arguments``,
             not ``Parameters``: error messages name the field the user wrote).
+        task_token: The task token of a ``.waitForTaskToken`` task (also in ``context`` as
+            ``Task.Token``) or of an activity task; the outcome then comes from
+            ``SendTaskSuccess``/``SendTaskFailure`` with it, not from the resource's result.
     """
 
     id: int
@@ -54,6 +57,7 @@ class TaskEffect:
     identity: ExecutionIdentity | None = None
     region: str = "us-east-1"
     jsonata: bool = False
+    task_token: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ Format, version 1 (a JSON object)::
       "frames": [ {frame}, ... ],  # parents before children; referred to by position
       "ready": [0, 3],             # frames ready to run, in queue order
       "tasks": [ {"id", "frame", "resource_type", "resource", "parameters",
-                  "timeout", "heartbeat"}, ... ],         # scheduled, no outcome yet
+                  "timeout", "heartbeat", "token"?, "progress"?}, ... ],  # no outcome yet
       "timers": [ [effect id, frame, "wait" | "retry", due], ... ],
       "cancelled": [ids]           # cancellations the driver has not taken yet
     }
@@ -71,6 +71,7 @@ from stepline.asl._model import (
 from stepline.engine._event_log import EventLog
 from stepline.engine._frames import Fanout, Frame
 from stepline.engine._ports import TaskEffect
+from stepline.engine._tasks import waits_for_token
 
 if TYPE_CHECKING:
     from stepline.engine._execution import Execution
@@ -272,6 +273,11 @@ def take_snapshot(execution: Execution) -> dict[str, Any]:
                 "heartbeat": effect.heartbeat_seconds,
             }
         )
+        if effect.task_token is not None:
+            tasks[-1]["token"] = effect.task_token
+        progress = execution._task_progress.get(effect_id)
+        if progress is not None:
+            tasks[-1]["progress"] = progress
     return {
         "v": SNAPSHOT_VERSION,
         "definition": digest,
@@ -392,18 +398,25 @@ def _restore(execution: Execution, snapshot: Mapping[str, Any]) -> None:
         state = frame.graph.states[frame.state_name]
         if not isinstance(state, TaskState):
             raise TypeError(f"the state {state.name!r} awaiting a task is not a Task state")
+        context = execution.context_object(frame, state)
+        token = task.get("token")
+        if token is not None and waits_for_token(state.resource):
+            context["Task"] = {"Token": token}
         effect = TaskEffect(
             id=task["id"],
             resource=state.resource,
             parameters=task["parameters"],
             state_name=state.name,
-            context=execution.context_object(frame, state),
+            context=context,
             timeout_seconds=task["timeout"],
             heartbeat_seconds=task["heartbeat"],
             identity=execution.identity,
             region=execution.region,
             jsonata=state.jsonata,
+            task_token=token,
         )
+        if "progress" in task:
+            execution._task_progress[task["id"]] = task["progress"]
         execution._tasks[task["id"]] = (
             frame,
             state,

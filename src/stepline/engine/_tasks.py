@@ -3,12 +3,27 @@
 The engine records ``TaskScheduled``/``TaskStarted`` when it hands the task to the driver, and
 ``TaskSucceeded``/``TaskFailed``/``TaskTimedOut`` when the driver reports back through
 :meth:`TaskMixin.complete_task`; Retry and Catch then apply as for any other state error.
+
+Two kinds of task wait for the outside world, identified by a task token the engine makes
+(:func:`new_task_token`: 256 random bits, URL-safe) and puts on the :class:`TaskEffect`:
+
+- ``.waitForTaskToken`` (a ``Resource`` ending so): the token is in the context object as
+  ``Task.Token`` (``$$.Task.Token`` / ``$states.context.Task.Token``) — only for these states,
+  as on AWS. The driver calls the base resource (the ARN without the suffix) with it, reports
+  that call with :meth:`TaskMixin.task_submitted` (``TaskSubmitted``), and the outcome arrives
+  later with ``SendTaskSuccess``/``SendTaskFailure``.
+- Activities (``arn:…:states:…:activity:<name>``): recorded with AWS's ``Activity*`` events;
+  :meth:`TaskMixin.task_started` records the worker that took the task (``ActivityStarted``).
+
+Every attempt (a retry included) gets a new token.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
-from typing import Any
+import secrets
+from typing import Any, Final
 
 from orjson import dumps as _orjson_dumps
 from orjson import loads as _orjson_loads
@@ -22,11 +37,44 @@ from stepline.engine._io import apply_input_path, place_result, select
 from stepline.engine._mixin_base import ExecutionMixin
 from stepline.engine._ports import TaskEffect
 
-__all__ = ["TaskMixin", "split_resource"]
+__all__ = [
+    "WAIT_FOR_TASK_TOKEN",
+    "TaskMixin",
+    "base_resource",
+    "is_activity",
+    "new_task_token",
+    "split_resource",
+    "waits_for_token",
+]
+
+WAIT_FOR_TASK_TOKEN: Final = ".waitForTaskToken"
+"""The ``Resource`` suffix of the callback pattern."""
 
 _SERVICE_ARN = re.compile(r"^arn:[^:]+:states:[^:]*:[^:]*:([^:]+):(.+)$")
 _LAMBDA_FUNCTION = re.compile(r"^arn:[^:]+:lambda:[^:]*:[^:]*:function:.+$")
 _LAMBDA_FAMILY = "lambda-function"  # internal marker: record LambdaFunction* events
+_ACTIVITY_ARN = re.compile(r"^arn:[^:]+:states:[^:]*:[^:]*:activity:[^:]+$")
+_ACTIVITY_FAMILY = "activity-task"  # internal marker: record Activity* events
+
+
+def new_task_token() -> str:
+    """A fresh task token: 32 random bytes (256 bits), URL-safe base64 (43 characters)."""
+    return secrets.token_urlsafe(32)
+
+
+def is_activity(resource: str) -> bool:
+    """Whether a Task ``Resource`` is an activity ARN (``arn:…:states:…:activity:<name>``)."""
+    return _ACTIVITY_ARN.match(resource) is not None
+
+
+def waits_for_token(resource: str) -> bool:
+    """Whether a Task ``Resource`` uses the callback pattern (``….waitForTaskToken``)."""
+    return resource.endswith(WAIT_FOR_TASK_TOKEN)
+
+
+def base_resource(resource: str) -> str:
+    """The resource a ``.waitForTaskToken`` task calls: its ARN without the suffix."""
+    return resource.removesuffix(WAIT_FOR_TASK_TOKEN)
 
 
 def split_resource(resource: str) -> tuple[str, str]:
@@ -59,6 +107,7 @@ class TaskMixin(ExecutionMixin):
             context = self._context(frame, state)
             return self._finish_with_result(frame, state, value, context)
         context = self.context_object(frame, state)
+        token = self._task_token(state, context)
         effective = apply_input_path(state, frame.input, context)
         if state.parameters is not None:
             effective = state.parameters(effective, context)
@@ -79,8 +128,26 @@ class TaskMixin(ExecutionMixin):
             context=context,
         )
         return self._schedule_task(
-            frame, state, effective, timeout=timeout, heartbeat=heartbeat, context=context
+            frame,
+            state,
+            effective,
+            timeout=timeout,
+            heartbeat=heartbeat,
+            context=context,
+            token=token,
         )
+
+    def _task_token(self, state: TaskState, context: dict[str, Any]) -> str | None:
+        """A new token for a task that waits for one (``Task.Token`` in the context of a
+        ``.waitForTaskToken`` state); ``None`` for other tasks."""
+        resource = state.resource
+        if resource.endswith(WAIT_FOR_TASK_TOKEN):
+            token = new_task_token()
+            context["Task"] = {"Token": token}
+            return token
+        if _ACTIVITY_ARN.match(resource):
+            return new_task_token()
+        return None
 
     def _schedule_task(
         self,
@@ -91,15 +158,25 @@ class TaskMixin(ExecutionMixin):
         timeout: int | None,
         heartbeat: int | None,
         context: Any,
+        token: str | None = None,
     ) -> int:
-        """Record the task as scheduled and started, and ask the driver to run it."""
+        """Record the task as scheduled (and started), and ask the driver to run it."""
         parameters_json = self._encode(effective, "task parameters")
         resource_type, resource = split_resource(state.resource)
-        if _LAMBDA_FUNCTION.match(state.resource):
+        if token is not None and _ACTIVITY_ARN.match(state.resource):
+            # An activity starts when a worker takes it (task_started), not now.
+            resource_type = _ACTIVITY_FAMILY
+            details: dict[str, Any] = {"resource": state.resource, "input": parameters_json}
+            if timeout is not None:
+                details["timeoutInSeconds"] = timeout
+            if heartbeat is not None:
+                details["heartbeatInSeconds"] = heartbeat
+            self._emit_in(frame, "ActivityScheduled", details)
+        elif _LAMBDA_FUNCTION.match(state.resource):
             # A Lambda function ARN as the Resource is AWS's older integration, recorded with
             # its own event family.
             resource_type = _LAMBDA_FAMILY
-            details: dict[str, Any] = {
+            details = {
                 "resource": state.resource,
                 "input": parameters_json,
             }
@@ -135,6 +212,7 @@ class TaskMixin(ExecutionMixin):
             identity=self.identity,
             region=self.region,
             jsonata=state.jsonata,
+            task_token=token,
         )
         # The effect is kept until the outcome arrives: a snapshot records its parameters, and
         # `outstanding()` hands it out again after a restore.
@@ -214,6 +292,7 @@ class TaskMixin(ExecutionMixin):
         if entry is None or self.status != "RUNNING":
             return
         frame, _state, resource_type, resource, _effect = entry
+        self._task_progress.pop(effect_id, None)
         frame.pending_effect = None
         if frame.aborted:
             return
@@ -223,8 +302,11 @@ class TaskMixin(ExecutionMixin):
             except StatesError as failure:
                 error, cause = failure.error, failure.cause
         lambda_family = resource_type == _LAMBDA_FAMILY
+        activity = resource_type == _ACTIVITY_FAMILY
         if error is None:
-            if lambda_family:
+            if activity:
+                self._emit_in(frame, "ActivitySucceeded", {"output": output_json})
+            elif lambda_family:
                 self._emit_in(
                     frame,
                     "LambdaFunctionSucceeded",
@@ -245,9 +327,12 @@ class TaskMixin(ExecutionMixin):
             frame.resume = ("result", copied)
         else:
             timed_out = error in (TIMEOUT, HEARTBEAT_TIMEOUT)
-            if lambda_family:
-                event_type = "LambdaFunctionTimedOut" if timed_out else "LambdaFunctionFailed"
+            if activity:
+                event_type = "ActivityTimedOut" if timed_out else "ActivityFailed"
                 details: dict[str, Any] = {"error": error}
+            elif lambda_family:
+                event_type = "LambdaFunctionTimedOut" if timed_out else "LambdaFunctionFailed"
+                details = {"error": error}
             else:
                 event_type = "TaskTimedOut" if timed_out else "TaskFailed"
                 details = {"resourceType": resource_type, "resource": resource, "error": error}
@@ -256,3 +341,48 @@ class TaskMixin(ExecutionMixin):
             self._emit_in(frame, event_type, details)
             frame.resume = ("error", (error, cause or "", retry_after))
         self._ready.append(frame)
+
+    def task_submitted(self, effect_id: int, output: Any = None) -> None:
+        """The base resource of a ``.waitForTaskToken`` task was called: record
+        ``TaskSubmitted`` (with its response as ``output``); the task now waits for its token.
+
+        Ignored for an effect that is not awaited any more or was reported already.
+        """
+        entry = self._tasks.get(effect_id)
+        if entry is None or self.status != "RUNNING" or effect_id in self._task_progress:
+            return
+        frame, _state, resource_type, resource, _effect = entry
+        if frame.aborted:
+            return
+        self._task_progress[effect_id] = "submitted"
+        details: dict[str, Any] = {"resourceType": resource_type, "resource": resource}
+        if output is not None:
+            # Too large or not JSON: the event goes without it.
+            with contextlib.suppress(StatesError):
+                details["output"] = self._encode(output, "task submission response")
+        self._emit_in(frame, "TaskSubmitted", details)
+
+    def task_started(
+        self, effect_id: int, worker_name: str | None = None, timestamp: float | None = None
+    ) -> None:
+        """An activity worker took the task (``GetActivityTask``): record ``ActivityStarted``.
+
+        Args:
+            effect_id: The activity task's effect id.
+            worker_name: The ``workerName`` the worker gave, if any.
+            timestamp: When it took the task (defaults to now).
+        """
+        entry = self._tasks.get(effect_id)
+        if entry is None or self.status != "RUNNING" or effect_id in self._task_progress:
+            return
+        frame = entry[0]
+        if frame.aborted or entry[2] != _ACTIVITY_FAMILY:
+            return
+        self._task_progress[effect_id] = "started"
+        details = {"workerName": worker_name} if worker_name is not None else None
+        frame.last_event_id = self._emit(frame.last_event_id, "ActivityStarted", details, timestamp)
+
+    def task_progress(self, effect_id: int) -> str | None:
+        """``"submitted"`` (a ``.waitForTaskToken`` task's resource was called), ``"started"``
+        (an activity was taken by a worker) or ``None``."""
+        return self._task_progress.get(effect_id)

@@ -239,11 +239,18 @@ class InspectingExecution(Execution):
         timeout: int | None,
         heartbeat: int | None,
         context: Any,
+        token: str | None = None,
     ) -> int:
         if self._is_tested(frame, state):
             self._recorder.note("afterArguments" if state.jsonata else "afterParameters", effective)
         return super()._schedule_task(
-            frame, state, effective, timeout=timeout, heartbeat=heartbeat, context=context
+            frame,
+            state,
+            effective,
+            timeout=timeout,
+            heartbeat=heartbeat,
+            context=context,
+            token=token,
         )
 
     def _finish_with_result(self, frame: Frame, state: State, result: Any, context: Any) -> int:

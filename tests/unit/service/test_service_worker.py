@@ -20,7 +20,7 @@ from stepline.service._worker import Worker
 from stepline.store import PendingEvent, StateMachineRecord, StateMachineRevisionRecord
 
 ROLE = "arn:aws:iam::123456789012:role/unit"
-TASK = "arn:aws:states:us-east-1:123456789012:activity:unit-task"
+TASK = "arn:aws:states:::stepline:unit-task"
 T0 = 1_700_000_000.0
 Case = Callable[[ServiceContext], Awaitable[None]]
 
