@@ -21,6 +21,7 @@ from stepline.store._errors import (
     StoreClosed,
     StoreConflict,
     StoreError,
+    TaskClosed,
 )
 from stepline.store._memory import MemoryStore
 from stepline.store._open import open_store
@@ -28,6 +29,7 @@ from stepline.store._paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from stepline.store._protocol import Store
 from stepline.store._records import (
     TERMINAL_STATUSES,
+    ActivityRecord,
     AliasRecord,
     ClaimedExecution,
     ExecutionRecord,
@@ -43,6 +45,8 @@ from stepline.store._records import (
     StateMachineType,
     StateMachineVersionRecord,
     StepCommit,
+    TaskTokenRecord,
+    TaskTokenStatus,
     TimerRecord,
 )
 from stepline.store._sql import SCHEMA_VERSION
@@ -53,6 +57,7 @@ __all__ = [
     "MAX_PAGE_SIZE",
     "SCHEMA_VERSION",
     "TERMINAL_STATUSES",
+    "ActivityRecord",
     "AliasRecord",
     "ClaimedExecution",
     "ExecutionRecord",
@@ -79,6 +84,9 @@ __all__ = [
     "StoreClosed",
     "StoreConflict",
     "StoreError",
+    "TaskClosed",
+    "TaskTokenRecord",
+    "TaskTokenStatus",
     "TimerRecord",
     "open_store",
 ]

@@ -18,6 +18,7 @@ __all__ = [
     "StoreClosed",
     "StoreConflict",
     "StoreError",
+    "TaskClosed",
 ]
 
 
@@ -111,3 +112,12 @@ class StoreClosed(StoreError):
 
     def __init__(self) -> None:
         super().__init__("The store is closed; open it again (open_store) to use it.")
+
+
+class TaskClosed(StoreError):
+    """A task token's task is closed: completed already, timed out, or its execution ended
+    (AWS's ``TaskTimedOut``)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"The task of this token is closed: {reason}.")
+        self.reason = reason

@@ -12,6 +12,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from stepline.store._errors import RecordNotFound, StoreClosed, StoreConflict
+from stepline.store._memory_tokens import MemoryTokensMixin
 from stepline.store._paging import PageTokens, page_size
 from stepline.store._records import (
     AliasRecord,
@@ -34,7 +35,6 @@ from stepline.store._rules import (
     lease_lost,
     one_subject,
     sorted_timers,
-    wake_time,
 )
 
 __all__ = ["MemoryStore"]
@@ -61,7 +61,7 @@ class _Machine:
     next_version: int = 1
 
 
-class MemoryStore:
+class MemoryStore(MemoryTokensMixin):
     """The in-memory :class:`~stepline.store.Store`."""
 
     def __init__(self) -> None:
@@ -74,6 +74,7 @@ class MemoryStore:
         self._seq = 0
         self._tokens = PageTokens(secrets.token_bytes(32))
         self._closed = False
+        self._init_task_tokens()
 
     async def close(self) -> None:
         """Mark the store closed (the data goes with the object)."""
@@ -369,6 +370,8 @@ class MemoryStore:
         check_continuation(record.arn, 0, events)
         if existing is not None:
             del self._runs[record.arn]
+            for token in self._tokens_of(record.arn):
+                del self._task_tokens[token.token]
         self._seq += 1
         stored = replace(record, last_event_id=len(events))
         run = self._runs[record.arn] = _Run(
@@ -497,6 +500,7 @@ class MemoryStore:
             last_event_id=last,
         )
         self._end(run)
+        self._close_execution_tokens(execution_arn)
         return run.record, True
 
     @staticmethod
@@ -529,6 +533,7 @@ class MemoryStore:
                     lease_expires_at=expires,
                     snapshot=run.snapshot,
                     timers=sorted_timers(run.timers.values()),
+                    tokens=self._open_tokens(run.record.arn),
                 )
             )
         return claimed
@@ -546,6 +551,7 @@ class MemoryStore:
         check_step(step)
         run = self._leased_run(step.execution_arn, step.lease_token)
         check_continuation(step.execution_arn, run.record.last_event_id, step.events)
+        self._apply_token_step(step, step.status is not None)
         run.events.extend(step.events)
         if step.snapshot is not None:
             run.snapshot = step.snapshot
@@ -573,7 +579,7 @@ class MemoryStore:
         else:
             run.lease_owner = run.lease_token = None
             run.lease_expires_at = None
-            run.wake_at = wake_time(step.runnable_at, (t.due for t in run.timers.values()))
+            run.wake_at = self._wake_of(run, step.runnable_at)
 
     async def renew_lease(
         self, execution_arn: str, lease_token: str, *, lease_seconds: float, now: float
@@ -590,7 +596,7 @@ class MemoryStore:
         run = self._leased_run(execution_arn, lease_token)
         run.lease_owner = run.lease_token = None
         run.lease_expires_at = None
-        run.wake_at = wake_time(runnable_at, (t.due for t in run.timers.values()))
+        run.wake_at = self._wake_of(run, runnable_at)
 
     async def next_wake_at(self) -> float | None:
         self._open()

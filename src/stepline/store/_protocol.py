@@ -27,6 +27,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Protocol
 
 from stepline.store._records import (
+    ActivityRecord,
     AliasRecord,
     ClaimedExecution,
     ExecutionRecord,
@@ -39,6 +40,7 @@ from stepline.store._records import (
     StateMachineRevisionRecord,
     StateMachineVersionRecord,
     StepCommit,
+    TaskTokenRecord,
 )
 
 __all__ = ["Store"]
@@ -313,3 +315,63 @@ class Store(Protocol):
 
     async def next_wake_at(self) -> float | None:
         """The earliest time any running execution becomes due (a worker's sleep bound)."""
+
+    # -- activities and task tokens -------------------------------------------------------
+
+    async def create_activity(self, record: ActivityRecord) -> tuple[ActivityRecord, bool]:
+        """Store an activity unless its ARN is taken.
+
+        Returns:
+            The stored activity and whether it was created now (``False``: the existing one,
+            AWS's idempotent CreateActivity).
+        """
+
+    async def get_activity(self, arn: str) -> ActivityRecord | None:
+        """An activity by ARN, or ``None``."""
+
+    async def list_activities(
+        self, *, max_results: int = 0, next_token: str | None = None
+    ) -> Page[ActivityRecord]:
+        """Activities in ARN (so name) order.
+
+        Raises:
+            InvalidPageToken: A token not made for this listing, altered, or expired.
+        """
+
+    async def delete_activity(self, arn: str) -> bool:
+        """Delete an activity (its scheduled tasks stay); whether it existed."""
+
+    async def take_activity_task(
+        self, activity_arn: str, *, worker_name: str | None, now: float
+    ) -> TaskTokenRecord | None:
+        """Hand the oldest ``SCHEDULED`` task of a running execution for the activity to one
+        caller: it becomes ``STARTED`` with the worker's name (a conditional update, so each
+        task goes to exactly one caller) and its execution is woken to record
+        ``ActivityStarted``. ``None`` when there is none."""
+
+    async def complete_task(
+        self,
+        token: str,
+        *,
+        failed: bool,
+        output: str | None = None,
+        error: str | None = None,
+        cause: str | None = None,
+        now: float,
+    ) -> TaskTokenRecord:
+        """Store the outcome of a ``STARTED`` task (SendTaskSuccess/Failure) and wake its
+        execution. Exactly one completion of a token succeeds.
+
+        Raises:
+            RecordNotFound: No such token, or an activity task no worker has taken yet.
+            TaskClosed: It is completed or closed already, a deadline (``timeout_at``,
+                ``heartbeat_due``) has passed, or its execution is not running.
+        """
+
+    async def heartbeat_task(self, token: str, *, now: float) -> TaskTokenRecord:
+        """Move a ``STARTED`` task's ``heartbeat_due`` to ``now + heartbeat_seconds``.
+
+        Raises:
+            RecordNotFound: As for :meth:`complete_task`.
+            TaskClosed: As for :meth:`complete_task`.
+        """

@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from typing import Final, Generic, Literal, TypeVar
 
 __all__ = [
+    "OPEN_TASK_STATUSES",
     "RUNNING",
     "TERMINAL_STATUSES",
+    "ActivityRecord",
     "AliasRecord",
     "ClaimedExecution",
     "ExecutionRecord",
@@ -33,6 +35,8 @@ __all__ = [
     "StateMachineType",
     "StateMachineVersionRecord",
     "StepCommit",
+    "TaskTokenRecord",
+    "TaskTokenStatus",
     "TimerRecord",
 ]
 
@@ -43,7 +47,11 @@ ExecutionStatus = Literal[
 ]
 RedriveStatus = Literal["REDRIVABLE", "NOT_REDRIVABLE", "REDRIVABLE_BY_MAP_RUN"]
 
+TaskTokenStatus = Literal["SCHEDULED", "STARTED", "SUCCEEDED", "FAILED", "CLOSED"]
+
 RUNNING: Final = "RUNNING"
+OPEN_TASK_STATUSES: Final = frozenset({"SCHEDULED", "STARTED"})
+"""Task token statuses that still accept SendTaskSuccess/Failure/Heartbeat (``STARTED``)."""
 TERMINAL_STATUSES: Final = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 
 T = TypeVar("T")
@@ -268,6 +276,82 @@ class TimerRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class ActivityRecord:
+    """An activity (``CreateActivity``).
+
+    Attributes:
+        arn: ``arn:…:activity:<name>``; unique.
+        name: The activity's name.
+        creation_date: When it was created.
+    """
+
+    arn: str
+    name: str
+    creation_date: float
+
+
+@dataclass(frozen=True, slots=True)
+class TaskTokenRecord:
+    """A task that waits for its token: a ``.waitForTaskToken`` callback or an activity task.
+
+    Its life: ``SCHEDULED`` (an activity task no worker has taken) → ``STARTED`` (taken by a
+    worker; a callback starts here) → ``SUCCEEDED``/``FAILED`` (SendTaskSuccess/Failure stored
+    the outcome; the execution is woken) → ``CLOSED`` (the worker fed the outcome — or a
+    timeout, a cancellation, the execution's end — to the engine; the token is used up).
+
+    Attributes:
+        token: The task token (unique).
+        execution_arn: The execution that waits.
+        effect_id: The engine's effect id of the task.
+        status: See above.
+        scheduled_at: When the task was scheduled.
+        activity_arn: The activity, for an activity task.
+        input: The activity task's input (JSON text), handed to the worker.
+        timeout_at: When ``TimeoutSeconds`` runs out, if set.
+        heartbeat_seconds: ``HeartbeatSeconds``, if set.
+        heartbeat_due: When the next heartbeat is due, if ``heartbeat_seconds`` is set.
+        worker_name: The ``workerName`` of the worker that took an activity task.
+        started_at: When a worker took it.
+        started_reported: Whether the engine recorded ``ActivityStarted`` for it.
+        completed_at: When SendTaskSuccess/Failure came.
+        output: The output JSON text of a success.
+        error: The error of a failure.
+        cause: The cause of a failure.
+    """
+
+    token: str = field(repr=False)
+    execution_arn: str
+    effect_id: int
+    status: TaskTokenStatus
+    scheduled_at: float
+    activity_arn: str | None = None
+    input: str | None = field(default=None, repr=False)
+    timeout_at: float | None = None
+    heartbeat_seconds: float | None = None
+    heartbeat_due: float | None = None
+    worker_name: str | None = None
+    started_at: float | None = None
+    started_reported: bool = False
+    completed_at: float | None = None
+    output: str | None = field(default=None, repr=False)
+    error: str | None = field(default=None, repr=False)
+    cause: str | None = field(default=None, repr=False)
+
+    @property
+    def wake_at(self) -> float | None:
+        """When the execution must look at this task again (``None``: nothing to do)."""
+        status = self.status
+        if status in ("SUCCEEDED", "FAILED"):
+            return self.completed_at
+        if status == "CLOSED":
+            return None
+        if status == "STARTED" and self.activity_arn is not None and not self.started_reported:
+            return self.started_at
+        deadlines = [d for d in (self.timeout_at, self.heartbeat_due) if d is not None]
+        return min(deadlines) if deadlines else None
+
+
+@dataclass(frozen=True, slots=True)
 class StepCommit:
     """Everything one step of a worker commits, in one transaction.
 
@@ -292,6 +376,11 @@ class StepCommit:
             this and its timers' due times.
         keep_lease_until: ``None`` releases the lease; a time keeps the lease (the worker goes
             on with tasks in flight) and moves its expiry there.
+        tokens_add: Task tokens the step scheduled (stored with their status; an existing
+            token is left as it is).
+        tokens_reported: Tokens whose ``ActivityStarted`` the step recorded.
+        tokens_close: Tokens the step used up (outcome fed, timed out, cancelled): ``CLOSED``.
+            An ending step closes every token of the execution.
     """
 
     execution_arn: str
@@ -307,6 +396,9 @@ class StepCommit:
     timers_remove: tuple[str, ...] = ()
     runnable_at: float | None = None
     keep_lease_until: float | None = None
+    tokens_add: tuple[TaskTokenRecord, ...] = ()
+    tokens_reported: tuple[str, ...] = field(default=(), repr=False)
+    tokens_close: tuple[str, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,6 +412,8 @@ class ClaimedExecution:
         snapshot: The last committed snapshot, ``None`` before the first step.
         timers: All its stored timers, earliest first (the due ones are those with
             ``due <= now``).
+        tokens: Its task tokens that are not ``CLOSED`` (waiting, taken, or with an outcome
+            to feed), by effect id.
     """
 
     execution: ExecutionRecord
@@ -327,6 +421,7 @@ class ClaimedExecution:
     lease_expires_at: float
     snapshot: bytes | None = field(repr=False)
     timers: tuple[TimerRecord, ...]
+    tokens: tuple[TaskTokenRecord, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

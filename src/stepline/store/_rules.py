@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from stepline.store._errors import HistoryConflict, LeaseLost
-from stepline.store._records import HistoryEventRecord, StepCommit, TimerRecord
+from stepline.store._errors import HistoryConflict, LeaseLost, RecordNotFound, TaskClosed
+from stepline.store._records import HistoryEventRecord, StepCommit, TaskTokenRecord, TimerRecord
 
 __all__ = [
     "check_continuation",
     "check_step",
+    "check_task_open",
     "lease_lost",
     "one_subject",
     "wake_time",
@@ -79,3 +80,25 @@ def one_subject(**subjects: str | None) -> tuple[str, str]:
 def sorted_timers(timers: Iterable[TimerRecord]) -> tuple[TimerRecord, ...]:
     """Timers earliest first (ties by id, so every backend orders them alike)."""
     return tuple(sorted(timers, key=lambda timer: (timer.due, timer.timer_id)))
+
+
+def check_task_open(
+    record: TaskTokenRecord | None, execution_status: str | None, now: float
+) -> TaskTokenRecord:
+    """The token's task, if SendTask* may still act on it.
+
+    Raises:
+        RecordNotFound: No such token, or an activity task that no worker has taken.
+        TaskClosed: Completed or closed, past a deadline, or its execution ended.
+    """
+    if record is None or record.status == "SCHEDULED":
+        raise RecordNotFound("task token", "(not shown)")
+    if record.status != "STARTED":
+        raise TaskClosed("it was completed already")
+    if execution_status != "RUNNING":
+        raise TaskClosed(f"its execution is {execution_status}")
+    if record.timeout_at is not None and now >= record.timeout_at:
+        raise TaskClosed("its TimeoutSeconds passed")
+    if record.heartbeat_due is not None and now >= record.heartbeat_due:
+        raise TaskClosed("its HeartbeatSeconds passed without a heartbeat")
+    return record

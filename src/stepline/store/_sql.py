@@ -28,6 +28,11 @@ _COLUMNS: Final = {
         "e.redrive_count, e.redrive_date, e.redrive_status, e.redrive_status_reason, "
         "e.map_run_arn, e.parent_execution_arn, r.last_event_id"
     ),
+    "TOKEN": (
+        "t.token, e.arn, t.effect_id, t.status, t.scheduled_at, t.activity_arn, t.input, "
+        "t.timeout_at, t.heartbeat_seconds, t.heartbeat_due, t.worker_name, t.started_at, "
+        "t.started_reported, t.completed_at, t.output, t.error, t.cause"
+    ),
 }
 
 _MIGRATIONS_SQL: Final = """
@@ -146,6 +151,39 @@ CREATE TABLE timers (
     due REAL NOT NULL,
     PRIMARY KEY (seq, timer_id)
 );
+-- migration: 2 activities and task tokens
+CREATE TABLE activities (
+    arn TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    creation_date REAL NOT NULL
+);
+-- One row per task that waits for its token (a .waitForTaskToken callback or an activity
+-- task), from scheduling until the execution is purged; wake_at is when its execution must
+-- look at it again (an outcome to feed, a worker to record, a deadline), NULL once CLOSED.
+CREATE TABLE task_tokens (
+    token TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    effect_id INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    scheduled_at REAL NOT NULL,
+    activity_arn TEXT,
+    input TEXT,
+    timeout_at REAL,
+    heartbeat_seconds REAL,
+    heartbeat_due REAL,
+    worker_name TEXT,
+    started_at REAL,
+    started_reported INTEGER NOT NULL DEFAULT 0,
+    completed_at REAL,
+    output TEXT,
+    error TEXT,
+    cause TEXT,
+    wake_at REAL,
+    position INTEGER NOT NULL
+);
+CREATE INDEX task_tokens_open_by_execution ON task_tokens (seq) WHERE status <> 'CLOSED';
+CREATE INDEX task_tokens_scheduled_by_activity ON task_tokens (activity_arn, scheduled_at, position)
+    WHERE status = 'SCHEDULED';
 """
 
 _QUERIES_SQL: Final = """
@@ -341,6 +379,50 @@ UPDATE execution_runtime SET lease_owner = ?, lease_token = ?, lease_expires_at 
 WHERE seq = ?
 -- name: next_wake_at
 SELECT MIN(wake_at) FROM execution_runtime WHERE wake_at IS NOT NULL
+
+-- name: insert_activity
+INSERT INTO activities (arn, name, creation_date) VALUES (?, ?, ?)
+ON CONFLICT (arn) DO NOTHING
+-- name: get_activity
+SELECT arn, name, creation_date FROM activities WHERE arn = ?
+-- name: list_activities
+SELECT arn, name, creation_date FROM activities WHERE arn > ? ORDER BY arn LIMIT ?
+-- name: delete_activity
+DELETE FROM activities WHERE arn = ?
+-- name: insert_task_token
+INSERT INTO task_tokens (token, seq, effect_id, status, scheduled_at, activity_arn, input,
+    timeout_at, heartbeat_seconds, heartbeat_due, worker_name, started_at, started_reported,
+    completed_at, output, error, cause, wake_at, position)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+    (SELECT COALESCE(MAX(position), 0) + 1 FROM task_tokens))
+ON CONFLICT (token) DO NOTHING
+-- name: get_task_token
+SELECT {TOKEN}, e.status FROM task_tokens t JOIN executions e ON e.seq = t.seq
+WHERE t.token = ?
+-- name: open_task_tokens
+SELECT {TOKEN} FROM task_tokens t JOIN executions e ON e.seq = t.seq
+WHERE t.seq = ? AND t.status <> 'CLOSED' ORDER BY t.effect_id
+-- name: oldest_scheduled_task
+SELECT {TOKEN} FROM task_tokens t JOIN executions e ON e.seq = t.seq
+WHERE t.activity_arn = ? AND t.status = 'SCHEDULED' AND e.status = 'RUNNING'
+ORDER BY t.scheduled_at, t.position LIMIT 1
+-- name: update_task_token
+UPDATE task_tokens SET status = ?, worker_name = ?, started_at = ?, started_reported = ?,
+    heartbeat_due = ?, completed_at = ?, output = ?, error = ?, cause = ?, wake_at = ?
+WHERE token = ? AND status = ?
+-- name: close_task_token
+UPDATE task_tokens SET status = 'CLOSED', input = NULL, output = NULL, wake_at = NULL
+WHERE seq = ? AND token = ?
+-- name: close_execution_task_tokens
+UPDATE task_tokens SET status = 'CLOSED', input = NULL, output = NULL, wake_at = NULL
+WHERE seq = ? AND status <> 'CLOSED'
+-- name: earliest_task_wake
+SELECT MIN(wake_at) FROM task_tokens WHERE seq = ? AND status <> 'CLOSED'
+-- name: purge_task_tokens
+DELETE FROM task_tokens WHERE seq = ?
+-- name: wake_unleased_runtime
+UPDATE execution_runtime SET wake_at = ?
+WHERE seq = ? AND lease_token IS NULL AND (wake_at IS NULL OR wake_at > ?)
 """
 
 _MARKER = re.compile(r"^-- (name|migration): (.+)$", re.MULTILINE)

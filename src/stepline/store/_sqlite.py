@@ -26,9 +26,11 @@ from typing import Final, TypeVar
 
 from stepline.store import _sqlite_ops as ops
 from stepline.store import _sqlite_runs as runs
+from stepline.store import _sqlite_tokens as tokens
 from stepline.store._errors import RecordNotFound, SchemaTooNew
 from stepline.store._paging import PageTokens, page_size
 from stepline.store._records import (
+    ActivityRecord,
     AliasRecord,
     ClaimedExecution,
     ExecutionRecord,
@@ -41,6 +43,7 @@ from stepline.store._records import (
     StateMachineRevisionRecord,
     StateMachineVersionRecord,
     StepCommit,
+    TaskTokenRecord,
 )
 from stepline.store._rules import check_step, one_subject
 from stepline.store._sql import MIGRATIONS, QUERIES, SCHEMA_VERSION, split_statements
@@ -473,6 +476,63 @@ class SqliteStore:
 
     async def next_wake_at(self) -> float | None:
         return await self._point(runs.next_wake_at)
+
+    # -- activities and task tokens -------------------------------------------------------
+
+    async def create_activity(self, record: ActivityRecord) -> tuple[ActivityRecord, bool]:
+        return await self._write(partial(tokens.create_activity, record=record))
+
+    async def get_activity(self, arn: str) -> ActivityRecord | None:
+        return await self._point(partial(tokens.get_activity, arn=arn))
+
+    async def list_activities(
+        self, *, max_results: int = 0, next_token: str | None = None
+    ) -> Page[ActivityRecord]:
+        size = page_size(max_results)
+        after = str(self._tokens.read(next_token, "act", [])[0]) if next_token else ""
+        rows = await self._read(partial(tokens.list_activities, after=after, limit=size + 1))
+        token = self._tokens.make("act", [], [rows[size - 1].arn]) if len(rows) > size else None
+        return Page(tuple(rows[:size]), token)
+
+    async def delete_activity(self, arn: str) -> bool:
+        return await self._write(partial(tokens.delete_activity, arn=arn))
+
+    async def take_activity_task(
+        self, activity_arn: str, *, worker_name: str | None, now: float
+    ) -> TaskTokenRecord | None:
+        return await self._write(
+            partial(
+                tokens.take_activity_task,
+                activity_arn=activity_arn,
+                worker_name=worker_name,
+                now=now,
+            )
+        )
+
+    async def complete_task(
+        self,
+        token: str,
+        *,
+        failed: bool,
+        output: str | None = None,
+        error: str | None = None,
+        cause: str | None = None,
+        now: float,
+    ) -> TaskTokenRecord:
+        return await self._write(
+            partial(
+                tokens.complete_task,
+                token=token,
+                failed=failed,
+                output=output,
+                error=error,
+                cause=cause,
+                now=now,
+            )
+        )
+
+    async def heartbeat_task(self, token: str, *, now: float) -> TaskTokenRecord:
+        return await self._write(partial(tokens.heartbeat_task, token=token, now=now))
 
 
 def _in_read_transaction(

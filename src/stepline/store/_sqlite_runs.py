@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from stepline.store import _sqlite_tokens as tokens
 from stepline.store._errors import RecordNotFound, StoreConflict
 from stepline.store._records import (
     ClaimedExecution,
@@ -108,6 +109,7 @@ def _insert_events(
 
 
 def _purge(connection: sqlite3.Connection, seq: int) -> None:
+    tokens.purge(connection, seq)
     for name in ("purge_history", "delete_timers", "purge_runtime", "purge_execution"):
         connection.execute(Q[name], (seq,))
 
@@ -204,6 +206,7 @@ def stop_execution(
         connection.execute(Q["end_execution"], ("ABORTED", stop_date, None, error, cause, seq))
         connection.execute(Q["delete_timers"], (seq,))
         connection.execute(Q["end_runtime"], (last, None, seq))
+        tokens.close_all(connection, seq)
     record = get_execution(connection, arn)
     assert record is not None
     return record, status == "RUNNING"
@@ -224,7 +227,16 @@ def claim_runnable(
             TimerRecord(timer_id, due)
             for timer_id, due in connection.execute(Q["list_timers"], (seq,))
         )
-        claimed.append(ClaimedExecution(execution_from(row), token, expires, row[21], timers))
+        claimed.append(
+            ClaimedExecution(
+                execution_from(row),
+                token,
+                expires,
+                row[21],
+                timers,
+                tokens.open_tokens(connection, seq),
+            )
+        )
     return claimed
 
 
@@ -253,6 +265,8 @@ def commit_step(connection: sqlite3.Connection, step: StepCommit) -> None:
         check_continuation(step.execution_arn, last, events)
         _insert_events(connection, seq, events)
         last = events[-1].id
+    if step.tokens_add or step.tokens_reported or step.tokens_close or step.status is not None:
+        tokens.apply_step(connection, seq, step, step.status is not None)
     if step.status is not None:
         connection.execute(
             Q["end_execution"],
@@ -276,7 +290,8 @@ def commit_step(connection: sqlite3.Connection, step: StepCommit) -> None:
 
 def _wake(connection: sqlite3.Connection, seq: int, runnable_at: float | None) -> float | None:
     earliest = connection.execute(_EARLIEST_TIMER, (seq,)).fetchone()[0]
-    return wake_time(runnable_at, () if earliest is None else (earliest,))
+    task_wake = tokens.earliest_wake(connection, seq)
+    return wake_time(runnable_at, [due for due in (earliest, task_wake) if due is not None])
 
 
 def renew_lease(

@@ -1,0 +1,234 @@
+"""The SQLite store's activities and task tokens: transactions and reads.
+
+Like :mod:`stepline.store._sqlite_runs`: writes run on the writer thread inside its
+transaction (which makes select-then-update race-free there; the updates are conditional on the
+status read all the same, so that a backend with concurrent writers keeps exactly-once), reads
+on a reader connection; all SQL comes from :mod:`stepline.store._sql` by name.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from stepline.store._errors import TaskClosed
+from stepline.store._records import ActivityRecord, StepCommit, TaskTokenRecord
+from stepline.store._rules import check_task_open
+from stepline.store._sql import QUERIES as Q
+
+Row = tuple[Any, ...]
+
+_TOKEN_FIELDS = 17
+
+
+def token_from(row: Row) -> TaskTokenRecord:
+    """A row starting with the ``{TOKEN}`` columns."""
+    values = list(row[:_TOKEN_FIELDS])
+    values[12] = bool(values[12])
+    return TaskTokenRecord(*values)
+
+
+# -- activities ----------------------------------------------------------------------------
+
+
+def create_activity(
+    connection: sqlite3.Connection, record: ActivityRecord
+) -> tuple[ActivityRecord, bool]:
+    """Insert an activity unless the ARN is taken."""
+    cursor = connection.execute(
+        Q["insert_activity"], (record.arn, record.name, record.creation_date)
+    )
+    if cursor.rowcount == 1:
+        return record, True
+    existing = get_activity(connection, record.arn)
+    assert existing is not None
+    return existing, False
+
+
+def get_activity(connection: sqlite3.Connection, arn: str) -> ActivityRecord | None:
+    """Read one activity."""
+    row = connection.execute(Q["get_activity"], (arn,)).fetchone()
+    return None if row is None else ActivityRecord(*row)
+
+
+def list_activities(connection: sqlite3.Connection, after: str, limit: int) -> list[ActivityRecord]:
+    """Activities with an ARN after ``after``, in ARN order."""
+    rows = connection.execute(Q["list_activities"], (after, limit))
+    return [ActivityRecord(*row) for row in rows]
+
+
+def delete_activity(connection: sqlite3.Connection, arn: str) -> bool:
+    """Delete an activity."""
+    return connection.execute(Q["delete_activity"], (arn,)).rowcount == 1
+
+
+# -- used by the execution transactions ------------------------------------------------------
+
+
+def open_tokens(connection: sqlite3.Connection, seq: int) -> tuple[TaskTokenRecord, ...]:
+    """An execution's tokens that are not closed."""
+    return tuple(token_from(row) for row in connection.execute(Q["open_task_tokens"], (seq,)))
+
+
+def earliest_wake(connection: sqlite3.Connection, seq: int) -> float | None:
+    """When the execution's tokens need it next."""
+    value: float | None = connection.execute(Q["earliest_task_wake"], (seq,)).fetchone()[0]
+    return value
+
+
+def apply_step(connection: sqlite3.Connection, seq: int, step: StepCommit, ended: bool) -> None:
+    """Store, mark and close the tokens of one step (all of them when the execution ended)."""
+    if step.tokens_add:
+        connection.executemany(Q["insert_task_token"], [_values(seq, t) for t in step.tokens_add])
+    for token in step.tokens_reported:
+        row = connection.execute(Q["get_task_token"], (token,)).fetchone()
+        if row is not None:
+            record = token_from(row)
+            _update(connection, replace(record, started_reported=True), record.status)
+    if ended:
+        close_all(connection, seq)
+    elif step.tokens_close:
+        connection.executemany(Q["close_task_token"], [(seq, t) for t in step.tokens_close])
+
+
+def close_all(connection: sqlite3.Connection, seq: int) -> None:
+    """Close every token of an execution (it ended or was stopped)."""
+    connection.execute(Q["close_execution_task_tokens"], (seq,))
+
+
+def _values(seq: int, t: TaskTokenRecord) -> tuple[Any, ...]:
+    return (
+        t.token,
+        seq,
+        t.effect_id,
+        t.status,
+        t.scheduled_at,
+        t.activity_arn,
+        t.input,
+        t.timeout_at,
+        t.heartbeat_seconds,
+        t.heartbeat_due,
+        t.worker_name,
+        t.started_at,
+        int(t.started_reported),
+        t.completed_at,
+        t.output,
+        t.error,
+        t.cause,
+        t.wake_at,
+    )
+
+
+def _update(connection: sqlite3.Connection, record: TaskTokenRecord, expected: str) -> None:
+    cursor = connection.execute(
+        Q["update_task_token"],
+        (
+            record.status,
+            record.worker_name,
+            record.started_at,
+            int(record.started_reported),
+            record.heartbeat_due,
+            record.completed_at,
+            record.output,
+            record.error,
+            record.cause,
+            record.wake_at,
+            record.token,
+            expected,
+        ),
+    )
+    if cursor.rowcount != 1:
+        raise TaskClosed("another request changed it first")
+
+
+def _wake_execution(connection: sqlite3.Connection, record: TaskTokenRecord) -> None:
+    wake = record.wake_at
+    if wake is None:
+        return
+    seq = connection.execute(Q["execution_seq"], (record.execution_arn,)).fetchone()[0]
+    # A leased execution is not touched: its worker looks at its tokens when it releases.
+    connection.execute(Q["wake_unleased_runtime"], (wake, seq, wake))
+
+
+# -- task operations -----------------------------------------------------------------------
+
+
+def take_activity_task(
+    connection: sqlite3.Connection, activity_arn: str, worker_name: str | None, now: float
+) -> TaskTokenRecord | None:
+    """Hand the oldest scheduled task of the activity to this caller."""
+    row = connection.execute(Q["oldest_scheduled_task"], (activity_arn,)).fetchone()
+    if row is None:
+        return None
+    taken = replace(token_from(row), status="STARTED", worker_name=worker_name, started_at=now)
+    _update(connection, taken, "SCHEDULED")
+    _wake_execution(connection, taken)
+    return taken
+
+
+def _open_task(connection: sqlite3.Connection, token: str, now: float) -> TaskTokenRecord:
+    row = connection.execute(Q["get_task_token"], (token,)).fetchone()
+    return check_task_open(
+        None if row is None else token_from(row),
+        None if row is None else row[_TOKEN_FIELDS],
+        now,
+    )
+
+
+def complete_task(
+    connection: sqlite3.Connection,
+    token: str,
+    *,
+    failed: bool,
+    output: str | None,
+    error: str | None,
+    cause: str | None,
+    now: float,
+) -> TaskTokenRecord:
+    """Store a task's outcome and wake its execution."""
+    record = _open_task(connection, token, now)
+    done = replace(
+        record,
+        status="FAILED" if failed else "SUCCEEDED",
+        completed_at=now,
+        output=None if failed else output,
+        error=error if failed else None,
+        cause=cause if failed else None,
+    )
+    _update(connection, done, "STARTED")
+    _wake_execution(connection, done)
+    return done
+
+
+def heartbeat_task(connection: sqlite3.Connection, token: str, now: float) -> TaskTokenRecord:
+    """Push a task's heartbeat deadline."""
+    record = _open_task(connection, token, now)
+    if record.heartbeat_seconds is None:
+        return record
+    beat = replace(record, heartbeat_due=now + record.heartbeat_seconds)
+    _update(connection, beat, "STARTED")
+    return beat
+
+
+def purge(connection: sqlite3.Connection, seq: int) -> None:
+    """Delete an execution's tokens (its name is reused)."""
+    connection.execute(Q["purge_task_tokens"], (seq,))
+
+
+__all__: Sequence[str] = (
+    "apply_step",
+    "close_all",
+    "complete_task",
+    "create_activity",
+    "delete_activity",
+    "earliest_wake",
+    "get_activity",
+    "heartbeat_task",
+    "list_activities",
+    "open_tokens",
+    "purge",
+    "take_activity_task",
+    "token_from",
+)
