@@ -8,44 +8,16 @@ combined where one run can show several things. The trace's layout is tested in-
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from support.cli_process import run_stepline
+
 TASK = "arn:aws:states:::stepline:task"
-
-
-def stepline(
-    *args: str,
-    cwd: Path,
-    stdin: str | None = None,
-    pythonpath: Path | None = None,
-) -> subprocess.CompletedProcess[str]:
-    """Run the command; no run may ever print a traceback."""
-    env = {k: v for k, v in os.environ.items() if k not in ("STEPLINE_DEBUG", "PYTHONPATH")}
-    env.update(NO_COLOR="1", PYTHONIOENCODING="utf-8")
-    if pythonpath is not None:
-        env["PYTHONPATH"] = str(pythonpath)
-    proc = subprocess.run(
-        [sys.executable, "-m", "stepline", *args],
-        cwd=cwd,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=env,
-        timeout=120,
-        check=False,
-    )
-    assert "Traceback" not in proc.stderr, proc.stderr
-    assert "Traceback" not in proc.stdout, proc.stdout
-    return proc
 
 
 def write_json(path: Path, value: Any) -> Path:
@@ -82,7 +54,7 @@ GREET = {
 def test_run_prints_a_trace_of_each_state_and_the_output(tmp_path: Path) -> None:
     write_json(tmp_path / "greet.json", GREET)
 
-    proc = stepline("run", "greet.json", "--input", '{"name": "Ada"}', cwd=tmp_path)
+    proc = run_stepline("run", "greet.json", "--input", '{"name": "Ada"}', cwd=tmp_path)
 
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
@@ -102,7 +74,9 @@ def test_run_json_prints_exactly_one_object_and_keeps_big_integers(tmp_path: Pat
     write_json(tmp_path / "m.json", pass_machine())
     big = 123456789012345678901234567890
 
-    proc = stepline("run", "m.json", "--json", "--input", f'{{"n": {big}, "s": "é"}}', cwd=tmp_path)
+    proc = run_stepline(
+        "run", "m.json", "--json", "--input", f'{{"n": {big}, "s": "é"}}', cwd=tmp_path
+    )
 
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == {
@@ -121,8 +95,8 @@ def test_run_failure_exits_1_with_error_and_cause(tmp_path: Path) -> None:
     }
     write_json(tmp_path / "fail.json", definition)
 
-    as_json = stepline("run", "fail.json", "--json", cwd=tmp_path)
-    as_trace = stepline("run", "fail.json", cwd=tmp_path)
+    as_json = run_stepline("run", "fail.json", "--json", cwd=tmp_path)
+    as_trace = run_stepline("run", "fail.json", cwd=tmp_path)
 
     assert as_json.returncode == 1
     assert json.loads(as_json.stdout) == {
@@ -158,7 +132,7 @@ def test_yaml_definition_with_yaml_input_file(tmp_path: Path) -> None:
     )
     (tmp_path / "in.yml").write_text("who: Grace\n", encoding="utf-8")
 
-    proc = stepline("run", "wf.yaml", "--input", "@in.yml", "--json", cwd=tmp_path)
+    proc = run_stepline("run", "wf.yaml", "--input", "@in.yml", "--json", cwd=tmp_path)
 
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["output"] == {"at": "2026-01-31T12:00:00Z", "who": "Grace"}
@@ -170,8 +144,8 @@ def test_formats_are_sniffed_without_an_extension_and_stdin_works(tmp_path: Path
     )
     (tmp_path / "payload").write_text('{"from": "file"}', encoding="utf-8")
 
-    from_files = stepline("run", "workflow", "--input", "@payload", "--json", cwd=tmp_path)
-    from_stdin = stepline(
+    from_files = run_stepline("run", "workflow", "--input", "@payload", "--json", cwd=tmp_path)
+    from_stdin = run_stepline(
         "run", "-", "--json", cwd=tmp_path, stdin=json.dumps(pass_machine(Result=[1, 2]))
     )
 
@@ -235,7 +209,7 @@ def test_unusable_files_and_arguments_exit_2_with_a_clear_message(
     for name, text in files.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
 
-    proc = stepline(*args, cwd=tmp_path)
+    proc = run_stepline(*args, cwd=tmp_path)
 
     assert proc.returncode == 2
     assert proc.stdout == ""
@@ -254,7 +228,7 @@ def test_invalid_definition_lists_every_problem_with_its_location(tmp_path: Path
     }
     write_json(tmp_path / "wf.json", definition)
 
-    proc = stepline("run", "wf.json", "--json", cwd=tmp_path)
+    proc = run_stepline("run", "wf.json", "--json", cwd=tmp_path)
 
     assert proc.returncode == 2
     assert proc.stdout == ""
@@ -275,7 +249,7 @@ def test_invalid_definition_lists_every_problem_with_its_location(tmp_path: Path
     ],
 )
 def test_bad_arguments_exit_2(tmp_path: Path, args: list[str], expected: str) -> None:
-    proc = stepline(*args, cwd=tmp_path)
+    proc = run_stepline(*args, cwd=tmp_path)
 
     assert proc.returncode == 2
     assert expected in proc.stderr
@@ -285,7 +259,7 @@ def test_bad_arguments_exit_2(tmp_path: Path, args: list[str], expected: str) ->
 def test_version(tmp_path: Path) -> None:
     import stepline as library
 
-    proc = stepline("--version", cwd=tmp_path)
+    proc = run_stepline("--version", cwd=tmp_path)
 
     assert proc.returncode == 0
     assert proc.stdout == f"stepline {library.__version__}\n"
@@ -308,10 +282,10 @@ def test_validate_reports_each_file(tmp_path: Path) -> None:
         encoding="utf-8",
     )
 
-    proc = stepline(
+    proc = run_stepline(
         "validate", "good.json", "warned.yaml", "bad.json", "twice.json", "gone.json", cwd=tmp_path
     )
-    all_valid = stepline("validate", "good.json", "warned.yaml", cwd=tmp_path)
+    all_valid = run_stepline("validate", "good.json", "warned.yaml", cwd=tmp_path)
 
     assert proc.returncode == 2
     lines = proc.stdout.splitlines()
@@ -379,8 +353,8 @@ def test_task_handlers_from_a_module_with_retries_and_catches(tmp_path: Path) ->
     args += ["--task", f"{TASK}:charge=shop_tasks:flaky"]
     args += ["--task", f"{TASK}:ship=shop_tasks:refuse"]
 
-    trace = stepline(*args, cwd=tmp_path, pythonpath=lib)
-    as_json = stepline(*args, "--json", cwd=tmp_path, pythonpath=lib)
+    trace = run_stepline(*args, cwd=tmp_path, pythonpath=lib)
+    as_json = run_stepline(*args, "--json", cwd=tmp_path, pythonpath=lib)
 
     assert trace.returncode == 0, trace.stderr
     assert "↻ retry 1 after RuntimeError: Boom (waited 30s)" in trace.stdout
@@ -419,7 +393,9 @@ def test_task_that_cannot_be_imported_exits_2(
         (tmp_path / "tasks_x.py").write_text(module, encoding="utf-8")
     write_json(tmp_path / "m.json", pass_machine())
 
-    proc = stepline("run", "m.json", "--task", f"{TASK}={spec}", cwd=tmp_path, pythonpath=tmp_path)
+    proc = run_stepline(
+        "run", "m.json", "--task", f"{TASK}={spec}", cwd=tmp_path, pythonpath=tmp_path
+    )
 
     assert proc.returncode == 2
     assert proc.stdout == ""
@@ -433,7 +409,7 @@ def test_unregistered_task_fails_and_says_how_to_register_one(tmp_path: Path) ->
     }
     write_json(tmp_path / "call.json", definition)
 
-    proc = stepline("run", "call.json", cwd=tmp_path)
+    proc = run_stepline("run", "call.json", cwd=tmp_path)
 
     assert proc.returncode == 1
     assert "✗ Call  Task" in proc.stdout
@@ -475,7 +451,7 @@ def test_map_and_parallel_children_are_indented_and_waits_can_be_skipped(tmp_pat
     }
     write_json(tmp_path / "fan.json", definition)
 
-    proc = stepline(
+    proc = run_stepline(
         "run", "fan.json", "--input", '{"items": ["a", "b"]}', "--fast-waits", cwd=tmp_path
     )
 

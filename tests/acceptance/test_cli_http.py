@@ -9,14 +9,12 @@ environment. No secret may appear in anything the command prints.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from support.cli_process import run_stepline
 from support.fake_apis import FakeApis
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,31 +48,6 @@ def credentials(apis: FakeApis) -> dict[str, str]:
     }
 
 
-def run_cli(
-    *args: str | Path, cwd: Path, env: Mapping[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m stepline``; no run may print a traceback."""
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("STEPLINE_DEBUG", "PYTHONPATH", "STEPLINE_HTTP_ALLOW", "STEPLINE_IAM")
-    }
-    environment.update(NO_COLOR="1", PYTHONIOENCODING="utf-8", **(env or {}))
-    proc = subprocess.run(
-        [sys.executable, "-m", "stepline", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=environment,
-        timeout=120,
-        check=False,
-    )
-    assert "Traceback" not in proc.stderr, proc.stderr
-    assert "Traceback" not in proc.stdout, proc.stdout
-    return proc
-
-
 def assert_no_secret(apis: FakeApis, *texts: str) -> None:
     for secret in [*apis.secrets.values(), *apis.tokens_issued]:
         for text in texts:
@@ -84,7 +57,7 @@ def assert_no_secret(apis: FakeApis, *texts: str) -> None:
 def test_license_flow_runs_with_the_example_connections(apis: FakeApis, tmp_path: Path) -> None:
     definition = seed_copy("license-flow.json", apis, tmp_path)
 
-    proc = run_cli(
+    proc = run_stepline(
         "run",
         definition,
         "--connections",
@@ -117,7 +90,7 @@ def test_sms_retries_and_slack_json_output(apis: FakeApis, tmp_path: Path) -> No
         {"accountSid": apis.secrets.sms_user, "to": "+15551234567", "message": "hi"}
     )
 
-    sent = run_cli(
+    sent = run_stepline(
         "run",
         sms,
         "--connections",
@@ -130,7 +103,7 @@ def test_sms_retries_and_slack_json_output(apis: FakeApis, tmp_path: Path) -> No
         cwd=tmp_path,
         env=credentials(apis),
     )
-    notified = run_cli(
+    notified = run_stepline(
         "run",
         slack,
         "--json",
@@ -158,10 +131,10 @@ def test_missing_connection_and_refused_egress_give_hints(apis: FakeApis, tmp_pa
 
     execution_input = '{"service": "billing", "status": "done"}'
 
-    unknown = run_cli(
+    unknown = run_stepline(
         "run", definition, "-i", execution_input, "--http-allow", "127.0.0.0/8", cwd=tmp_path
     )
-    refused = run_cli(
+    refused = run_stepline(
         "run",
         definition,
         "-i",
@@ -212,8 +185,8 @@ def test_bad_connections_files_are_usage_errors(apis: FakeApis, tmp_path: Path) 
         encoding="utf-8",
     )
 
-    invalid = run_cli("run", definition, "--connections", bad.name, cwd=tmp_path)
-    unset = run_cli(
+    invalid = run_stepline("run", definition, "--connections", bad.name, cwd=tmp_path)
+    unset = run_stepline(
         "run",
         definition,
         "--connections",

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,36 +10,10 @@ from typing import Any
 
 import pytest
 
+from support.cli_process import run_stepline
 from support.fake_apis import FakeApis
 
 TASK = "arn:aws:states:::stepline:work"
-
-
-def stepline(
-    *args: str, cwd: Path, pythonpath: Path | None = None, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("STEPLINE_DEBUG", "PYTHONPATH", "STEPLINE_HTTP_ALLOW")
-    }
-    env.update(NO_COLOR="1", PYTHONIOENCODING="utf-8")
-    if pythonpath is not None:
-        env["PYTHONPATH"] = str(pythonpath)
-    proc = subprocess.run(
-        [sys.executable, "-m", "stepline", "test-state", *args],
-        cwd=cwd,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=env,
-        timeout=120,
-        check=False,
-    )
-    assert "Traceback" not in proc.stderr, proc.stderr
-    assert "Traceback" not in proc.stdout, proc.stdout
-    return proc
 
 
 def write(path: Path, value: Any) -> Path:
@@ -55,7 +26,7 @@ def test_readable_output_and_exit_zero(tmp_path: Path) -> None:
         tmp_path / "pass.json",
         {"Type": "Pass", "Result": {"ok": True}, "ResultPath": "$.r", "Next": "Ship"},
     )
-    proc = stepline("pass.json", "--input", '{"id": 7}', cwd=tmp_path)
+    proc = run_stepline("test-state", "pass.json", "--input", '{"id": 7}', cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0] == "status: SUCCEEDED"
@@ -67,7 +38,9 @@ def test_readable_output_and_exit_zero(tmp_path: Path) -> None:
 
 def test_json_is_exactly_the_response(tmp_path: Path) -> None:
     write(tmp_path / "pass.json", {"Type": "Pass", "End": True})
-    proc = stepline("pass.json", "--json", "--inspection-level", "INFO", "-i", "[1]", cwd=tmp_path)
+    proc = run_stepline(
+        "test-state", "pass.json", "--json", "--inspection-level", "INFO", "-i", "[1]", cwd=tmp_path
+    )
     assert proc.returncode == 0
     assert json.loads(proc.stdout) == {"output": "[1]", "status": "SUCCEEDED"}
 
@@ -83,34 +56,47 @@ def test_exit_statuses_per_status(tmp_path: Path) -> None:
             "End": True,
         },
     )
-    caught = stepline(
-        "task.json", "--mock-error", "Catch.Me", "--mock-cause", "c", "--json", cwd=tmp_path
+    caught = run_stepline(
+        "test-state",
+        "task.json",
+        "--mock-error",
+        "Catch.Me",
+        "--mock-cause",
+        "c",
+        "--json",
+        cwd=tmp_path,
     )
     assert caught.returncode == 4
     assert json.loads(caught.stdout)["nextState"] == "Handle"
-    retried = stepline(
-        "task.json", "--mock-error", "Retry.Me", "--retrier-retry-count", "1", cwd=tmp_path
+    retried = run_stepline(
+        "test-state",
+        "task.json",
+        "--mock-error",
+        "Retry.Me",
+        "--retrier-retry-count",
+        "1",
+        cwd=tmp_path,
     )
     assert retried.returncode == 3
     assert "    retryBackoffIntervalSeconds: 4" in retried.stdout.splitlines()
-    failed = stepline("task.json", "--mock-error", "Other", cwd=tmp_path)
+    failed = run_stepline("test-state", "task.json", "--mock-error", "Other", cwd=tmp_path)
     assert failed.returncode == 1
     assert "error: Other" in failed.stdout.splitlines()
-    succeeded = stepline("task.json", "--mock-result", '{"v": 1}', cwd=tmp_path)
+    succeeded = run_stepline("test-state", "task.json", "--mock-result", '{"v": 1}', cwd=tmp_path)
     assert succeeded.returncode == 0
 
 
 def test_refused_requests_exit_two_with_the_aws_code(tmp_path: Path) -> None:
     write(tmp_path / "pass.json", {"Type": "Pass", "End": True})
-    proc = stepline("pass.json", "--inspection-level", "TRACE", cwd=tmp_path)
+    proc = run_stepline("test-state", "pass.json", "--inspection-level", "TRACE", cwd=tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.startswith("stepline: error: ValidationException: The TRACE")
     write(tmp_path / "bad.json", {"Type": "Pass", "Next": 3})
-    proc = stepline("bad.json", cwd=tmp_path)
+    proc = run_stepline("test-state", "bad.json", cwd=tmp_path)
     assert proc.returncode == 2
     assert "InvalidDefinition" in proc.stderr
     assert "/Next" in proc.stderr
-    proc = stepline("pass.json", "--mock-cause", "c", cwd=tmp_path)
+    proc = run_stepline("test-state", "pass.json", "--mock-cause", "c", cwd=tmp_path)
     assert proc.returncode == 2
     assert "--mock-error" in proc.stderr
 
@@ -144,7 +130,8 @@ def test_state_of_a_yaml_machine_with_variables_and_a_task(tmp_path: Path) -> No
         encoding="utf-8",
     )
     write(tmp_path / "vars.json", {"factor": 10})
-    proc = stepline(
+    proc = run_stepline(
+        "test-state",
         "machine.yaml",
         "--state-name",
         "Work",
@@ -214,12 +201,12 @@ def test_http_task_trace_with_a_connections_file(tmp_path: Path, apis: FakeApis)
         "--http-allow",
         "127.0.0.0/8",
     )
-    masked = stepline(*common, cwd=tmp_path)
+    masked = run_stepline("test-state", *common, cwd=tmp_path)
     assert masked.returncode == 0, masked.stderr
     assert "  request:" in masked.stdout.splitlines()
     assert "    statusCode: 200" in masked.stdout.splitlines()
     assert apis.secrets.license_key not in masked.stdout + masked.stderr
-    revealed = stepline(*common, "--reveal-secrets", "--json", cwd=tmp_path)
+    revealed = run_stepline("test-state", *common, "--reveal-secrets", "--json", cwd=tmp_path)
     assert revealed.returncode == 0, revealed.stderr
     headers = json.loads(revealed.stdout)["inspectionData"]["request"]["headers"]
     assert f"Authorization: Bearer {apis.secrets.license_key}" in headers
