@@ -10,30 +10,28 @@ from __future__ import annotations
 
 import json
 import os
-import queue
-import re
 import shutil
 import signal
 import socket
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from stepline.cli import main
+from support.serve_process import (
+    START_TIMEOUT,
+    ServeProcess,
+    base_environment,
+    stepline_command,
+)
 
-_START_TIMEOUT: Final = 30.0
-_STOP_TIMEOUT: Final = 30.0
-_ANNOUNCEMENT: Final = re.compile(r"serving AWS Step Functions on http://127\.0\.0\.1:(\d+) ")
 ACCESS_KEY_ID: Final = "AKIDSERVETEST"
 SECRET_KEY: Final = "serve-test-secret-0123456789"
 TRUST: Final = json.dumps(
@@ -60,12 +58,6 @@ DEFINITION: Final = json.dumps(
 ROLE_ARN: Final = "arn:aws:iam::123456789012:role/serve-test"
 
 
-def stepline_command() -> list[str]:
-    """The installed console script beside this interpreter (``python -m stepline`` if none)."""
-    script = Path(sys.executable).with_name("stepline")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "stepline"]
-
-
 def aws_cli() -> str:
     script = Path(sys.executable).with_name("aws")
     found = str(script) if script.exists() else shutil.which("aws")
@@ -74,94 +66,16 @@ def aws_cli() -> str:
     return found
 
 
-def base_environment(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {
-        key: value for key, value in os.environ.items() if not key.startswith(("STEPLINE_", "AWS_"))
-    }
-    env.update({"STEPLINE_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}, **extra)
-    return env
-
-
-class ServeProcess:
-    """A running ``stepline serve`` subprocess."""
-
-    def __init__(self, args: list[str], env: Mapping[str, str]) -> None:
-        self.process = subprocess.Popen(
-            [*stepline_command(), "serve", "--port", "0", *args],
-            env=dict(env),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        self.stderr_lines: list[str] = []
-        threading.Thread(target=self._read_stdout, daemon=True).start()
-        threading.Thread(target=self._read_stderr, daemon=True).start()
-        self.announcement = self._wait_for_announcement()
-        match = _ANNOUNCEMENT.search(self.announcement)
-        assert match is not None, self.announcement
-        self.port = int(match.group(1))
-        self.endpoint = f"http://127.0.0.1:{self.port}"
-
-    def _read_stdout(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def _read_stderr(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.stderr_lines.append(line)
-
-    def _wait_for_announcement(self) -> str:
-        deadline = time.monotonic() + _START_TIMEOUT
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            if line is None:
-                break
-            if "serving AWS Step Functions" in line:
-                return line
-        self.process.kill()
-        self.process.wait(_STOP_TIMEOUT)
-        pytest.fail(f"stepline serve did not start: {''.join(self.stderr_lines)}")
-
-    def client(self, service: str, **options: Any) -> Any:
-        secret = options.pop("secret", SECRET_KEY)
-        key_id = options.pop("key_id", ACCESS_KEY_ID)
-        return boto3.session.Session().client(
-            service,  # type: ignore[call-overload]
-            endpoint_url=self.endpoint,
-            region_name="us-east-1",
-            aws_access_key_id=key_id,
-            aws_secret_access_key=secret,
-            config=Config(
-                retries={"max_attempts": 1, "mode": "standard"},
-                inject_host_prefix=False,
-                **options,
-            ),
-        )
-
-    def stop(self, sig: int = signal.SIGTERM) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-        try:
-            return self.process.wait(_STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(_STOP_TIMEOUT)
-            pytest.fail(f"stepline serve did not stop within {_STOP_TIMEOUT:.0f} s of {sig}")
-
-
 @pytest.fixture
 def start_server(tmp_path: Path) -> Iterator[Any]:
     started: list[ServeProcess] = []
 
     def start(*args: str, data_dir: Path | None = None, **extra_env: str) -> ServeProcess:
-        server = ServeProcess(list(args), base_environment(data_dir or tmp_path, **extra_env))
+        server = ServeProcess(
+            args,
+            base_environment(data_dir or tmp_path, **extra_env),
+            credentials=(ACCESS_KEY_ID, SECRET_KEY),
+        )
         started.append(server)
         return server
 
@@ -177,7 +91,7 @@ def run_failing(args: list[str], env: Mapping[str, str]) -> subprocess.Completed
         env=dict(env),
         capture_output=True,
         text=True,
-        timeout=_START_TIMEOUT,
+        timeout=START_TIMEOUT,
         check=False,
     )
 

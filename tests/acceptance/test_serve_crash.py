@@ -21,33 +21,23 @@ the new server takes them over, which bounds the test's length.
 from __future__ import annotations
 
 import json
-import os
-import queue
-import re
-import signal
-import subprocess
-import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from support.fake_apis import FakeApis
+from support.serve_process import ServeProcess, base_environment
 
 EXECUTIONS: Final = 200
 ITEMS: Final = ("a", "b", "c")
 ROLE_ARN: Final = "arn:aws:iam::123456789012:role/crash-test"
-_START_TIMEOUT: Final = 30.0
 # Leases of the killed server expire after 30 s (ServiceConfig.lease_seconds); then a few
 # seconds to finish.
 _FINISH_TIMEOUT: Final = 55.0
-_ANNOUNCEMENT: Final = re.compile(r"serving AWS Step Functions on http://127\.0\.0\.1:(\d+) ")
 
 
 def _definition(base_url: str, connection_arn: str) -> dict[str, Any]:
@@ -142,91 +132,15 @@ TASK_STATES: Final = ("Reserve", "Confirm")
 # ----------------------------------------------------------------------------- the server
 
 
-def _stepline_command() -> list[str]:
-    script = Path(sys.executable).with_name("stepline")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "stepline"]
-
-
-class _Server:
+def _start_server(data_dir: Path) -> ServeProcess:
     """``stepline serve`` on a free port of 127.0.0.1 with its own data directory."""
-
-    def __init__(self, data_dir: Path) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("STEPLINE_", "AWS_"))}
-        env.update(
-            STEPLINE_DATA_DIR=str(data_dir),
-            STEPLINE_HTTP_ALLOW="127.0.0.0/8",
-            PYTHONUNBUFFERED="1",
-        )
-        self.process = subprocess.Popen(
-            [*_stepline_command(), "serve", "--port", "0"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        self.stderr: list[str] = []
-        threading.Thread(target=self._pump, args=(self.process.stdout, True), daemon=True).start()
-        threading.Thread(target=self._pump, args=(self.process.stderr, False), daemon=True).start()
-        self.port = self._wait_for_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
-
-    def _pump(self, stream: Any, lines: bool) -> None:
-        for line in stream:
-            if lines:
-                self.lines.put(line)
-            else:
-                self.stderr.append(line)
-        if lines:
-            self.lines.put(None)
-
-    def _wait_for_port(self) -> int:
-        deadline = time.monotonic() + _START_TIMEOUT
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            if line is None:
-                break
-            match = _ANNOUNCEMENT.search(line)
-            if match:
-                return int(match.group(1))
-        self.kill()
-        pytest.fail(f"stepline serve did not start: {''.join(self.stderr)[-3000:]}")
-
-    def client(self, service: str) -> Any:
-        return boto3.session.Session().client(
-            service,  # type: ignore[call-overload]
-            endpoint_url=self.endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="crash",
-            aws_secret_access_key="test",
-            config=Config(
-                retries={"max_attempts": 1, "mode": "standard"},
-                inject_host_prefix=False,
-                max_pool_connections=20,
-            ),
-        )
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-        self.process.wait(30)
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            pytest.fail("stepline serve did not stop within 30 s of SIGTERM")
+    env = base_environment(data_dir, STEPLINE_HTTP_ALLOW="127.0.0.0/8")
+    return ServeProcess([], env, credentials=("crash", "test"))
 
 
 @pytest.fixture
-def servers() -> Iterator[list[_Server]]:
-    started: list[_Server] = []
+def servers() -> Iterator[list[ServeProcess]]:
+    started: list[ServeProcess] = []
     yield started
     for server in started:
         server.kill()
@@ -308,11 +222,12 @@ def _check_history(arn: str, events: list[dict[str, Any]]) -> list[str]:
 
 
 def test_kill_9_mid_flight_then_every_execution_finishes_once(
-    tmp_path: Path, servers: list[_Server], apis: FakeApis
+    tmp_path: Path, servers: list[ServeProcess], apis: FakeApis
 ) -> None:
-    first = _Server(tmp_path)
+    first = _start_server(tmp_path)
     servers.append(first)
-    sfn, events = first.client("stepfunctions"), first.client("events")
+    sfn = first.client("stepfunctions", max_pool_connections=20)
+    events = first.client("events", max_pool_connections=20)
     connection_arn = events.create_connection(
         Name="crash-test",
         AuthorizationType="API_KEY",
@@ -345,13 +260,13 @@ def test_kill_9_mid_flight_then_every_execution_finishes_once(
             break
         time.sleep(0.05)
     else:
-        pytest.fail(f"no execution succeeded within 20 s: {''.join(first.stderr)[-3000:]}")
+        pytest.fail(f"no execution succeeded within 20 s: {''.join(first.stderr_lines)[-3000:]}")
     first.kill()
     killed_at = time.time()
 
-    second = _Server(tmp_path)
+    second = _start_server(tmp_path)
     servers.append(second)
-    sfn = second.client("stepfunctions")
+    sfn = second.client("stepfunctions", max_pool_connections=20)
     deadline = time.monotonic() + _FINISH_TIMEOUT
     while time.monotonic() < deadline:
         if not _executions(sfn, machine_arn, "RUNNING"):
@@ -361,7 +276,7 @@ def test_kill_9_mid_flight_then_every_execution_finishes_once(
     running = [arn for arn, item in executions.items() if item["status"] == "RUNNING"]
     assert not running, (
         f"{len(running)} executions still running {_FINISH_TIMEOUT:.0f} s after the restart: "
-        f"{running[:5]}; server log: {''.join(second.stderr)[-3000:]}"
+        f"{running[:5]}; server log: {''.join(second.stderr_lines)[-3000:]}"
     )
 
     assert sorted(executions) == sorted(started)
