@@ -2,7 +2,8 @@
 
 StartExecution hands a new execution straight to this process's worker (leased in the
 insert's transaction) or, when there is none or it is busy, wakes it at once instead of leaving
-it to its next poll; StopExecution
+it to its next poll; a worker that scheduled an activity task wakes the ``GetActivityTask``
+long polls of this process, and SendTaskSuccess/Failure wake the worker; StopExecution
 cancels the run that drives the stopped execution in this process (its tasks stop at once, not
 at the next commit); asynchronous Express executions are tracked so that a clean stop can wait
 for them. One :class:`ExecutionHub` exists per :class:`~stepline.service.ServiceContext`
@@ -26,10 +27,11 @@ __all__ = ["ExecutionHub", "hub_of"]
 class ExecutionHub:
     """Wake-ups and the runs in flight of one process."""
 
-    __slots__ = ("__weakref__", "_wake", "express", "runs", "worker")
+    __slots__ = ("__weakref__", "_activity", "_wake", "express", "runs", "worker")
 
     def __init__(self) -> None:
         self._wake: asyncio.Event | None = None
+        self._activity: asyncio.Event | None = None
         self.worker: Worker | None = None
         """The worker of this process while it runs (StartExecution hands it new executions)."""
         self.runs: dict[str, asyncio.Task[None]] = {}
@@ -48,6 +50,21 @@ class ExecutionHub:
     def wake(self) -> None:
         """Tell the worker that an execution became runnable now."""
         self.wake_event.set()
+
+    @property
+    def activity_event(self) -> asyncio.Event:
+        """Set when an activity task was scheduled here (``GetActivityTask`` pollers look)."""
+        event = self._activity
+        if event is None:
+            event = self._activity = asyncio.Event()
+        return event
+
+    def activity_scheduled(self) -> None:
+        """Wake this process's ``GetActivityTask`` long polls: a task may wait for them."""
+        event = self.activity_event
+        event.set()
+        # Each poller waits on the event it saw; the next waiters get a fresh one.
+        self._activity = None
 
     def cancel_run(self, execution_arn: str) -> bool:
         """Stop driving ``execution_arn`` here (after StopExecution); whether a run was found."""

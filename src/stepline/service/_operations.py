@@ -13,6 +13,7 @@ __all__ = ["MODULES"]
 
 def _modules() -> tuple[ModuleType, ...]:
     from stepline.service import (
+        _ops_activities,
         _ops_events,
         _ops_executions,
         _ops_iam,
@@ -20,7 +21,14 @@ def _modules() -> tuple[ModuleType, ...]:
         _ops_test_state,
     )
 
-    return (_ops_state_machines, _ops_executions, _ops_events, _ops_iam, _ops_test_state)
+    return (
+        _ops_state_machines,
+        _ops_executions,
+        _ops_activities,
+        _ops_events,
+        _ops_iam,
+        _ops_test_state,
+    )
 
 
 MODULES: tuple[ModuleType, ...] = _modules()

@@ -10,6 +10,12 @@ until the execution ends or only time can move it on. Then the lease is released
 execution's next wake-up stored (its earliest timer, or its deadline): nothing waits in memory
 for a Wait state or a retry back-off.
 
+Tasks that wait for a token (``.waitForTaskToken`` callbacks, activity tasks) are stored with
+the step that schedules them (see :mod:`stepline.service._worker_tokens`) instead of being run;
+a callback's base resource is called only after that commit (so the token it hands out is
+known to SendTaskSuccess), and the execution is released while it waits. The claim that
+follows an outcome, a worker taking an activity task, or a deadline feeds it to the engine.
+
 While tasks run, the run keeps its lease (renewing it at half its length) and fires timers
 that come due meanwhile itself. A ``LeaseLost`` (another worker took over after an expiry, or
 StopExecution cleared the lease) ends the run at once: its tasks are cancelled and nothing
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from asyncio import FIRST_COMPLETED
 from collections.abc import Callable
@@ -28,11 +35,14 @@ from typing import Final
 from stepline.asl._json import loads
 from stepline.engine import Execution, ExecutionIdentity, TaskEffect, TimerEffect
 from stepline.engine._snapshot import decode_snapshot, encode_snapshot
+from stepline.engine._tasks import base_resource, is_activity
 from stepline.service._context import ServiceContext
 from stepline.service._exec_events import event_records
+from stepline.service._exec_hub import hub_of
 from stepline.service._logs import ExecutionLog
 from stepline.service._sm_common import remove_if_idle
 from stepline.service._worker_tasks import Outcome, run_task
+from stepline.service._worker_tokens import new_token_record, read_claimed_tokens
 from stepline.store import (
     ClaimedExecution,
     HistoryConflict,
@@ -42,6 +52,7 @@ from stepline.store import (
     StateMachineRevisionRecord,
     StepCommit,
     StoreError,
+    TaskTokenRecord,
     TimerRecord,
 )
 
@@ -111,6 +122,14 @@ class ClaimedRun:
         self.running: dict[int, asyncio.Future[Outcome]] = {}
         self.timers: dict[int, float] = {}
         self.stored_timers: set[str] = {timer.timer_id for timer in claim.timers}
+        self.open_tokens: dict[int, str] = {}
+        """Effect id → token of the tasks waiting for their token."""
+        self.submitting: set[int] = set()
+        """Callbacks whose base resource call is in flight (its outcome is a submission)."""
+        self.to_submit: list[TaskEffect] = []
+        self.tokens_add: list[TaskTokenRecord] = []
+        self.tokens_reported: list[str] = []
+        self.tokens_close: list[str] = []
         self.log: ExecutionLog | None = None
         """Where committed events are logged (``None``: its logging level is ``OFF``)."""
 
@@ -200,12 +219,7 @@ class ClaimedRun:
             execution = await self._load()
             if execution is None:
                 return
-            for effect in execution.outstanding():
-                if isinstance(effect, TimerEffect):
-                    self.timers[effect.id] = effect.due
-                else:
-                    self._start(effect)
-            outcomes: list[Outcome] = []
+            outcomes = self._resume(execution)
             while True:
                 if not await self._step(execution, outcomes):
                     return
@@ -229,14 +243,64 @@ class ClaimedRun:
             for future in self.running.values():
                 future.cancel()
 
+    def _resume(self, execution: Execution) -> list[Outcome]:
+        """Take up the restored effects and the claim's tokens; the outcomes to feed first."""
+        waiting: set[int] = set()
+        for effect in execution.outstanding():
+            if isinstance(effect, TimerEffect):
+                self.timers[effect.id] = effect.due
+            elif effect.task_token is None:
+                self._start(effect)
+            else:
+                waiting.add(effect.id)
+        claimed = read_claimed_tokens(execution, self.claim.tokens, waiting, self.clock())
+        self.open_tokens.update(claimed.open)
+        self.tokens_reported.extend(claimed.reported)
+        self.tokens_close.extend(claimed.close)
+        for effect in execution.outstanding():
+            if (
+                isinstance(effect, TaskEffect)
+                and effect.id in claimed.open
+                and not is_activity(effect.resource)
+                and execution.task_progress(effect.id) is None
+            ):
+                # Called before, but TaskSubmitted was not committed: call again
+                # (at-least-once, like any task re-run after a restore).
+                self.to_submit.append(effect)
+        return claimed.outcomes
+
     def _start(self, effect: TaskEffect) -> None:
+        if effect.task_token is not None:
+            # Stored with this step's commit; a callback's resource is called after it.
+            self.tokens_add.append(new_token_record(effect, self.arn, self.clock()))
+            self.open_tokens[effect.id] = effect.task_token
+            if not is_activity(effect.resource):
+                self.to_submit.append(effect)
+            return
         self.running[effect.id] = asyncio.ensure_future(run_task(self.context.tasks, effect))
+
+    def _submit(self, effect: TaskEffect) -> None:
+        """Call a callback's base resource (its outcome is fed as the submission)."""
+        base = dataclasses.replace(effect, resource=base_resource(effect.resource))
+        self.submitting.add(effect.id)
+        self.running[effect.id] = asyncio.ensure_future(run_task(self.context.tasks, base))
 
     def _advance(self, execution: Execution, outcomes: list[Outcome]) -> list[int]:
         """Feed outcomes and due timers, advance; return the ids of timers fired or dropped."""
         gone: list[int] = []
         running, timers, clock = self.running, self.timers, self.clock
         for effect_id, result, error, cause, retry_after in outcomes:
+            if effect_id in self.submitting:
+                self.submitting.discard(effect_id)
+                if error is None:
+                    execution.task_submitted(effect_id, result)
+                    continue
+                # The base resource failed: so does the task; its token is used up.
+                token = self.open_tokens.pop(effect_id, None)
+                if token is not None:
+                    self.tokens_close.append(token)
+            elif effect_id in self.open_tokens:
+                self.open_tokens.pop(effect_id)
             execution.complete_task(
                 effect_id, result, error=error, cause=cause, retry_after=retry_after
             )
@@ -260,6 +324,11 @@ class ClaimedRun:
                 future = running.pop(effect_id, None)
                 if future is not None:
                     future.cancel()
+                self.submitting.discard(effect_id)
+                token = self.open_tokens.pop(effect_id, None)
+                if token is not None:
+                    self.tokens_close.append(token)
+                    self.to_submit = [e for e in self.to_submit if e.id != effect_id]
                 if timers.pop(effect_id, None) is not None:
                     gone.append(effect_id)
             if execution.done:
@@ -294,12 +363,19 @@ class ClaimedRun:
         removed = tuple(str(i) for i in gone if str(i) in self.stored_timers)
         done = execution.done
         store = self.context.store
-        if not events and not added and not removed and not done:
+        tokens_add, self.tokens_add = tuple(self.tokens_add), []
+        tokens_reported, self.tokens_reported = tuple(self.tokens_reported), []
+        tokens_close, self.tokens_close = tuple(self.tokens_close), []
+        to_submit, self.to_submit = ([] if done else self.to_submit), []
+        tokens_changed = bool(tokens_add or tokens_reported or tokens_close)
+        if not events and not added and not removed and not done and not tokens_changed:
+            for effect in to_submit:
+                self._submit(effect)
             if self.running:
                 return True  # nothing to record; the lease is still held for the tasks
             await store.release(self.arn, self.token, runnable_at=execution.deadline)
             return False
-        keep_lease = bool(self.running) and not done
+        keep_lease = bool(self.running or to_submit) and not done
         now = self.clock()
         step = StepCommit(
             self.arn,
@@ -315,8 +391,15 @@ class ClaimedRun:
             timers_remove=removed,
             runnable_at=None if keep_lease else execution.deadline,
             keep_lease_until=now + self.context.config.lease_seconds if keep_lease else None,
+            tokens_add=tokens_add,
+            tokens_reported=tokens_reported,
+            tokens_close=tokens_close,
         )
         await store.commit_step(step)
+        if any(record.activity_arn is not None for record in tokens_add):
+            hub_of(self.context).activity_scheduled()
+        for effect in to_submit:
+            self._submit(effect)
         if self.log is not None:
             self.log.records(step.events)
         if events:
@@ -329,7 +412,12 @@ class ClaimedRun:
             self.ended = True
             await remove_if_idle(self.context, self.claim.execution.state_machine_arn)
             return False
-        if not self.running and not self.timers and execution.deadline is None:
+        if (
+            not self.running
+            and not self.timers
+            and not self.open_tokens
+            and execution.deadline is None
+        ):
             _log.error("execution %s is running but waits on nothing", self.arn)
         return keep_lease
 
