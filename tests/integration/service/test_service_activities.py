@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import threading
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
-from _service_kit import ServiceServer, unique
+from _service_kit import ROLE_ARN, ServiceServer, unique
 from botocore.exceptions import ClientError
 from test_service_executions import create_machine, history, wait_until_done
 
@@ -173,3 +175,34 @@ def test_failure_reaches_catch(service: ServiceServer) -> None:
     assert described["status"] == "SUCCEEDED", described
     assert json.loads(described["output"]) == {"Error": "Worker.Broke", "Cause": "x"}
     assert "ActivityFailed" in [event["type"] for event in history(service, arn)]
+
+
+def test_express_refuses_activities(service: ServiceServer) -> None:
+    activity = service.sfn.create_activity(name=unique("expr"))["activityArn"]
+    code = error_code(
+        service.sfn.create_state_machine,
+        name=unique("sm"),
+        definition=json.dumps(activity_machine(activity)),
+        roleArn=ROLE_ARN,
+        type="EXPRESS",
+    )
+    assert code == "InvalidDefinition"
+
+
+def test_activity_task_survives_a_restart(serve_service: Any, tmp_path: Path) -> None:
+    first = serve_service("sqlite", directory=tmp_path)
+    activity = first.sfn.create_activity(name=unique("durable"))["activityArn"]
+    machine = create_machine(first, activity_machine(activity))
+    arn = first.sfn.start_execution(stateMachineArn=machine, input='{"keep": 1}')["executionArn"]
+    for _ in range(1000):
+        if any(e["type"] == "ActivityScheduled" for e in history(first, arn)):
+            break
+        time.sleep(0.02)
+    first.stop()
+    second = serve_service("sqlite", directory=tmp_path)
+    task = second.sfn.get_activity_task(activityArn=activity, workerName="after-restart")
+    assert json.loads(task["input"]) == {"keep": 1}
+    second.sfn.send_task_success(taskToken=task["taskToken"], output='{"kept": true}')
+    described = wait_until_done(second, arn)
+    assert described["status"] == "SUCCEEDED", described
+    assert json.loads(described["output"]) == {"kept": True}

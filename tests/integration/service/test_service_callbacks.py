@@ -216,3 +216,56 @@ def test_token_survives_a_restart(serve_service: Any, tmp_path: Path) -> None:
     assert described["status"] == "SUCCEEDED", described
     assert json.loads(described["output"]) == {"after": "restart"}
     assert len(box.calls) == 1
+
+
+def test_cancelled_branch_closes_its_token(service: ServiceServer) -> None:
+    first, second = TokenBox(), TokenBox()
+    waiting = register_notifier(service, first)
+    after = register_notifier(service, second)
+    definition = {
+        "StartAt": "Both",
+        "States": {
+            "Both": {
+                "Type": "Parallel",
+                "Branches": [
+                    {
+                        "StartAt": "Pause",
+                        "States": {
+                            "Pause": {"Type": "Wait", "Seconds": 1, "Next": "Broken"},
+                            "Broken": {"Type": "Fail", "Error": "Branch.Broke"},
+                        },
+                    },
+                    {
+                        "StartAt": "Wait",
+                        "States": {
+                            "Wait": {
+                                "Type": "Task",
+                                "Resource": waiting,
+                                "Parameters": {"token.$": "$$.Task.Token"},
+                                "End": True,
+                            }
+                        },
+                    },
+                ],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Again"}],
+                "End": True,
+            },
+            "Again": {
+                "Type": "Task",
+                "Resource": after,
+                "Parameters": {"token.$": "$$.Task.Token"},
+                "End": True,
+            },
+        },
+    }
+    machine = create_machine(service, definition)
+    arn = service.sfn.start_execution(stateMachineArn=machine)["executionArn"]
+    abandoned = first.token()
+    current = second.token()
+    # The branch that waited was cancelled when its sibling failed: its token is used up.
+    code = error_code(service.sfn.send_task_success, taskToken=abandoned, output="{}")
+    assert code == "TaskTimedOut"
+    service.sfn.send_task_success(taskToken=current, output='"second"')
+    described = wait_until_done(service, arn)
+    assert described["status"] == "SUCCEEDED", described
+    assert json.loads(described["output"]) == "second"
