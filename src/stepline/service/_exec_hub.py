@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from stepline.service._context import ServiceContext
+from stepline.store import TaskTokenRecord
 
 if TYPE_CHECKING:
     from stepline.service._worker import Worker
@@ -27,7 +29,7 @@ __all__ = ["ExecutionHub", "hub_of"]
 class ExecutionHub:
     """Wake-ups and the runs in flight of one process."""
 
-    __slots__ = ("__weakref__", "_activity", "_wake", "express", "runs", "worker")
+    __slots__ = ("__weakref__", "_activity", "_wake", "express", "runs", "token_runs", "worker")
 
     def __init__(self) -> None:
         self._wake: asyncio.Event | None = None
@@ -38,6 +40,9 @@ class ExecutionHub:
         """Execution ARN → the asyncio task driving it in this process."""
         self.express: set[asyncio.Task[None]] = set()
         """Asynchronous Express executions still running."""
+        self.token_runs: dict[str, Callable[[TaskTokenRecord], None]] = {}
+        """Execution ARN → how the run holding it here takes news of its tokens (an outcome
+        stored, an activity task taken) without waiting for its lease to be released."""
 
     @property
     def wake_event(self) -> asyncio.Event:
@@ -65,6 +70,12 @@ class ExecutionHub:
         event.set()
         # Each poller waits on the event it saw; the next waiters get a fresh one.
         self._activity = None
+
+    def token_changed(self, record: TaskTokenRecord) -> None:
+        """Tell the run driving the token's execution here, if any, what the store now holds."""
+        listener = self.token_runs.get(record.execution_arn)
+        if listener is not None:
+            listener(record)
 
     def cancel_run(self, execution_arn: str) -> bool:
         """Stop driving ``execution_arn`` here (after StopExecution); whether a run was found."""

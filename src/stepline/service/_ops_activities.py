@@ -193,7 +193,9 @@ class _ActivityOps:
             # The heartbeat clock of an activity task starts when a worker takes it.
             with contextlib.suppress(RecordNotFound, TaskClosed):
                 taken = await self.store.heartbeat_task(taken.token, now=now)
-        self.hub.wake()  # the execution records ActivityStarted
+        # The execution records ActivityStarted: at once if its run is here, else when claimed.
+        self.hub.token_changed(taken)
+        self.hub.wake()
         return taken
 
     # ------------------------------------------------------------------------ outcomes
@@ -239,11 +241,12 @@ class _ActivityOps:
         cause: str | None = None,
     ) -> None:
         try:
-            await self.store.complete_task(
+            record = await self.store.complete_task(
                 token, failed=failed, output=output, error=error, cause=cause, now=time.time()
             )
         except RecordNotFound as exc:
             raise _task_does_not_exist() from exc
         except TaskClosed as exc:
             raise _task_timed_out(exc) from exc
+        self.hub.token_changed(record)
         self.hub.wake()

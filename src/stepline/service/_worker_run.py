@@ -15,6 +15,9 @@ the step that schedules them (see :mod:`stepline.service._worker_tokens`) instea
 a callback's base resource is called only after that commit (so the token it hands out is
 known to SendTaskSuccess), and the execution is released while it waits. The claim that
 follows an outcome, a worker taking an activity task, or a deadline feeds it to the engine.
+A run that holds the lease meanwhile (a sibling branch's task in flight) hears of outcomes and
+takes stored by this process's operations at once (``ExecutionHub.token_runs``); those of
+another process, and token deadlines, wait for its release.
 
 While tasks run, the run keeps its lease (renewing it at half its length) and fires timers
 that come due meanwhile itself. A ``LeaseLost`` (another worker took over after an expiry, or
@@ -130,6 +133,9 @@ class ClaimedRun:
         self.tokens_add: list[TaskTokenRecord] = []
         self.tokens_reported: list[str] = []
         self.tokens_close: list[str] = []
+        self.token_news: list[TaskTokenRecord] = []
+        """Token records this process's operations stored while the run holds the lease."""
+        self.token_wake: asyncio.Future[None] | None = None
         self.log: ExecutionLog | None = None
         """Where committed events are logged (``None``: its logging level is ``OFF``)."""
 
@@ -215,6 +221,8 @@ class ClaimedRun:
 
     async def drive(self) -> None:
         """Drive the execution until it ends, waits on time only, or the lease is lost."""
+        hub = hub_of(self.context)
+        hub.token_runs[self.arn] = self._token_changed
         try:
             execution = await self._load()
             if execution is None:
@@ -240,6 +248,8 @@ class ClaimedRun:
                     runnable_at=self.clock() + self.context.config.lease_seconds,
                 )
         finally:
+            if hub.token_runs.get(self.arn) == self._token_changed:
+                del hub.token_runs[self.arn]
             for future in self.running.values():
                 future.cancel()
 
@@ -267,6 +277,27 @@ class ClaimedRun:
                 # Called before, but TaskSubmitted was not committed: call again
                 # (at-least-once, like any task re-run after a restore).
                 self.to_submit.append(effect)
+        return claimed.outcomes
+
+    def _token_changed(self, record: TaskTokenRecord) -> None:
+        """A token of this execution changed in the store (SendTask*, GetActivityTask)."""
+        if self.open_tokens.get(record.effect_id) != record.token:
+            return
+        self.token_news.append(record)
+        wake = self.token_wake
+        if wake is not None and not wake.done():
+            wake.set_result(None)
+
+    def _take_token_news(self, execution: Execution) -> list[Outcome]:
+        """Feed what the operations told the run about its tokens (see :meth:`_resume`)."""
+        news, self.token_news = tuple(self.token_news), []
+        claimed = read_claimed_tokens(execution, news, set(self.open_tokens), self.clock())
+        for token in claimed.close:
+            for effect_id, open_token in list(self.open_tokens.items()):
+                if open_token == token:
+                    del self.open_tokens[effect_id]
+        self.tokens_reported.extend(claimed.reported)
+        self.tokens_close.extend(claimed.close)
         return claimed.outcomes
 
     def _start(self, effect: TaskEffect) -> None:
@@ -458,19 +489,31 @@ class ClaimedRun:
         """Wait for task outcomes, a due timer or the deadline, renewing the lease meanwhile."""
         lease_seconds = self.context.config.lease_seconds
         while True:
+            if self.token_news:
+                return self._take_token_news(execution)
             now = self.clock()
             renew_at = self.lease_expires_at - lease_seconds / 2
             wake_at = min(self.timers.values(), default=renew_at)
             if execution.deadline is not None:
                 wake_at = min(wake_at, execution.deadline)
             wake_at = min(wake_at, renew_at)
-            done, _ = await asyncio.wait(
-                self.running.values(), timeout=max(wake_at - now, 0.0), return_when=FIRST_COMPLETED
-            )
+            wake = self.token_wake = asyncio.get_running_loop().create_future()
+            try:
+                done, _ = await asyncio.wait(
+                    [*self.running.values(), wake],
+                    timeout=max(wake_at - now, 0.0),
+                    return_when=FIRST_COMPLETED,
+                )
+            finally:
+                self.token_wake = None
+                wake.cancel()
+            done.discard(wake)
+            outcomes = self._take_token_news(execution) if self.token_news else []
             if done:
-                outcomes = []
                 for effect_id in [i for i, future in self.running.items() if future.done()]:
                     outcomes.append(self.running.pop(effect_id).result())
+                return outcomes
+            if outcomes or self.tokens_reported or self.tokens_close:
                 return outcomes
             now = self.clock()
             if now >= renew_at:

@@ -8,6 +8,7 @@ completes the task with SendTaskSuccess/Failure like that outside world would.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -269,3 +270,59 @@ def test_cancelled_branch_closes_its_token(service: ServiceServer) -> None:
     described = wait_until_done(service, arn)
     assert described["status"] == "SUCCEEDED", described
     assert json.loads(described["output"]) == "second"
+
+
+def test_callback_completes_while_a_sibling_task_runs(service: ServiceServer) -> None:
+    """The run holds the lease for the sibling's task; the token's outcome reaches it at once."""
+    box = TokenBox()
+    waiting = register_notifier(service, box)
+    after_callback = threading.Event()
+    slow = f"arn:aws:states:::stepline:{unique('slow')}"
+    mark = f"arn:aws:states:::stepline:{unique('mark')}"
+
+    async def slow_task(_parameters: Any) -> Any:
+        # Ends when the other branch got past its callback (or gives up, bounded).
+        return {"saw_callback": await asyncio.to_thread(after_callback.wait, _BOUND_SECONDS)}
+
+    async def mark_task(_parameters: Any) -> Any:
+        after_callback.set()
+        return "marked"
+
+    async def register(context: Any) -> None:
+        context.tasks.register(slow, slow_task)
+        context.tasks.register(mark, mark_task)
+
+    service.call(register)
+    definition = {
+        "StartAt": "Both",
+        "States": {
+            "Both": {
+                "Type": "Parallel",
+                "Branches": [
+                    {
+                        "StartAt": "Slow",
+                        "States": {"Slow": {"Type": "Task", "Resource": slow, "End": True}},
+                    },
+                    {
+                        "StartAt": "Wait",
+                        "States": {
+                            "Wait": {
+                                "Type": "Task",
+                                "Resource": waiting,
+                                "Parameters": {"token.$": "$$.Task.Token"},
+                                "Next": "Mark",
+                            },
+                            "Mark": {"Type": "Task", "Resource": mark, "End": True},
+                        },
+                    },
+                ],
+                "End": True,
+            }
+        },
+    }
+    machine = create_machine(service, definition)
+    arn = service.sfn.start_execution(stateMachineArn=machine)["executionArn"]
+    service.sfn.send_task_success(taskToken=box.token(), output="{}")
+    described = wait_until_done(service, arn)
+    assert described["status"] == "SUCCEEDED", described
+    assert json.loads(described["output"]) == [{"saw_callback": True}, "marked"]
