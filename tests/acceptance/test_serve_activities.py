@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any, Final
 
 import pytest
-from botocore.exceptions import ClientError
 
 from support.fake_apis import FakeApis
 from support.serve_process import ServeProcess, base_environment
@@ -220,15 +219,6 @@ def send_task_success_over_http(endpoint: str, token: str, output: dict[str, Any
         return int(response.status)
 
 
-# docs/service.md and docs/differences.md promise `http:invoke.waitForTaskToken` (a webhook that
-# posts the token), but the ASL validator (stepline.asl._validate_http.validate_http_task) still
-# refuses the suffix with INVALID_RESOURCE at CreateStateMachine. With that check relaxed this
-# test passes end to end; strict, so it fails loudly once the validator is fixed.
-@pytest.mark.xfail(
-    strict=True,
-    raises=ClientError,
-    reason="the validator refuses '.waitForTaskToken' after 'http:invoke' (INVALID_RESOURCE)",
-)
 def test_callback_completed_by_an_http_request_from_outside(
     servers: list[ServeProcess], apis: FakeApis, tmp_path: Path
 ) -> None:

@@ -27,6 +27,7 @@ from stepline.asl._validate_common import (
     JSONATA,
     JSONPATH,
     SCHEMA_VALIDATION_FAILED,
+    STEPLINE_EXTENSION,
     Context,
     Language,
     describe,
@@ -207,7 +208,18 @@ def validate_http_task(
     suffix = http_resource_suffix(body.get("Resource"))
     if suffix is None:
         return
-    if suffix:
+    if suffix == ".waitForTaskToken":
+        # The webhook pattern: post $$.Task.Token to an API that answers later through
+        # SendTaskSuccess. stepline runs it; AWS documents request-response only.
+        ctx.warning(
+            STEPLINE_EXTENSION,
+            "AWS documents only the request-response pattern for the HTTP Task; stepline "
+            "also runs 'http:invoke.waitForTaskToken' (the call is made, then the state waits "
+            "for SendTaskSuccess/SendTaskFailure with $$.Task.Token), but AWS may refuse this "
+            f"definition. Set Resource to '{HTTP_INVOKE}' to stay portable.",
+            location + "/Resource",
+        )
+    elif suffix:
         ctx.error(
             INVALID_RESOURCE,
             f"The HTTP Task has only the request-response pattern, so '{suffix}' cannot follow "

@@ -389,10 +389,21 @@ def test_a_field_and_its_path_form_together_are_an_error() -> None:
 # --- resource ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("suffix", [".sync", ".waitForTaskToken", ".sync:2"])
+@pytest.mark.parametrize("suffix", [".sync", ".sync:2", ".sync:3", ".waitForTaskTokens"])
 def test_integration_pattern_suffixes_are_refused(suffix: str) -> None:
     definition = machine(fields(), Resource=HTTP + suffix)
     assert errors(definition) == [("INVALID_RESOURCE", "/States/Call/Resource")]
+
+
+def test_wait_for_task_token_is_an_extension_with_a_warning() -> None:
+    definition = machine(fields(), Resource=HTTP + ".waitForTaskToken")
+    assert errors(definition) == []
+    found = [
+        (d.code, d.location, d.severity)
+        for d in validate_definition(definition)
+        if d.code == "STEPLINE_EXTENSION"
+    ]
+    assert found == [("STEPLINE_EXTENSION", "/States/Call/Resource", "WARNING")]
 
 
 def test_other_partitions_are_http_tasks_too() -> None:
