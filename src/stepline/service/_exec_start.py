@@ -158,8 +158,11 @@ async def start_standard(
     input_text: str,
     *,
     trace_header: str | None = None,
+    parent_execution_arn: str | None = None,
 ) -> ExecutionRecord:
     """Store a Standard execution with its ``ExecutionStarted`` event and wake the worker.
+
+    ``parent_execution_arn`` links a nested workflow's child to the execution that started it.
 
     Returns:
         The stored execution, or the running one of the same name and input (AWS's
@@ -182,6 +185,7 @@ async def start_standard(
         state_machine_version_arn=target.version_arn,
         state_machine_alias_arn=target.alias_arn,
         trace_header=trace_header,
+        parent_execution_arn=parent_execution_arn,
     )
     started = HistoryEventRecord(
         1,

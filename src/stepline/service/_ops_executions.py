@@ -17,7 +17,6 @@ Express ones run in this process (:mod:`stepline.service._express`). AWS's rules
 
 from __future__ import annotations
 
-import time
 from typing import Any, Final
 
 import orjson
@@ -26,8 +25,8 @@ from stepline.api import Handler, RequestContext, ServiceError
 from stepline.service._arns import ExecutionArn, invalid_arn, parse_execution_arn
 from stepline.service._arns import parse_state_machine_arn as parse_machine_arn
 from stepline.service._context import ServiceContext
+from stepline.service._exec_ends import stop_execution
 from stepline.service._exec_events import event_to_aws
-from stepline.service._exec_hub import hub_of
 from stepline.service._exec_shapes import (
     METADATA_ONLY,
     describe_execution,
@@ -41,8 +40,7 @@ from stepline.service._exec_start import (
     start_standard,
 )
 from stepline.service._express import run_express, start_express_async
-from stepline.service._sm_common import remove_if_idle
-from stepline.store import ExecutionRecord, InvalidPageToken, PendingEvent, RecordNotFound
+from stepline.store import ExecutionRecord, InvalidPageToken, RecordNotFound
 
 __all__ = ["handlers"]
 
@@ -161,27 +159,12 @@ class _ExecutionOps:
         if record.status != "RUNNING":
             assert record.stop_date is not None
             return {"stopDate": timestamp(record.stop_date)}
-        error, cause = request.get("error"), request.get("cause")
-        details: dict[str, str] = {}
-        if error is not None:
-            details["error"] = error
-        if cause is not None:
-            details["cause"] = cause
-        now = time.time()
         try:
-            record, stopped = await self.store.stop_execution(
-                arn,
-                stop_date=now,
-                error=error,
-                cause=cause,
-                events=(PendingEvent(now, "ExecutionAborted", orjson.dumps(details).decode()),),
+            record, _stopped = await stop_execution(
+                self.context, arn, error=request.get("error"), cause=request.get("cause")
             )
         except RecordNotFound:
             raise _does_not_exist(arn) from None
-        if stopped:
-            hub_of(self.context).cancel_run(arn)
-            await self.context.execution_logs.log_aborted(self.store, record, now, error, cause)
-            await remove_if_idle(self.context, record.state_machine_arn)
         assert record.stop_date is not None
         return {"stopDate": timestamp(record.stop_date)}
 

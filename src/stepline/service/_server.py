@@ -50,6 +50,7 @@ async def open_context(config: ServiceConfig) -> ServiceContext:
     )
     from stepline.policy import PolicyEnforcer, Roles
     from stepline.service._logs import ExecutionLogs
+    from stepline.service._nested import register_nested
     from stepline.store import open_store
     from stepline.tasks import HTTP_INVOKE, HttpTask, TaskRegistry
 
@@ -68,7 +69,7 @@ async def open_context(config: ServiceConfig) -> ServiceContext:
     policy = PolicyEnforcer.from_env(roles)
     http = HttpTask(connections, policy=policy)
     tasks = TaskRegistry({HTTP_INVOKE: http})
-    return ServiceContext(
+    context = ServiceContext(
         config,
         store,
         connections=connections,
@@ -78,6 +79,8 @@ async def open_context(config: ServiceConfig) -> ServiceContext:
         tasks=tasks,
         execution_logs=execution_logs,
     )
+    register_nested(context)
+    return context
 
 
 def _all_handlers(context: ServiceContext) -> dict[str, Handler]:

@@ -40,6 +40,7 @@ from stepline.engine import Execution, ExecutionIdentity, TaskEffect, TimerEffec
 from stepline.engine._snapshot import decode_snapshot, encode_snapshot
 from stepline.engine._tasks import base_resource, is_activity
 from stepline.service._context import ServiceContext
+from stepline.service._exec_ends import execution_ended
 from stepline.service._exec_events import event_records
 from stepline.service._exec_hub import hub_of
 from stepline.service._logs import ExecutionLog
@@ -215,6 +216,7 @@ class ClaimedRun:
         if self.log is not None:
             self.log.records((event,))
         self.ended = True
+        execution_ended(self.context, self.arn)
         await remove_if_idle(self.context, self.claim.execution.state_machine_arn)
 
     # ------------------------------------------------------------------------------ driving
@@ -441,6 +443,7 @@ class ClaimedRun:
         self.stored_timers.update(timer.timer_id for timer in added)
         if done:
             self.ended = True
+            execution_ended(self.context, self.arn)
             await remove_if_idle(self.context, self.claim.execution.state_machine_arn)
             return False
         if (
@@ -481,6 +484,7 @@ class ClaimedRun:
         if self.log is not None:
             self.log.records((*kept, failed))
         self.ended = True
+        execution_ended(self.context, self.arn)
         for future in self.running.values():
             future.cancel()
         await remove_if_idle(self.context, self.claim.execution.state_machine_arn)
