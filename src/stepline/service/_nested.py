@@ -20,8 +20,9 @@ StartExecution's errors become task errors named ``StepFunctions.<code>`` (for e
 The child's name, when none is given, is derived from the parent execution and the task
 attempt (its effect id): a task re-run after a restart (at-least-once) finds the child it
 started before instead of starting a second one. A ``.sync`` task waits for its child while its
-run holds the parent's lease; stopping the parent (StopExecution cancels that run, or its lease
-renewal fails elsewhere) stops the child, and so on down the tree.
+run holds the parent's lease; a parent that ends meanwhile (stopped: StopExecution cancels that
+run, or its lease renewal fails elsewhere; failed or timed out by another branch) stops the
+child, and so on down the tree.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from stepline.service._exec_start import (
     start_standard,
 )
 from stepline.service._express import ExpressOutcome, run_express, start_express_async
-from stepline.store import ExecutionRecord, StoreError
+from stepline.store import ExecutionRecord
 
 __all__ = [
     "START_EXECUTION",
@@ -64,6 +65,7 @@ START_EXECUTION_SYNC2: Final = f"{START_EXECUTION}.sync:2"
 TASK_FAILED: Final = "States.TaskFailed"
 _ERROR_PREFIX: Final = "StepFunctions."
 _PARAMETERS: Final = frozenset({"StateMachineArn", "Input", "Name", "TraceHeader"})
+_PARENT_END_GRACE_SECONDS: Final = 5.0
 _NAME_NAMESPACE: Final = uuid.UUID("5d7c1a40-8a53-4f0e-9d8e-6a1f2b3c4d5e")
 
 _log = logging.getLogger("stepline.service.nested")
@@ -294,21 +296,33 @@ def _describe_express(
 
 
 def _stop_if_parent_stopped(context: ServiceContext, parent: str, child: str) -> None:
-    """After a ``.sync`` wait was cancelled: stop the child if its parent no longer runs.
+    """After a ``.sync`` wait was cancelled: stop the child once its parent no longer runs.
 
-    A cancelled wait also happens at shutdown (the parent still runs, and a later claim waits
-    again), so the parent's stored status decides.
+    StopExecution marks the parent ``ABORTED`` before it cancels the wait. A parent that fails
+    or times out cancels its tasks in the step that it then commits as ended, so a parent still
+    running is watched for a short while. A cancelled wait also happens at shutdown or when
+    the task's branch is cancelled while the parent goes on: the parent still runs then, and
+    the child is left alone (a later claim of the parent waits for it again).
     """
 
     async def check() -> None:
-        with contextlib.suppress(StoreError):
+        try:
             record = await context.store.get_execution(parent)
             if record is not None and record.status == "RUNNING":
-                return
+                try:
+                    record = await asyncio.wait_for(
+                        wait_until_ended(context, parent), _PARENT_END_GRACE_SECONDS
+                    )
+                except TimeoutError:
+                    return
             cause = f"Stopped with its parent execution '{parent}', which no longer runs."
             _, stopped = await stop_execution(context, child, error=None, cause=cause)
             if stopped:
                 _log.debug("stopped child %s of ended parent %s", child, parent)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the store closing at shutdown, most likely
+            _log.debug("could not stop child %s of parent %s: %s", child, parent, exc)
 
     with contextlib.suppress(RuntimeError):  # no running loop any more (shutdown)
         task = asyncio.get_running_loop().create_task(check())

@@ -212,3 +212,63 @@ def test_sync_parent_finds_its_child_again_after_a_restart(
     assert [item["executionArn"] for item in children] == [
         json.loads(done["output"])["ExecutionArn"]
     ]
+
+
+def test_sync_runs_an_express_child_to_its_end(service: ServiceServer) -> None:
+    child = create_machine(service, ADD_ONE, kind="EXPRESS")
+    parent = create_machine(
+        service, parent_machine(f"{NESTED}.sync:2", child, **{"Input": {"n": 2}})
+    )
+    done = run(service, parent, {})
+    assert done["status"] == "SUCCEEDED", done
+    output = json.loads(done["output"])
+    assert output["Status"] == "SUCCEEDED"
+    assert output["Output"] == {"total": 3}
+    assert ":express:" in output["ExecutionArn"]
+
+
+def test_bad_parameters_fail_the_task_with_a_clear_cause(service: ServiceServer) -> None:
+    child = create_machine(service, ADD_ONE)
+    parent = create_machine(service, parent_machine(NESTED, child, **{"Colour": "red"}))
+    done = run(service, parent, {})
+    assert done["status"] == "FAILED"
+    assert done["error"] == "States.Runtime"
+    assert "Colour" in done["cause"]
+    assert "StateMachineArn" in done["cause"]
+
+
+def test_a_parent_failing_elsewhere_stops_its_sync_child(service: ServiceServer) -> None:
+    child = create_machine(
+        service,
+        {"StartAt": "Long", "States": {"Long": {"Type": "Wait", "Seconds": 600, "End": True}}},
+    )
+    name = unique("child")
+    nested = parent_machine(f"{NESTED}.sync", child, **{"Name": name})
+    parent = create_machine(
+        service,
+        {
+            "StartAt": "Both",
+            "States": {
+                "Both": {
+                    "Type": "Parallel",
+                    "End": True,
+                    "Branches": [
+                        nested,
+                        {
+                            "StartAt": "Pause",
+                            "States": {
+                                "Pause": {"Type": "Wait", "Seconds": 1, "Next": "Boom"},
+                                "Boom": {"Type": "Fail", "Error": "Sibling", "Cause": "x"},
+                            },
+                        },
+                    ],
+                }
+            },
+        },
+    )
+    started = service.sfn.start_execution(stateMachineArn=parent)
+    child_arn = child.replace(":stateMachine:", ":execution:") + f":{name}"
+    done = wait_until_done(service, started["executionArn"])
+    assert done["status"] == "FAILED"
+    assert done["error"] == "Sibling"
+    wait_for_status(service, child_arn, "ABORTED")
