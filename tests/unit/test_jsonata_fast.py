@@ -359,3 +359,9 @@ def test_each_fallback_is_a_fresh_exception() -> None:
             fast({"states": {"input": {}}})
         raised.append(caught.value)
     assert len({id(exc) for exc in raised}) == 3
+
+
+def test_long_integer_literals_are_left_to_the_engine() -> None:
+    # jsonata2py reads 16-digit literals as doubles; the fast path must not disagree.
+    assert check_agreement("jsonata2py", "999999999999999", {"states": {"input": {}}})
+    assert compile_fast_path("1000000000000000") is None

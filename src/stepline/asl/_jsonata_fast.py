@@ -66,6 +66,9 @@ _TOKEN: Final = re.compile(
 _KEYWORDS: Final = {"true": True, "false": False, "null": None}
 _RESERVED: Final = frozenset({"and", "or", "in", "true", "false", "null", "function"})
 _MAX_EXACT_INT: Final = 1 << 53
+# jsonata2py reads integer literals of 16 digits and more as doubles (1000000000000000 becomes
+# 1e15): such literals are left to the engine.
+_MAX_FAST_LITERAL: Final = 10**15
 
 _COMPARISONS: Final[Mapping[str, Callable[[Any, Any], bool]]] = {
     "<": operator.lt,
@@ -162,7 +165,7 @@ class _Parser:
         kind, value = self._take()
         if kind == "number":
             number = int(value)
-            if number >= _MAX_EXACT_INT:
+            if number >= _MAX_FAST_LITERAL:
                 raise _NotInSubset
             return _constant(number), False
         if kind == "string":
