@@ -26,11 +26,9 @@ are neither quoted nor chained.
 from __future__ import annotations
 
 import asyncio
-import errno as errno_codes
 import http
 import ipaddress
 import math
-import os
 import socket
 import ssl
 from collections.abc import AsyncGenerator
@@ -50,6 +48,7 @@ from stepline.egress._messages import (
     HttpRequest,
     HttpResponse,
 )
+from stepline.egress._reasons import os_reason, readable
 from stepline.egress._settings import EgressSettings
 from stepline.egress._tls import TlsContextCache
 
@@ -386,7 +385,7 @@ def _failure(exc: BaseException, origin: str, request: HttpRequest) -> EgressErr
         )
     if isinstance(exc, aiohttp.ClientConnectorSSLError):
         reason = getattr(exc.os_error, "reason", None) or "handshake failed"
-        return EgressFailed(f"The TLS handshake with {origin} failed: {_readable(reason)}.")
+        return EgressFailed(f"The TLS handshake with {origin} failed: {readable(reason)}.")
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
         return EgressFailed(
             f"Could not resolve the host of {origin}: {_os_reason(exc.os_error, 'lookup failed')}."
@@ -418,7 +417,7 @@ def _failure(exc: BaseException, origin: str, request: HttpRequest) -> EgressErr
             "(malformed or oversized status line or headers)."
         )
     if isinstance(exc, ssl.SSLError):
-        return EgressFailed(f"The TLS connection with {origin} failed: {_readable(exc.reason)}.")
+        return EgressFailed(f"The TLS connection with {origin} failed: {readable(exc.reason)}.")
     if isinstance(exc, OSError):
         return EgressFailed(f"The connection to {origin} failed: {_os_reason(exc, 'I/O error')}.")
     if isinstance(exc, ValueError):
@@ -432,18 +431,9 @@ def _failure(exc: BaseException, origin: str, request: HttpRequest) -> EgressErr
 
 
 def _os_reason(error: BaseException | None, fallback: str) -> str:
-    if isinstance(error, socket.gaierror):
-        return _readable(error.strerror) or fallback
-    if isinstance(error, OSError) and error.errno in errno_codes.errorcode:
-        assert error.errno is not None
-        return os.strerror(error.errno).lower()
     if isinstance(error, asyncio.TimeoutError):
         return "timed out"
-    return fallback
-
-
-def _readable(text: object) -> str:
-    return str(text).replace("_", " ").lower() if text else ""
+    return os_reason(error, fallback)
 
 
 def _bad_header_name(request: HttpRequest) -> str | None:

@@ -36,7 +36,6 @@ import asyncio
 import errno as errno_codes
 import ipaddress
 import math
-import os
 import re
 import socket
 import ssl
@@ -74,6 +73,7 @@ from stepline.egress._messages import (
     HttpResponse,
     TlsOptions,
 )
+from stepline.egress._reasons import os_reason, readable
 from stepline.egress._settings import EgressSettings
 from stepline.egress._tls import TlsContextCache
 
@@ -370,19 +370,19 @@ class Http1Transport:
                 if context is None:
                     raise EgressFailed(
                         f"Could not connect to {origin.text}: "
-                        f"{_os_reason(error, 'connection failed')}."
+                        f"{os_reason(error, 'connection failed')}."
                     ) from None
                 reason = error.reason if isinstance(error, ssl.SSLError) else None
                 raise EgressFailed(
                     f"The TLS handshake with {origin.text} failed: "
-                    f"{_readable(reason) or _os_reason(error, 'handshake failed')}."
+                    f"{readable(reason) or os_reason(error, 'handshake failed')}."
                 ) from None
             except BaseException:
                 sock.close()
                 raise
             return conn
         raise EgressFailed(
-            f"Could not connect to {origin.text}: {_os_reason(last_error, 'connection failed')}."
+            f"Could not connect to {origin.text}: {os_reason(last_error, 'connection failed')}."
         )
 
     async def _addresses(self, origin: _Origin, loop_pool: LoopPool) -> AddressList:
@@ -419,8 +419,7 @@ class Http1Transport:
             )
         except OSError as error:
             raise EgressFailed(
-                f"Could not resolve the host of {origin.text}: "
-                f"{_os_reason(error, 'lookup failed')}."
+                f"Could not resolve the host of {origin.text}: {os_reason(error, 'lookup failed')}."
             ) from None
         infos: AddressList = []
         for family, _, _, _, sockaddr in found:
@@ -636,10 +635,10 @@ def _exchange_failure(error: ExchangeError, origin: str, limit: float) -> Egress
         return EgressFailed(f"The request to {origin} was interrupted: the transport was closed.")
     cause = error.cause
     if isinstance(cause, ssl.SSLError):
-        reason = _readable(cause.reason) or "connection failed"
+        reason = readable(cause.reason) or "connection failed"
         return EgressFailed(f"The TLS connection with {origin} failed: {reason}.")
     if isinstance(cause, OSError) and cause.errno in errno_codes.errorcode:
-        return EgressFailed(f"The connection to {origin} failed: {_os_reason(cause, 'I/O error')}.")
+        return EgressFailed(f"The connection to {origin} failed: {os_reason(cause, 'I/O error')}.")
     hint = ""
     if kind == NOTHING_RECEIVED and origin.startswith("https:"):
         # With TLS 1.3 a server that refuses the client certificate only hangs up after the
@@ -651,16 +650,3 @@ def _exchange_failure(error: ExchangeError, origin: str, limit: float) -> Egress
     return EgressFailed(
         f"The server at {origin} closed the connection without a complete response{hint}."
     )
-
-
-def _os_reason(error: BaseException | None, fallback: str) -> str:
-    if isinstance(error, socket.gaierror):
-        return _readable(error.strerror) or fallback
-    if isinstance(error, OSError) and error.errno in errno_codes.errorcode:
-        assert error.errno is not None
-        return os.strerror(error.errno).lower()
-    return fallback
-
-
-def _readable(text: object) -> str:
-    return str(text).replace("_", " ").lower() if text else ""
