@@ -9,8 +9,6 @@ otherwise). A backend hands out stores through ``open()``; ``reopen`` says wheth
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,10 +16,10 @@ from typing import Any, TypeVar
 import pytest
 
 from stepline.store import MemoryStore, SqliteStore, Store, open_store
+from support.postgres import POSTGRES_URL, SKIP_REASON, drop_schema, new_schema, schema_url
 
 T = TypeVar("T")
 
-POSTGRES_URL = os.environ.get("STEPLINE_TEST_POSTGRES_URL")
 TEST_TIMEOUT = 60.0
 
 
@@ -32,14 +30,12 @@ class Backend:
         self.name = name
         self.reopen = name != "memory"
         self._path = tmp_path / "db" / "store.db"
-        self.schema = f"stepline_test_{secrets.token_hex(6)}"
+        self.schema = new_schema()
 
     @property
     def url(self) -> str:
         """The PostgreSQL URL of this test's schema."""
-        assert POSTGRES_URL is not None
-        separator = "&" if "?" in POSTGRES_URL else "?"
-        return f"{POSTGRES_URL}{separator}schema={self.schema}"
+        return schema_url(self.schema)
 
     async def open(self) -> Store:
         if self.name == "memory":
@@ -71,25 +67,9 @@ _BACKENDS: list[Any] = [
     "sqlite",
     pytest.param(
         "postgres",
-        marks=pytest.mark.skipif(
-            POSTGRES_URL is None,
-            reason="set STEPLINE_TEST_POSTGRES_URL (e.g. "
-            "postgresql://postgres@127.0.0.1:5432/test) to run the store suite on PostgreSQL",
-        ),
+        marks=pytest.mark.skipif(POSTGRES_URL is None, reason=SKIP_REASON),
     ),
 ]
-
-
-def drop_schema(schema: str) -> None:
-    """Drop a test schema and everything in it."""
-    import psycopg
-    from psycopg import sql
-
-    assert POSTGRES_URL is not None
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
-        connection.execute(
-            sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
-        )
 
 
 @pytest.fixture(params=_BACKENDS)
@@ -110,7 +90,7 @@ def sqlite_backend(tmp_path: Path) -> Backend:
 def postgres_backend(tmp_path: Path) -> Iterator[Backend]:
     """PostgreSQL only (tests of what only a shared database does: several stores at once)."""
     if POSTGRES_URL is None:
-        pytest.skip("set STEPLINE_TEST_POSTGRES_URL to run the PostgreSQL store tests")
+        pytest.skip(SKIP_REASON)
     chosen = Backend("postgres", tmp_path)
     try:
         yield chosen
