@@ -12,6 +12,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from stepline.store._errors import RecordNotFound, StoreClosed, StoreConflict
+from stepline.store._memory_redrive import MemoryRedriveMixin
 from stepline.store._memory_tokens import MemoryTokensMixin
 from stepline.store._paging import PageTokens, page_size
 from stepline.store._records import (
@@ -53,6 +54,7 @@ class _Run:
     lease_owner: str | None = None
     lease_token: str | None = None
     lease_expires_at: float | None = None
+    redrives: list[tuple[str, float]] = field(default_factory=list)  # (client token, date)
 
 
 @dataclass(slots=True)
@@ -61,7 +63,7 @@ class _Machine:
     next_version: int = 1
 
 
-class MemoryStore(MemoryTokensMixin):
+class MemoryStore(MemoryTokensMixin, MemoryRedriveMixin):
     """The in-memory :class:`~stepline.store.Store`."""
 
     def __init__(self) -> None:

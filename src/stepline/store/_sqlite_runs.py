@@ -110,7 +110,13 @@ def _insert_events(
 
 def _purge(connection: sqlite3.Connection, seq: int) -> None:
     tokens.purge(connection, seq)
-    for name in ("purge_history", "delete_timers", "purge_runtime", "purge_execution"):
+    for name in (
+        "purge_history",
+        "delete_timers",
+        "purge_redrives",
+        "purge_runtime",
+        "purge_execution",
+    ):
         connection.execute(Q[name], (seq,))
 
 
