@@ -32,7 +32,13 @@ from stepline.service._arns import invalid_arn, parse_execution_arn
 from stepline.service._context import ServiceContext
 from stepline.service._exec_hub import hub_of
 from stepline.service._exec_shapes import timestamp
-from stepline.store import ExecutionRecord, PendingEvent, RecordNotFound, StateMachineRecord
+from stepline.store import (
+    ExecutionRecord,
+    HistoryEventRecord,
+    PendingEvent,
+    RecordNotFound,
+    StateMachineRecord,
+)
 
 __all__ = ["current_redrive_status", "handlers", "redrive_status", "with_redrive_status"]
 
@@ -173,4 +179,10 @@ class _RedriveOps:
             raise _not_redrivable(arn, status, reason, updated.map_run_arn)
         if date == now and updated.redrive_count == count:
             hub_of(self.context).wake()  # the worker claims and redrives it at once
+            last = updated.last_event_id
+            await self.context.execution_logs.log_stored(
+                self.store,
+                updated,
+                HistoryEventRecord(last, last - 1, now, "ExecutionRedriven", details),
+            )
         return {"redriveDate": timestamp(date)}

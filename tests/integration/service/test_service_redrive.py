@@ -376,3 +376,23 @@ def test_a_redrive_that_fails_again_can_be_redriven_again(service: ServiceServer
     assert final["status"] == "SUCCEEDED" and final["redriveCount"] == 2
     types = [e["type"] for e in history(service, arn)]
     assert types.count("ExecutionRedriven") == 2 and types.count("ExecutionFailed") == 2
+
+
+def test_execution_logs_record_the_redrive(serve_service: Any, tmp_path: Path) -> None:
+    from test_service_logging import Logged, logging_configuration
+
+    logs = tmp_path / "logs"
+    server = serve_service("memory", environ={"STEPLINE_EXECUTION_LOGS": f"dir:{logs}"})
+    group = unique("group")
+    machine = create_machine(server, LINE, loggingConfiguration=logging_configuration("ALL", group))
+    arn = _start(server, machine)
+    assert wait_until_done(server, arn)["status"] == "FAILED"
+    server.sfn.redrive_execution(executionArn=arn)
+    assert wait_until_done(server, arn)["status"] == "SUCCEEDED"
+    records = Logged(server, logs).records(
+        group, arn, lambda found: any(r["type"] == "ExecutionSucceeded" for r in found)
+    )
+    redriven = [r for r in records if r["type"] == "ExecutionRedriven"]
+    assert len(redriven) == 1 and redriven[0]["redrive_count"] == "1"
+    after = records[records.index(redriven[0]) + 1 :]
+    assert after and all(r["redrive_count"] == "1" for r in after)
