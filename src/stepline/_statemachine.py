@@ -301,15 +301,7 @@ class StateMachine:
             clock: Overrides the state machine's clock for this run.
             rng: Randomness for retry jitter.
         """
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            pass
-        else:
-            raise RuntimeError(
-                "StateMachine.run() was called inside a running event loop; "
-                "use 'await StateMachine.run_async(...)' there."
-            )
+        _refuse_running_loop("run")
         clock = clock or self.clock
         execution = self.start(execution_input, name=name, clock=clock, rng=rng)
         effects = execution.advance()
@@ -355,15 +347,7 @@ class StateMachine:
             stepline.engine.RedriveError: The execution succeeded (nothing to redrive).
             ValueError: ``result`` is of another state machine's execution.
         """
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            pass
-        else:
-            raise RuntimeError(
-                "StateMachine.redrive() was called inside a running event loop; "
-                "use 'await StateMachine.redrive_async(...)' there."
-            )
+        _refuse_running_loop("redrive")
         clock = clock or self.clock
         execution, effects = self._redriven(result)
         if not execution.done:
@@ -393,6 +377,18 @@ class StateMachine:
             result._history = execution.events  # the result keeps describing its own run
         execution.redrive()
         return execution, execution.advance()
+
+
+def _refuse_running_loop(method: str) -> None:
+    """The blocking ``run``/``redrive`` start their own event loop: refuse inside one."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise RuntimeError(
+        f"StateMachine.{method}() was called inside a running event loop; "
+        f"use 'await StateMachine.{method}_async(...)' there."
+    )
 
 
 class _DeferredHttpTask:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import pytest
+from test_serve_crash import _history
 
 from support.fake_apis import FakeApis
 from support.serve_process import ServeProcess, base_environment
@@ -102,18 +103,6 @@ def _wait_until_done(sfn: Any, arn: str) -> dict[str, Any]:
     raise AssertionError(f"{arn} did not end within {_DONE_TIMEOUT} s")
 
 
-def _history(sfn: Any, arn: str) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    request: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}
-    for _ in range(20):
-        page = sfn.get_execution_history(**request)
-        events.extend(page["events"])
-        if "nextToken" not in page:
-            return events
-        request["nextToken"] = page["nextToken"]
-    raise AssertionError("the history has too many pages")
-
-
 def _entered(events: list[dict[str, Any]]) -> list[str]:
     return [
         event["stateEnteredEventDetails"]["name"]
@@ -130,16 +119,7 @@ def test_a_failed_execution_is_fixed_and_redriven_to_success(
     apis: FakeApis, server: ServeProcess
 ) -> None:
     sfn = server.client("stepfunctions")
-    connection_arn = server.client("events").create_connection(
-        Name="redrive-test",
-        AuthorizationType="API_KEY",
-        AuthParameters={
-            "ApiKeyAuthParameters": {
-                "ApiKeyName": "Authorization",
-                "ApiKeyValue": f"Bearer {apis.secrets.license_key}",
-            }
-        },
-    )["ConnectionArn"]
+    connection_arn = apis.api_key_connection(server.client("events"), "redrive-test")
     machine_arn = sfn.create_state_machine(
         name="redrive-test",
         definition=json.dumps(_definition(apis.base_url, connection_arn)),

@@ -182,6 +182,21 @@ class FakeApis:
         """The requests whose path starts with ``path_prefix``, in arrival order."""
         return [r for r in self.requests if r.path.startswith(path_prefix)]
 
+    def api_key_connection(self, events: Any, name: str) -> str:
+        """Create a connection sending this server's license key (API key) through an
+        EventBridge client (``events``); its ARN."""
+        answer = events.create_connection(
+            Name=name,
+            AuthorizationType="API_KEY",
+            AuthParameters={
+                "ApiKeyAuthParameters": {
+                    "ApiKeyName": "Authorization",
+                    "ApiKeyValue": f"Bearer {self.secrets.license_key}",
+                }
+            },
+        )
+        return str(answer["ConnectionArn"])
+
     def revoke_tokens(self) -> None:
         """Make every issued token invalid, as a provider rotating keys would."""
         self.valid_tokens.clear()

@@ -34,6 +34,7 @@ from stepline.store._rules import (
     check_continuation,
     check_step,
     lease_lost,
+    numbered,
     one_subject,
     sorted_timers,
 )
@@ -486,13 +487,9 @@ class MemoryStore(MemoryTokensMixin, MemoryRedriveMixin):
             raise RecordNotFound("execution", execution_arn)
         if run.record.status != "RUNNING":
             return run.record, False
-        last = run.record.last_event_id
-        for pending in events:
-            last += 1
-            previous = last - 1 if pending.previous_event_id is None else pending.previous_event_id
-            run.events.append(
-                HistoryEventRecord(last, previous, pending.timestamp, pending.type, pending.details)
-            )
+        appended = numbered(run.record.last_event_id, events)
+        run.events.extend(appended)
+        last = appended[-1].id if appended else run.record.last_event_id
         run.record = replace(
             run.record,
             status="ABORTED",

@@ -11,8 +11,9 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from stepline.store._errors import RecordNotFound
-from stepline.store._records import ExecutionRecord, HistoryEventRecord, PendingEvent
+from stepline.store._records import ExecutionRecord, PendingEvent
 from stepline.store._redrive import REDRIVABLE_STATUSES, earlier_redrive
+from stepline.store._rules import numbered
 
 __all__ = ["MemoryRedriveMixin"]
 
@@ -45,13 +46,9 @@ class MemoryRedriveMixin:
         record = run.record
         if record.status not in REDRIVABLE_STATUSES or record.redrive_count != redrive_count:
             return record, None
-        last = record.last_event_id
-        for pending in events:
-            last += 1
-            previous = last - 1 if pending.previous_event_id is None else pending.previous_event_id
-            run.events.append(
-                HistoryEventRecord(last, previous, pending.timestamp, pending.type, pending.details)
-            )
+        appended = numbered(record.last_event_id, events)
+        run.events.extend(appended)
+        last = appended[-1].id if appended else record.last_event_id
         run.record = replace(
             record,
             status="RUNNING",

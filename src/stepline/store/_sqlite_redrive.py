@@ -10,8 +10,9 @@ import sqlite3
 from collections.abc import Sequence
 
 from stepline.store._errors import RecordNotFound
-from stepline.store._records import ExecutionRecord, HistoryEventRecord, PendingEvent
+from stepline.store._records import ExecutionRecord, PendingEvent
 from stepline.store._redrive import REDRIVE_TOKEN_SECONDS, REDRIVE_TOKENS_KEPT
+from stepline.store._rules import numbered
 from stepline.store._sql import QUERIES as Q
 from stepline.store._sqlite_runs import _insert_events as insert_events
 from stepline.store._sqlite_runs import get_execution
@@ -46,14 +47,9 @@ def redrive_execution(
         Q["redrive_execution"], (redrive_date, seq, redrive_count)
     ).rowcount
     if changed:
-        records = []
-        for pending in events:
-            last += 1
-            previous = last - 1 if pending.previous_event_id is None else pending.previous_event_id
-            records.append(
-                HistoryEventRecord(last, previous, pending.timestamp, pending.type, pending.details)
-            )
+        records = numbered(last, events)
         insert_events(connection, seq, records)
+        last = records[-1].id if records else last
         connection.execute(Q["redrive_runtime"], (last, redrive_date, seq))
         if client_token is not None:
             connection.execute(Q["record_redrive"], (seq, client_token, redrive_date))
