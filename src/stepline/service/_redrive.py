@@ -17,11 +17,19 @@ AWS's rules (Standard executions only):
   running execution.
 - ``clientToken``: a request whose token was used for one of the execution's last ten redrives,
   within 15 minutes, answers that redrive's date and changes nothing.
+
+Distributed Map (hook): AWS redrives a parent's failed Map Run (its unsuccessful child
+executions) when the parent is redriven. The Distributed Map code registers that behaviour with
+:func:`set_map_run_redrive`; RedriveExecution calls it with the redriven parent after the
+redrive is stored and before the worker resumes the parent. Without a registration nothing
+more happens (the engine reruns the Map state's unsuccessful iterations as for an inline Map).
 """
 
 from __future__ import annotations
 
 import time
+import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any, Final
 
@@ -40,7 +48,21 @@ from stepline.store import (
     StateMachineRecord,
 )
 
-__all__ = ["current_redrive_status", "handlers", "redrive_status", "with_redrive_status"]
+__all__ = [
+    "MapRunRedrive",
+    "current_redrive_status",
+    "handlers",
+    "redrive_status",
+    "set_map_run_redrive",
+    "with_redrive_status",
+]
+
+MapRunRedrive = Callable[[ServiceContext, ExecutionRecord], Awaitable[None]]
+"""``hook(context, parent)``: redrive the failed Map Runs of ``parent``, just redriven."""
+
+_MAP_RUN_REDRIVES: Final[weakref.WeakKeyDictionary[ServiceContext, MapRunRedrive]] = (
+    weakref.WeakKeyDictionary()
+)
 
 REDRIVABLE_PERIOD_SECONDS: Final = 14 * 24 * 3600
 """How long after its stop an execution can be redriven (AWS: 14 days)."""
@@ -65,6 +87,15 @@ _ADVICE: Final = {
     _TOO_OLD: "Start a new execution.",
     _PERIOD_OVER: "Executions can be redriven for 14 days after they stop; start a new one.",
 }
+
+
+def set_map_run_redrive(context: ServiceContext, hook: MapRunRedrive | None) -> None:
+    """Register (or with ``None`` remove) the Distributed Map's redrive of a parent's failed
+    Map Runs (see the module docstring)."""
+    if hook is None:
+        _MAP_RUN_REDRIVES.pop(context, None)
+    else:
+        _MAP_RUN_REDRIVES[context] = hook
 
 
 def handlers(context: ServiceContext) -> dict[str, Handler]:
@@ -178,6 +209,9 @@ class _RedriveOps:
                 status, reason = await current_redrive_status(self.context, updated, now)
             raise _not_redrivable(arn, status, reason, updated.map_run_arn)
         if date == now and updated.redrive_count == count:
+            map_run_redrive = _MAP_RUN_REDRIVES.get(self.context)
+            if map_run_redrive is not None:
+                await map_run_redrive(self.context, updated)
             hub_of(self.context).wake()  # the worker claims and redrives it at once
             last = updated.last_event_id
             await self.context.execution_logs.log_stored(
