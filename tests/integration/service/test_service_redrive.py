@@ -414,3 +414,19 @@ def test_the_distributed_map_hook_hears_of_each_redrive(service: ServiceServer) 
         set_map_run_redrive(service.context, None)
     assert heard == [(arn, 1)]
     assert wait_until_done(service, arn)["status"] == "SUCCEEDED"
+
+
+def test_an_execution_of_a_deleted_state_machine_is_not_redrivable(
+    service: ServiceServer,
+) -> None:
+    machine = create_machine(service, LINE)
+    arn = _start(service, machine)
+    assert wait_until_done(service, arn)["status"] == "FAILED"
+    service.sfn.delete_state_machine(stateMachineArn=machine)
+    described = service.sfn.describe_execution(executionArn=arn)
+    assert (described["redriveStatus"], described["redriveStatusReason"]) == (
+        "NOT_REDRIVABLE",
+        "State machine is in DELETING status.",
+    )
+    code, message = _error(service.sfn.redrive_execution, executionArn=arn)
+    assert code == "ExecutionNotRedrivable" and "DELETING" in message

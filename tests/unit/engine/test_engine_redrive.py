@@ -518,3 +518,19 @@ def test_redriving_after_transient_failures_gives_the_output_of_a_run_that_never
         _drive(execution, clock, flaky, [])
     assert execution.status == "SUCCEEDED"
     assert execution.output == clean.output
+
+
+def test_an_execution_stopped_before_its_first_state_redrives_from_the_start() -> None:
+    """A durable driver with no snapshot yet rebuilds the execution from its input: the
+    redrive then runs from StartAt, after the stored ExecutionStarted and ExecutionAborted."""
+    clock = Clock()
+    execution = Execution(compiled(LINE), {}, IDENTITY, clock.now, keep_events=False)
+    execution.take_new_events()  # ExecutionStarted, stored already
+    execution.redrive(1, previous_event_id=2)
+    new = execution.take_new_events()
+    assert [(e.id, e.type) for e in new] == [(3, "ExecutionRedriven")]
+    calls: list[Any] = []
+    _drive(execution, clock, _fails_until_fixed([True], lambda effect: False), calls)
+    assert execution.status == "SUCCEEDED"
+    entered = [e.details["name"] for e in execution.take_new_events() if e.type.endswith("Entered")]
+    assert entered == ["Prepare", "Call", "Done"]
