@@ -23,6 +23,14 @@ from stepline.store._errors import (
     StoreError,
     TaskClosed,
 )
+from stepline.store._map_run_records import (
+    MapRunChildRecord,
+    MapRunChildStatus,
+    MapRunCounts,
+    MapRunRecord,
+    MapRunStatus,
+    MapRunStatusCounts,
+)
 from stepline.store._memory import MemoryStore
 from stepline.store._open import open_store
 from stepline.store._paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
@@ -67,6 +75,12 @@ __all__ = [
     "InvalidPageToken",
     "Lease",
     "LeaseLost",
+    "MapRunChildRecord",
+    "MapRunChildStatus",
+    "MapRunCounts",
+    "MapRunRecord",
+    "MapRunStatus",
+    "MapRunStatusCounts",
     "MemoryStore",
     "Page",
     "PendingEvent",
