@@ -36,6 +36,7 @@ from typing import Any, Final
 
 from orjson import dumps as _dumps
 
+from stepline.asl import CompiledDefinition
 from stepline.asl._errors import EXCEED_TOLERATED_FAILURE_THRESHOLD, TIMEOUT
 from stepline.asl._json import loads
 from stepline.engine import Execution, ExecutionIdentity, SystemClock, drive
@@ -175,6 +176,8 @@ class MapRunDriver:
         self.done: list[Result] = []
         self.tasks: dict[int, asyncio.Task[None]] = {}
         self.revision: StateMachineRevisionRecord | None = None
+        self.compiled: CompiledDefinition | None = None
+        """The processor, compiled once per map run (Express children run it here)."""
 
     # ------------------------------------------------------------------------------ running
 
@@ -292,10 +295,10 @@ class MapRunDriver:
         revision = self.revision
         assert revision is not None
         for position in positions:
-            name = self._child_name(position)
-            if self.express:
-                arn = f"{prefix}express:{self.labelled}:{name}:{uuid.uuid4()}"
+            if self.express:  # not stored: a random name, as AWS gives Express children
+                arn = f"{prefix}express:{self.labelled}:{uuid.uuid4()}:{uuid.uuid4()}"
             else:
+                name = self._child_name(position)
                 arn = f"{prefix}execution:{self.labelled}:{name}"
                 text = self.inputs[position]
                 executions.append(
@@ -341,13 +344,14 @@ class MapRunDriver:
         context = self.context
         revision = self.revision
         assert revision is not None
-        compiled = context.compiled(revision.revision_id, revision.definition)
-        name = self._child_name(position)
+        compiled = self.compiled
+        if compiled is None:
+            compiled = self.compiled = context.compiled(revision.revision_id, revision.definition)
         arn = self.child_arns.get(position) or (
-            f"{context.arn_prefix}express:{self.labelled}:{name}:{uuid.uuid4()}"
+            f"{context.arn_prefix}express:{self.labelled}:{uuid.uuid4()}:{uuid.uuid4()}"
         )
         identity = ExecutionIdentity(self.labelled_arn, arn, revision.role_arn)
-        identity.name = name
+        identity.name = arn.rsplit(":", 2)[-2]  # the ARN ends with the run id, not the name
         deadline = time.time() + context.config.express_max_seconds
         try:
             execution = Execution(
