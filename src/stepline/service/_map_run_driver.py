@@ -20,7 +20,8 @@ outcomes arrive: exceeding it fails the map run at once with
 child has ended the map run succeeds with their outputs in item order (a tolerated failure
 stands in its slot as ``{"Error", "Cause"}``). The outcome completes the parent's task token
 in the same transaction as the map run's end (:meth:`Store.finish_map_run`). A parent that no
-longer runs (stopped, failed elsewhere, timed out) aborts the map run and its children.
+longer waits for it (stopped, failed or timed out, or the Map state's branch cancelled by a
+failing sibling) aborts the map run and its children.
 """
 
 from __future__ import annotations
@@ -221,8 +222,7 @@ class MapRunDriver:
         pause = _FIRST_PAUSE
         while True:
             self.wake.clear()
-            parent = await store.get_execution(record.execution_arn)
-            if parent is None or parent.status != "RUNNING":
+            if not await store.map_run_parent_waits(record.arn):
                 await self._end_with_parent()
                 return
             current = await store.get_map_run(record.arn)

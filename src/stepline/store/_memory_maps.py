@@ -55,6 +55,7 @@ class MemoryMapRunsMixin:
     if TYPE_CHECKING:
         _runs: dict[str, Any]
         _revisions: dict[str, StateMachineRevisionRecord]
+        _task_tokens: dict[str, TaskTokenRecord]
         _tokens: PageTokens
 
         def _open(self) -> None: ...
@@ -164,6 +165,20 @@ class MemoryMapRunsMixin:
             ),
         )
         return run.record
+
+    async def map_run_parent_waits(self, arn: str) -> bool:
+        self._open()
+        run = self._map_runs.get(arn)
+        if run is None:
+            return False
+        parent = self._runs.get(run.record.execution_arn)
+        token = self._task_tokens.get(run.record.task_token)
+        return (
+            parent is not None
+            and parent.record.status == "RUNNING"
+            and token is not None
+            and token.status == "STARTED"
+        )
 
     async def map_run_counts(self, arn: str) -> MapRunCounts:
         self._open()

@@ -428,6 +428,11 @@ class Store(Protocol):
             RecordNotFound: No such map run.
         """
 
+    async def map_run_parent_waits(self, arn: str) -> bool:
+        """Whether the map run's parent execution still runs and waits for it (its task token
+        is open): ``False`` once the parent stopped, ended or moved on (the map-run state was
+        cancelled with its branch), or for an unknown map run."""
+
     async def map_run_counts(self, arn: str) -> MapRunCounts:
         """Children and items per status, recomputed from the children."""
 

@@ -530,6 +530,11 @@ WHERE arn = ? AND status = 'RUNNING'
 -- name: abort_open_map_run_children
 UPDATE map_run_children SET status = 'ABORTED'
 WHERE map_run_arn = ? AND status IN ('PENDING', 'RUNNING')
+-- name: map_run_parent_waits
+SELECT e.status, t.status FROM map_runs m
+LEFT JOIN executions e ON e.arn = m.execution_arn
+LEFT JOIN task_tokens t ON t.token = m.task_token
+WHERE m.arn = ?
 -- name: redrive_map_run
 UPDATE map_runs SET status = 'RUNNING', stop_date = NULL, error = NULL, cause = NULL,
     redrive_count = redrive_count + 1, redrive_date = ?, task_token = ?

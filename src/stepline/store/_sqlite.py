@@ -594,6 +594,9 @@ class SqliteStore:
             )
         )
 
+    async def map_run_parent_waits(self, arn: str) -> bool:
+        return await self._point(partial(maps.map_run_parent_waits, arn=arn))
+
     async def map_run_counts(self, arn: str) -> MapRunCounts:
         return await self._read(partial(maps.map_run_counts, arn=arn))
 

@@ -39,6 +39,7 @@ __all__ = [
     "list_map_runs",
     "map_run_children",
     "map_run_counts",
+    "map_run_parent_waits",
     "record_map_run_results",
     "redrive_map_run",
     "running_map_runs",
@@ -154,6 +155,12 @@ def update_map_run(
     record = get_map_run(connection, arn)
     assert record is not None
     return record
+
+
+def map_run_parent_waits(connection: sqlite3.Connection, arn: str) -> bool:
+    """Whether the map run's parent still runs and waits for it (its token is open)."""
+    row = connection.execute(Q["map_run_parent_waits"], (arn,)).fetchone()
+    return row is not None and row[0] == "RUNNING" and row[1] == "STARTED"
 
 
 def map_run_counts(connection: sqlite3.Connection, arn: str) -> MapRunCounts:

@@ -398,3 +398,43 @@ def test_list_map_runs_pages_newest_first(service: ServiceServer) -> None:
     assert len({r["mapRunArn"] for r in runs}) == 3
     started = [r["startDate"] for r in runs]
     assert started == sorted(started, reverse=True)
+
+
+def test_a_failing_sibling_branch_aborts_the_map_run(service: ServiceServer) -> None:
+    definition = {
+        "StartAt": "Both",
+        "States": {
+            "Both": {
+                "Type": "Parallel",
+                "Branches": [
+                    {
+                        "StartAt": "Fan",
+                        "States": {"Fan": {**distributed_map(WAIT_THEN_PASS), "End": True}},
+                    },
+                    {
+                        "StartAt": "Later",
+                        "States": {
+                            "Later": {"Type": "Wait", "Seconds": 1, "Next": "Break"},
+                            "Break": {"Type": "Fail", "Error": "Broken", "Cause": "sibling"},
+                        },
+                    },
+                ],
+                "End": True,
+            }
+        },
+    }
+    arn = create_machine(service, definition)
+    described = run(service, arn, [{"wait": 60}] * 2)
+    assert described["status"] == "FAILED" and described["error"] == "Broken"
+    map_run_arn = only_map_run(service, described["executionArn"])
+    wait_for(
+        lambda: service.sfn.describe_map_run(mapRunArn=map_run_arn)["status"] == "ABORTED",
+        "the map run to abort",
+    )
+    wait_for(
+        lambda: all(
+            child["status"] == "ABORTED"
+            for child in service.sfn.list_executions(mapRunArn=map_run_arn)["executions"]
+        ),
+        "its children to stop",
+    )

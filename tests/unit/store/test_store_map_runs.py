@@ -154,6 +154,8 @@ def test_finish_completes_the_parent_token_in_the_same_transaction(backend):
         record = _map_run(parent)
         await store.create_map_run(record, [(1, "{}"), (1, "{}")], _processor())
         await store.start_map_run_children(record.arn, [(0, "x")], now=T0)
+        assert await store.map_run_parent_waits(record.arn) is True
+        assert await store.map_run_parent_waits(record.arn + "x") is False
         token = await store.finish_map_run(
             record.arn, status="SUCCEEDED", stop_date=T0 + 5, output="[1,2]"
         )
@@ -191,6 +193,7 @@ def test_a_failed_or_aborted_finish_and_a_stopped_parent(backend):
         aborted = _map_run(other, 2)
         await store.create_map_run(aborted, [(1, "{}")], _processor())
         await store.stop_execution(other, stop_date=T0 + 2, error=None, cause=None, events=())
+        assert await store.map_run_parent_waits(aborted.arn) is False
         assert await store.finish_map_run(aborted.arn, status="ABORTED", stop_date=T0 + 2) is None
         record = await store.get_map_run(aborted.arn)
         assert record is not None and record.status == "ABORTED"
