@@ -24,14 +24,11 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
-from bench_service import ROLE_ARN, Client, ServeProcess
+from bench_service import ROLE_ARN, Client, with_server
 
 _POLL_SECONDS = 0.01
 _LIMIT_SECONDS = 300.0
@@ -149,16 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--standard-items", type=int, default=1_000)
     args = parser.parse_args(argv)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, database sqlite")
-    data_dir = Path(tempfile.mkdtemp(prefix="stepline-bench-maps-"))
-    server = ServeProcess(data_dir, f"sqlite:///{data_dir}/stepline.db", "asyncio")
-    try:
-        asyncio.run(measure(args, server.url))
-    finally:
-        server.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
-        errors = "".join(server.errors).strip()
-        if errors:
-            print(f"server stderr:\n{errors[-3000:]}")
+    with_server(lambda url: measure(args, url))
     return 0
 
 

@@ -20,6 +20,7 @@ redriven finds its earlier unsuccessful map run of the same state and redrives i
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -198,13 +199,9 @@ def processor_revision(
 ) -> StateMachineRevisionRecord:
     """The revision a map run's children run: the processor, with the parent's role and
     configurations."""
-    return StateMachineRevisionRecord(
+    return dataclasses.replace(
+        parent,
         revision_id=revision_id,
         state_machine_arn=state_machine_arn,
         definition=definition,
-        role_arn=parent.role_arn,
-        update_date=parent.update_date,
-        logging_configuration=parent.logging_configuration,
-        tracing_configuration=parent.tracing_configuration,
-        encryption_configuration=parent.encryption_configuration,
     )

@@ -484,11 +484,6 @@ INSERT INTO map_runs (arn, execution_arn, state_machine_arn, label, state_name, 
     redrive_date)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (arn) DO NOTHING
--- name: insert_revision_if_absent
-INSERT INTO state_machine_revisions (revision_id, state_machine_arn, definition, role_arn,
-    update_date, logging_configuration, tracing_configuration, encryption_configuration)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (revision_id) DO NOTHING
 -- name: insert_map_run_child
 INSERT INTO map_run_children (map_run_arn, position, item_count, input, status)
 VALUES (?, ?, ?, ?, 'PENDING')

@@ -14,6 +14,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from stepline.store import _sqlite_ops as ops
 from stepline.store import _sqlite_runs as runs
 from stepline.store import _sqlite_tokens as tokens
 from stepline.store._errors import RecordNotFound, StoreConflict, TaskClosed
@@ -75,19 +76,8 @@ def create_map_run(
     existing = get_map_run(connection, record.arn)
     if existing is not None:
         return existing, False
-    connection.execute(
-        Q["insert_revision_if_absent"],
-        (
-            revision.revision_id,
-            revision.state_machine_arn,
-            revision.definition,
-            revision.role_arn,
-            revision.update_date,
-            revision.logging_configuration,
-            revision.tracing_configuration,
-            revision.encryption_configuration,
-        ),
-    )
+    with contextlib.suppress(StoreConflict):  # the revision is kept if its id exists
+        ops._insert_revision(connection, revision)  # the same insert as for a new revision
     connection.execute(
         Q["insert_map_run"],
         (
