@@ -438,3 +438,109 @@ def test_a_failing_sibling_branch_aborts_the_map_run(service: ServiceServer) -> 
         ),
         "its children to stop",
     )
+
+
+def test_a_redriven_parent_redrives_its_failed_map_run(service: ServiceServer) -> None:
+    """The hook RedriveExecution relies on: a parent with a redrive count that starts the same
+    Distributed Map state again (a new map-run effect, a new token) redrives its earlier failed
+    map run (``redriveCount`` in the answer: MapRunRedriven): only its unsuccessful children run
+    again, and the map run's outcome completes the new token."""
+    from dataclasses import replace
+
+    from stepline.engine import ExecutionIdentity, TaskEffect
+    from stepline.service._map_run_start import MapRunStarter
+    from stepline.store import ExecutionRecord, MapRunRecord, StepCommit, TaskTokenRecord
+
+    arn = create_machine(service, machine(distributed_map(DOUBLE, execution_type="EXPRESS")))
+    name = arn.rsplit(":", 1)[-1]
+
+    async def scenario(context: Any) -> tuple[dict[str, Any], str]:
+        store = context.store
+        machine_record = await store.get_state_machine(arn)
+        now = time.time()
+        parent = ExecutionRecord(
+            arn=f"{context.arn_prefix}execution:{name}:redriven",
+            state_machine_arn=arn,
+            name="redriven",
+            revision_id=machine_record.revision_id,
+            status="RUNNING",
+            start_date=now,
+            input="[]",
+            redrive_count=1,
+        )
+        await store.create_execution(parent, (), runnable_at=now)
+        (claim,) = [
+            c
+            for c in await store.claim_runnable("test", limit=100, lease_seconds=30, now=now)
+            if c.execution.arn == parent.arn
+        ]
+        token = TaskTokenRecord("new-token-0123456789", parent.arn, 7, "STARTED", now)
+        await store.commit_step(
+            StepCommit(parent.arn, claim.lease_token, tokens_add=(token,), runnable_at=None)
+        )
+        earlier = MapRunRecord(
+            arn=f"{context.arn_prefix}mapRun:{name}/L:earlier",
+            execution_arn=parent.arn,
+            state_machine_arn=arn,
+            label="L",
+            state_name="Fan",
+            execution_type="EXPRESS",
+            revision_id="earlier-processor",
+            status="RUNNING",
+            start_date=now,
+            max_concurrency=0,
+            tolerated_failure_count=0,
+            tolerated_failure_percentage=0.0,
+            task_token="old-token-0123456789",
+        )
+        processor = replace(
+            machine_record.revision,
+            revision_id="earlier-processor",
+            definition=json.dumps({"StartAt": "Double", "States": DOUBLE}),
+        )
+        await store.create_map_run(earlier, [(1, '{"n": 1}'), (1, '{"n": 2}')], processor)
+        await store.start_map_run_children(earlier.arn, [(0, "a"), (1, "b")], now=now)
+        await store.record_map_run_results(
+            earlier.arn,
+            [(0, "SUCCEEDED", '{"kept": true}', None, None), (1, "FAILED", None, "E", "c")],
+        )
+        await store.finish_map_run(earlier.arn, status="FAILED", stop_date=now, error="E")
+        effect = TaskEffect(
+            id=7,
+            resource="stepline:mapRun",
+            parameters={
+                "items": [{"n": 1}, {"n": 2}],
+                "stateName": "Fan",
+                "maxConcurrency": 0,
+                "toleratedFailureCount": 0,
+                "toleratedFailurePercentage": 0.0,
+            },
+            state_name="Fan",
+            context={},
+            identity=ExecutionIdentity(arn, parent.arn, machine_record.role_arn),
+            task_token=token.token,
+        )
+        answer = await MapRunStarter(context).invoke(effect, lambda: None)
+        return answer, earlier.arn
+
+    answer, earlier_arn = service.call(scenario)
+    assert answer == {"mapRunArn": earlier_arn, "redriveCount": 1}
+    described = wait_for(
+        lambda: (
+            run_info
+            if (run_info := service.sfn.describe_map_run(mapRunArn=earlier_arn))["status"]
+            != "RUNNING"
+            else None
+        ),
+        "the redriven map run",
+    )
+    assert described["status"] == "SUCCEEDED"
+    assert described["redriveCount"] == 1 and "redriveDate" in described
+    assert described["executionCounts"]["succeeded"] == 2
+
+    async def children(context: Any) -> list[tuple[str, str | None]]:
+        found = await context.store.map_run_children(earlier_arn)
+        return [(child.status, child.output) for child in found]
+
+    # The child that had succeeded kept its result; the failed one ran again.
+    assert service.call(children) == [("SUCCEEDED", '{"kept": true}'), ("SUCCEEDED", '{"n":4}')]
