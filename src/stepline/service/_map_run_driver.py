@@ -1,8 +1,10 @@
 """Driving a map run: start its children, collect their outcomes, end it.
 
-One :class:`MapRunDriver` (an asyncio task) drives each RUNNING map run of this process; the
-store holds everything it needs, so a driver that stops (shutdown, crash) is simply started
-again (:func:`resume_map_runs` when the service starts) and goes on where the store says.
+One :class:`MapRunDriver` (an asyncio task) drives each RUNNING map run, in the one process
+that leases it (``Store.lease_map_run``, renewed while it drives; given back at shutdown). The
+store holds everything a driver needs, so a driver that stops (shutdown, crash) is simply
+started again — by :func:`resume_map_runs` when a service starts, and by its watch every lease
+period once the lease of a crashed process has expired — and goes on where the store says.
 
 - **STANDARD** children are ordinary executions (``map_run_arn`` set, the labelled state
   machine ARN, deterministic names): stored PENDING→RUNNING together with the child
@@ -29,6 +31,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
+import socket
 import time
 import uuid
 import weakref
@@ -78,12 +82,15 @@ Result = tuple[int, str, str | None, str | None, str | None]
 class _Drivers:
     """The map-run drivers of one service context."""
 
-    __slots__ = ("__weakref__", "stopping", "tasks", "wakes")
+    __slots__ = ("__weakref__", "owner", "stopping", "tasks", "wakes", "watcher")
 
     def __init__(self) -> None:
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.wakes: dict[str, asyncio.Event] = {}
         self.stopping = False
+        self.owner = f"{socket.gethostname()}/{secrets.token_hex(4)}"
+        """This process's name on the map runs it leases."""
+        self.watcher: asyncio.Task[None] | None = None
 
 
 _DRIVERS: Final[weakref.WeakKeyDictionary[ServiceContext, _Drivers]] = weakref.WeakKeyDictionary()
@@ -127,19 +134,40 @@ def wake_map_runs(context: ServiceContext) -> None:
 
 
 async def resume_map_runs(context: ServiceContext) -> int:
-    """Drive every RUNNING map run of the store (at service start); how many."""
-    _drivers(context).stopping = False
+    """Drive every RUNNING map run of the store that no live process leases (at service start),
+    and look again every lease period (for those a stopped process leased); how many now."""
+    drivers = _drivers(context)
+    drivers.stopping = False
     records = await context.store.running_map_runs()
     for record in records:
         ensure_driver(context, record)
+    if drivers.watcher is None or drivers.watcher.done():
+        drivers.watcher = asyncio.get_running_loop().create_task(
+            _watch(context), name="stepline-maprun-watch"
+        )
     return len(records)
 
 
+async def _watch(context: ServiceContext) -> None:
+    period = max(context.config.lease_seconds, 1.0)
+    drivers = _drivers(context)
+    while not drivers.stopping:
+        await asyncio.sleep(period)
+        try:
+            for record in await context.store.running_map_runs():
+                ensure_driver(context, record)
+        except StoreError as exc:  # the store closing, a busy database: the next look
+            _log.debug("could not look for map runs to drive: %s", exc)
+
+
 async def stop_map_runs(context: ServiceContext) -> None:
-    """Stop driving (at shutdown); the store keeps every map run as it is."""
+    """Stop driving (at shutdown), giving the leases back; the store keeps every map run."""
     drivers = _drivers(context)
     drivers.stopping = True
     tasks = list(drivers.tasks.values())
+    if drivers.watcher is not None:
+        tasks.append(drivers.watcher)
+        drivers.watcher = None
     for task in tasks:
         task.cancel()
     if tasks:
@@ -177,16 +205,26 @@ class MapRunDriver:
         self.done: list[Result] = []
         self.tasks: dict[int, asyncio.Task[None]] = {}
         self.revision: StateMachineRevisionRecord | None = None
+        self.owner = _drivers(context).owner
+        self.renew_at = 0.0
         self.compiled: CompiledDefinition | None = None
         """The processor, compiled once per map run (Express children run it here)."""
 
     # ------------------------------------------------------------------------------ running
 
     async def run(self) -> None:
-        """Drive the map run; errors are logged and leave it to the next resume."""
+        """Drive the map run while this process leases it; errors are logged and leave it to
+        the next look (:func:`resume_map_runs`)."""
+        if not await self._lease():
+            return  # another live process drives it
         try:
             await self._run()
         except asyncio.CancelledError:
+            with contextlib.suppress(StoreError):  # shutdown: the next start takes it at once
+                now = time.time()
+                await self.context.store.lease_map_run(
+                    self.record.arn, owner=self.owner, until=now, now=now
+                )
             raise
         except Exception:
             _log.exception(
@@ -222,6 +260,8 @@ class MapRunDriver:
         pause = _FIRST_PAUSE
         while True:
             self.wake.clear()
+            if time.time() >= self.renew_at and not await self._lease():
+                return  # taken over after this process's lease expired
             if not await store.map_run_parent_waits(record.arn):
                 await self._end_with_parent()
                 return
@@ -247,6 +287,16 @@ class MapRunDriver:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), pause)
             pause = min(pause * 2, _MAX_PAUSE)
+
+    async def _lease(self) -> bool:
+        """Take or renew this process's lease on the map run; whether it holds it."""
+        now = time.time()
+        seconds = self.context.config.lease_seconds
+        held = await self.context.store.lease_map_run(
+            self.record.arn, owner=self.owner, until=now + seconds, now=now
+        )
+        self.renew_at = now + seconds / 3
+        return held
 
     async def _collect(self) -> bool:
         """Record the outcomes that arrived; whether any did."""

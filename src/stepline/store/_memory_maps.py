@@ -47,6 +47,8 @@ class _MapRun:
     seq: int
     record: MapRunRecord
     children: list[MapRunChildRecord]
+    lease_owner: str | None = None
+    lease_expires_at: float = 0.0
 
 
 class MemoryMapRunsMixin:
@@ -165,6 +167,16 @@ class MemoryMapRunsMixin:
             ),
         )
         return run.record
+
+    async def lease_map_run(self, arn: str, *, owner: str, until: float, now: float) -> bool:
+        self._open()
+        run = self._map_runs.get(arn)
+        if run is None or run.record.status != "RUNNING":
+            return False
+        if run.lease_owner not in (None, owner) and run.lease_expires_at > now:
+            return False
+        run.lease_owner, run.lease_expires_at = owner, until
+        return True
 
     async def map_run_parent_waits(self, arn: str) -> bool:
         self._open()

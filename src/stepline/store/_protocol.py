@@ -428,6 +428,15 @@ class Store(Protocol):
             RecordNotFound: No such map run.
         """
 
+    async def lease_map_run(self, arn: str, *, owner: str, until: float, now: float) -> bool:
+        """Lease a RUNNING map run to ``owner`` until ``until`` (the one process that drives
+        it); renews the owner's own lease. ``until <= now`` gives it up.
+
+        Returns:
+            Whether ``owner`` holds it now (``False``: another owner's lease has not expired,
+            or the map run is not RUNNING or does not exist).
+        """
+
     async def map_run_parent_waits(self, arn: str) -> bool:
         """Whether the map run's parent execution still runs and waits for it (its task token
         is open): ``False`` once the parent stopped, ended or moved on (the map-run state was

@@ -217,7 +217,9 @@ CREATE TABLE map_runs (
     error TEXT,
     cause TEXT,
     redrive_count INTEGER NOT NULL DEFAULT 0,
-    redrive_date REAL
+    redrive_date REAL,
+    lease_owner TEXT,
+    lease_expires_at REAL
 );
 CREATE INDEX map_runs_by_execution ON map_runs (execution_arn, seq);
 CREATE INDEX map_runs_running ON map_runs (status) WHERE status = 'RUNNING';
@@ -525,6 +527,10 @@ WHERE arn = ? AND status = 'RUNNING'
 -- name: abort_open_map_run_children
 UPDATE map_run_children SET status = 'ABORTED'
 WHERE map_run_arn = ? AND status IN ('PENDING', 'RUNNING')
+-- name: lease_map_run
+UPDATE map_runs SET lease_owner = ?, lease_expires_at = ?
+WHERE arn = ? AND status = 'RUNNING'
+    AND (lease_owner IS NULL OR lease_owner = ? OR lease_expires_at <= ?)
 -- name: map_run_parent_waits
 SELECT e.status, t.status FROM map_runs m
 LEFT JOIN executions e ON e.arn = m.execution_arn

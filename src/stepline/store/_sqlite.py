@@ -594,6 +594,11 @@ class SqliteStore:
             )
         )
 
+    async def lease_map_run(self, arn: str, *, owner: str, until: float, now: float) -> bool:
+        return await self._write(
+            partial(maps.lease_map_run, arn=arn, owner=owner, until=until, now=now)
+        )
+
     async def map_run_parent_waits(self, arn: str) -> bool:
         return await self._point(partial(maps.map_run_parent_waits, arn=arn))
 

@@ -37,6 +37,7 @@ __all__ = [
     "ended_map_run_children",
     "finish_map_run",
     "get_map_run",
+    "lease_map_run",
     "list_map_runs",
     "map_run_children",
     "map_run_counts",
@@ -145,6 +146,14 @@ def update_map_run(
     record = get_map_run(connection, arn)
     assert record is not None
     return record
+
+
+def lease_map_run(
+    connection: sqlite3.Connection, *, arn: str, owner: str, until: float, now: float
+) -> bool:
+    """Take or renew the lease of a RUNNING map run (free, expired, or ``owner``'s already)."""
+    cursor = connection.execute(Q["lease_map_run"], (owner, until, arn, owner, now))
+    return cursor.rowcount == 1
 
 
 def map_run_parent_waits(connection: sqlite3.Connection, arn: str) -> bool:

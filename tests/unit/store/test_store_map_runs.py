@@ -251,3 +251,23 @@ def test_redrive_resets_unsuccessful_children(backend):
             await store.redrive_map_run(record.arn + "x", task_token="t", now=T0)
 
     backend.run(body)
+
+
+def test_one_owner_leases_a_running_map_run_at_a_time(backend):
+    async def body(store: Store) -> None:
+        parent = await _parent_waiting(store)
+        record = _map_run(parent)
+        await store.create_map_run(record, [(1, "{}")], _processor())
+        assert await store.lease_map_run(record.arn, owner="a", until=T0 + 30, now=T0)
+        assert not await store.lease_map_run(record.arn, owner="b", until=T0 + 40, now=T0 + 1)
+        assert await store.lease_map_run(record.arn, owner="a", until=T0 + 60, now=T0 + 20)
+        assert not await store.lease_map_run(record.arn, owner="b", until=T0 + 90, now=T0 + 59)
+        assert await store.lease_map_run(record.arn, owner="b", until=T0 + 90, now=T0 + 60)
+        # Given back (until <= now): free for anyone at once.
+        assert await store.lease_map_run(record.arn, owner="b", until=T0 + 61, now=T0 + 61)
+        assert await store.lease_map_run(record.arn, owner="c", until=T0 + 99, now=T0 + 61)
+        await store.finish_map_run(record.arn, status="SUCCEEDED", stop_date=T0 + 70, output="[]")
+        assert not await store.lease_map_run(record.arn, owner="c", until=T0 + 99, now=T0 + 71)
+        assert not await store.lease_map_run(record.arn + "x", owner="c", until=T0, now=T0)
+
+    backend.run(body)
