@@ -544,3 +544,36 @@ def test_a_redriven_parent_redrives_its_failed_map_run(service: ServiceServer) -
 
     # The child that had succeeded kept its result; the failed one ran again.
     assert service.call(children) == [("SUCCEEDED", '{"kept": true}'), ("SUCCEEDED", '{"n":4}')]
+
+
+def test_limits_from_paths_and_update_validation(service: ServiceServer) -> None:
+    definition = machine(
+        distributed_map(
+            WAIT_THEN_PASS,
+            ItemsPath="$.items",
+            ItemSelector={"wait.$": "$.wait"},
+            MaxConcurrencyPath="$.limit",
+            ToleratedFailureCountPath="$.count",
+            ToleratedFailurePercentagePath="$.percent",
+        )
+    )
+    arn = create_machine(service, definition)
+    value = {"items": [1, 2, 3], "wait": 30, "limit": 2, "count": 1, "percent": 50}
+    execution_arn = start(service, arn, value)
+    map_run_arn = wait_for(
+        lambda: service.sfn.list_map_runs(executionArn=execution_arn)["mapRuns"], "the map run"
+    )[0]["mapRunArn"]
+    described = service.sfn.describe_map_run(mapRunArn=map_run_arn)
+    assert described["maxConcurrency"] == 2
+    assert described["toleratedFailureCount"] == 1
+    assert described["toleratedFailurePercentage"] == 50.0
+    assert described["itemCounts"]["total"] == 3
+    unvalidated = service.unvalidated_sfn
+    for bad in ({"toleratedFailurePercentage": 101.0}, {"maxConcurrency": -1}):
+        with pytest.raises(unvalidated.exceptions.ValidationException):
+            unvalidated.update_map_run(mapRunArn=map_run_arn, **bad)
+    service.sfn.stop_execution(executionArn=execution_arn)
+    wait_for(
+        lambda: service.sfn.describe_map_run(mapRunArn=map_run_arn)["status"] == "ABORTED",
+        "the map run to abort",
+    )
