@@ -478,7 +478,12 @@ DELETE FROM task_tokens WHERE seq = ?
 UPDATE execution_runtime SET wake_at = ?
 WHERE seq = ? AND lease_token IS NULL AND (wake_at IS NULL OR wake_at > ?)
 
--- ---- Distributed Map (map runs): begin ----
+-- name: notify
+SELECT pg_notify(?, '')
+-- name: mark_task_token_reported
+UPDATE task_tokens SET started_reported = 1 WHERE token = ?
+-- name: lock_task_execution
+SELECT seq FROM task_tokens WHERE token = ?
 -- name: insert_map_run
 INSERT INTO map_runs (arn, execution_arn, state_machine_arn, label, state_name, execution_type,
     revision_id, status, start_date, max_concurrency, tolerated_failure_count,
@@ -544,8 +549,16 @@ WHERE arn = ? AND status IN ('FAILED', 'ABORTED')
 UPDATE map_run_children SET status = 'PENDING', execution_arn = NULL, output = NULL,
     error = NULL, cause = NULL
 WHERE map_run_arn = ? AND status IN ('FAILED', 'TIMED_OUT', 'ABORTED')
--- ---- Distributed Map (map runs): end ----
 """
+
+# Issue #7 (the queries after wake_unleased_runtime): ``notify`` signals a wake-up channel at
+# commit (PostgreSQL's NOTIFY; a function of that name on SQLite's writer, see
+# ``_signals.py``). ``mark_task_token_reported`` sets one field only, so that it never writes
+# back stale values of a row that another transaction changed (SendTaskSuccess racing the step
+# that records ActivityStarted). ``lock_task_execution``: PostgreSQL locks the execution's
+# runtime row there, before any token row, so that every transaction touching an execution's
+# tokens locks in one order (runtime, then tokens) and then reads the latest committed rows;
+# SQLite's single writer needs no lock, so its version only reads.
 
 _MARKER = re.compile(r"^-- (name|migration): (.+)$", re.MULTILINE)
 

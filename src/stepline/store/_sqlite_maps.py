@@ -10,7 +10,6 @@ status it replaces, so a result is recorded once even with concurrent writers.
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,6 +30,7 @@ from stepline.store._records import (
     TaskTokenRecord,
 )
 from stepline.store._sql import QUERIES as Q
+from stepline.store._sql_connection import SqlConnection
 
 __all__ = [
     "create_map_run",
@@ -67,7 +67,7 @@ def child_from(row: Row) -> MapRunChildRecord:
 
 
 def create_map_run(
-    connection: sqlite3.Connection,
+    connection: SqlConnection,
     *,
     record: MapRunRecord,
     inputs: Sequence[tuple[int, str]],
@@ -109,27 +109,27 @@ def create_map_run(
     return record, True
 
 
-def get_map_run(connection: sqlite3.Connection, arn: str) -> MapRunRecord | None:
+def get_map_run(connection: SqlConnection, arn: str) -> MapRunRecord | None:
     """Read one map run."""
     row = connection.execute(Q["get_map_run"], (arn,)).fetchone()
     return None if row is None else map_run_from(row)
 
 
 def list_map_runs(
-    connection: sqlite3.Connection, *, execution_arn: str, below: int, limit: int
+    connection: SqlConnection, *, execution_arn: str, below: int, limit: int
 ) -> list[tuple[MapRunRecord, int]]:
     """An execution's map runs with ``seq`` below ``below``, newest first, with their seq."""
     rows = connection.execute(Q["list_map_runs"], (execution_arn, below, limit))
     return [(map_run_from(row), row[_MAP_RUN_FIELDS]) for row in rows]
 
 
-def running_map_runs(connection: sqlite3.Connection) -> list[MapRunRecord]:
+def running_map_runs(connection: SqlConnection) -> list[MapRunRecord]:
     """Every map run still RUNNING, oldest first."""
     return [map_run_from(row) for row in connection.execute(Q["running_map_runs"])]
 
 
 def update_map_run(
-    connection: sqlite3.Connection,
+    connection: SqlConnection,
     *,
     arn: str,
     max_concurrency: int | None,
@@ -149,26 +149,26 @@ def update_map_run(
 
 
 def lease_map_run(
-    connection: sqlite3.Connection, *, arn: str, owner: str, until: float, now: float
+    connection: SqlConnection, *, arn: str, owner: str, until: float, now: float
 ) -> bool:
     """Take or renew the lease of a RUNNING map run (free, expired, or ``owner``'s already)."""
     cursor = connection.execute(Q["lease_map_run"], (owner, until, arn, owner, now))
     return cursor.rowcount == 1
 
 
-def map_run_parent_waits(connection: sqlite3.Connection, arn: str) -> bool:
+def map_run_parent_waits(connection: SqlConnection, arn: str) -> bool:
     """Whether the map run's parent still runs and waits for it (its token is open)."""
     row = connection.execute(Q["map_run_parent_waits"], (arn,)).fetchone()
     return row is not None and row[0] == "RUNNING" and row[1] == "STARTED"
 
 
-def map_run_counts(connection: sqlite3.Connection, arn: str) -> MapRunCounts:
+def map_run_counts(connection: SqlConnection, arn: str) -> MapRunCounts:
     """Children and items per status."""
     executions: dict[str, int] = {}
     items: dict[str, int] = {}
     for status, children, item_count in connection.execute(Q["map_run_counts"], (arn,)):
-        executions[status] = children
-        items[status] = item_count or 0
+        executions[status] = int(children)
+        items[status] = int(item_count or 0)  # PostgreSQL sums BIGINTs as NUMERIC
     return MapRunCounts(_status_counts(executions), _status_counts(items))
 
 
@@ -184,7 +184,7 @@ def _status_counts(by_status: dict[str, int]) -> MapRunStatusCounts:
 
 
 def map_run_children(
-    connection: sqlite3.Connection, *, arn: str, status: str | None, limit: int
+    connection: SqlConnection, *, arn: str, status: str | None, limit: int
 ) -> list[MapRunChildRecord]:
     """Children in position order (of one status, up to ``limit`` when given)."""
     if status is None:
@@ -195,7 +195,7 @@ def map_run_children(
 
 
 def start_map_run_children(
-    connection: sqlite3.Connection,
+    connection: SqlConnection,
     *,
     arn: str,
     children: Sequence[tuple[int, str]],
@@ -228,7 +228,7 @@ def start_map_run_children(
 
 
 def record_map_run_results(
-    connection: sqlite3.Connection, *, arn: str, results: Sequence[ChildResult]
+    connection: SqlConnection, *, arn: str, results: Sequence[ChildResult]
 ) -> int:
     """Store how RUNNING children ended; how many were recorded now (never twice)."""
     recorded = 0
@@ -240,15 +240,13 @@ def record_map_run_results(
     return recorded
 
 
-def ended_map_run_children(
-    connection: sqlite3.Connection, *, arn: str, limit: int
-) -> list[ChildResult]:
+def ended_map_run_children(connection: SqlConnection, *, arn: str, limit: int) -> list[ChildResult]:
     """RUNNING children whose (Standard) execution has ended, with the outcome."""
     return [tuple(row) for row in connection.execute(Q["ended_map_run_children"], (arn, limit))]
 
 
 def finish_map_run(
-    connection: sqlite3.Connection,
+    connection: SqlConnection,
     *,
     arn: str,
     status: str,
@@ -292,7 +290,7 @@ def finish_map_run(
 
 
 def redrive_map_run(
-    connection: sqlite3.Connection, *, arn: str, task_token: str, now: float
+    connection: SqlConnection, *, arn: str, task_token: str, now: float
 ) -> MapRunRecord:
     """Make an ended, unsuccessful map run RUNNING again for a redriven parent.
 

@@ -18,6 +18,7 @@ from _service_kit import ServiceServer
 from test_service_executions import create_machine, history, wait_until_done
 
 _BOUND_SECONDS = 20.0
+RUN_ON_POSTGRES = True  # map runs on every backend (PostgreSQL when configured)
 
 
 def distributed_map(

@@ -88,6 +88,7 @@ def test_create_is_idempotent_and_stores_the_processor_and_pending_children(back
         counts = await store.map_run_counts(record.arn)
         assert counts.executions.pending == 3 and counts.executions.total == 3
         assert counts.items.pending == 4 and counts.items.total == 4
+        assert type(counts.items.pending) is int  # not PostgreSQL's NUMERIC sum
         assert await store.running_map_runs() == [record]
 
     backend.run(body)
