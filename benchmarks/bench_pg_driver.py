@@ -43,28 +43,14 @@ import asyncpg
 import psycopg
 from psycopg import sql as pgsql
 
+from bench_store import DETAILS, SNAPSHOT, record
 from stepline.store import ExecutionRecord, HistoryEventRecord, StepCommit
 from stepline.store._postgres import PostgresStore
 from stepline.store._postgres_sql import translate
 from stepline.store._sql import QUERIES
 
-PREFIX = "arn:aws:states:us-east-1:123456789012"
-SNAPSHOT = b"x" * 1024
-DETAILS = '{"name": "Pass1", "input": "{\\"orderId\\": 12345, \\"items\\": [1, 2, 3]}"}'
 POOL = 4
 Q = {name: translate(text) for name, text in QUERIES.items()}
-
-
-def record(tag: str, index: int) -> ExecutionRecord:
-    return ExecutionRecord(
-        arn=f"{PREFIX}:execution:Bench:{tag}{index}",
-        state_machine_arn=f"{PREFIX}:stateMachine:Bench",
-        name=f"{tag}{index}",
-        revision_id="r",
-        status="RUNNING",
-        start_date=0.0,
-        input='{"orderId": 12345}',
-    )
 
 
 def events(first: int, count: int) -> list[HistoryEventRecord]:
@@ -289,7 +275,7 @@ async def measure_store(url: str, ops: int, concurrency: int, seconds: float) ->
         started = events(1, 1)
 
         async def create(w: int, i: int) -> None:
-            await store.create_execution(record(f"{tag}{w}-", i), started, runnable_at=0.0)
+            await store.create_execution(record(i, f"{tag}{w}-"), started, runnable_at=0.0)
 
         figures["create_execution"] = await rate(ops, concurrency, seconds, create)
         claims: list[tuple[str, str]] = []
@@ -328,7 +314,7 @@ async def measure_direct(
     tag = f"c{concurrency}r{secrets.token_hex(3)}w"
 
     async def create(w: int, i: int) -> None:
-        await direct_create(way, record(f"{tag}{w}-", i))
+        await direct_create(way, record(i, f"{tag}{w}-"))
 
     figures["create_execution"] = await rate(ops, concurrency, seconds, create)
     claims: list[tuple[str, str]] = []

@@ -45,11 +45,11 @@ SNAPSHOT = b"x" * 1024
 DETAILS = '{"name": "Pass1", "input": "{\\"orderId\\": 12345, \\"items\\": [1, 2, 3]}"}'
 
 
-def record(index: int) -> ExecutionRecord:
+def record(index: int, prefix: str = "e") -> ExecutionRecord:
     return ExecutionRecord(
-        arn=f"{PREFIX}:execution:Bench:e{index}",
+        arn=f"{PREFIX}:execution:Bench:{prefix}{index}",
         state_machine_arn=f"{PREFIX}:stateMachine:Bench",
-        name=f"e{index}",
+        name=f"{prefix}{index}",
         revision_id="r",
         status="RUNNING",
         start_date=0.0,
