@@ -107,7 +107,12 @@ def _overrides(text: str) -> dict[str, str]:
 OVERRIDES: Final[dict[str, str]] = _overrides(_OVERRIDES_SQL)
 """Query name → its PostgreSQL text (still with ``?`` placeholders)."""
 
-_BY_SHARED_TEXT: Final = {QUERIES[name]: sql for name, sql in OVERRIDES.items()}
+_BY_SHARED_TEXT: Final = {
+    **{QUERIES[name]: sql for name, sql in OVERRIDES.items()},
+    # A multi-statement read (``_in_read_transaction``: an alias with its routes) reads one
+    # snapshot, as on SQLite's WAL; PostgreSQL's default BEGIN is READ COMMITTED.
+    "BEGIN": "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+}
 _CACHE: dict[str, str] = {}
 
 
