@@ -41,7 +41,6 @@ __all__ = ["Worker"]
 _log = logging.getLogger("stepline.service.worker")
 
 DEFAULT_POLL_SECONDS: Final = 1.0
-DEFAULT_STOP_GRACE_SECONDS: Final = 10.0
 # After a store error in the claim loop, wait this long before trying again.
 _ERROR_BACKOFF_SECONDS: Final = 1.0
 
@@ -54,7 +53,8 @@ class Worker:
         clock: Epoch seconds, for claims, leases and the engine (tests pass a fake one).
         owner: The lease owner name (host, process and a random part by default).
         poll_seconds: The longest sleep between claims when nothing wakes the worker.
-        stop_grace_seconds: How long :meth:`stop` lets runs in flight go on.
+        stop_grace_seconds: How long :meth:`stop` lets runs in flight go on (the
+            configuration's ``drain_seconds`` when omitted).
     """
 
     def __init__(
@@ -64,13 +64,15 @@ class Worker:
         clock: Callable[[], float] = time.time,
         owner: str | None = None,
         poll_seconds: float = DEFAULT_POLL_SECONDS,
-        stop_grace_seconds: float = DEFAULT_STOP_GRACE_SECONDS,
+        stop_grace_seconds: float | None = None,
     ) -> None:
         self.context = context
         self.clock = clock
         self.owner = owner or f"{socket.gethostname()}/{secrets.token_hex(4)}"
         self.poll_seconds = poll_seconds
-        self.stop_grace_seconds = stop_grace_seconds
+        self.stop_grace_seconds = (
+            context.config.drain_seconds if stop_grace_seconds is None else stop_grace_seconds
+        )
         self._hub = hub_of(context)
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = False

@@ -49,11 +49,14 @@ from stepline.store._records import (
     TaskTokenStatus,
     TimerRecord,
 )
+from stepline.store._records_shared import KIND_CONNECTION, KIND_IAM, ServiceRecord
 from stepline.store._sql import SCHEMA_VERSION
 from stepline.store._sqlite import SqliteStore
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
+    "KIND_CONNECTION",
+    "KIND_IAM",
     "MAX_PAGE_SIZE",
     "SCHEMA_VERSION",
     "TERMINAL_STATUSES",
@@ -73,6 +76,7 @@ __all__ = [
     "RecordNotFound",
     "RedriveStatus",
     "SchemaTooNew",
+    "ServiceRecord",
     "SqliteStore",
     "StateMachineRecord",
     "StateMachineRevisionRecord",

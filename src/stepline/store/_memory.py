@@ -12,6 +12,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from stepline.store._errors import RecordNotFound, StoreClosed, StoreConflict
+from stepline.store._memory_shared import MemorySharedMixin
 from stepline.store._memory_tokens import MemoryTokensMixin
 from stepline.store._paging import PageTokens, page_size
 from stepline.store._records import (
@@ -61,7 +62,7 @@ class _Machine:
     next_version: int = 1
 
 
-class MemoryStore(MemoryTokensMixin):
+class MemoryStore(MemoryTokensMixin, MemorySharedMixin):
     """The in-memory :class:`~stepline.store.Store`."""
 
     def __init__(self) -> None:
@@ -75,6 +76,7 @@ class MemoryStore(MemoryTokensMixin):
         self._tokens = PageTokens(secrets.token_bytes(32))
         self._closed = False
         self._init_task_tokens()
+        self._init_shared()  # scale-out: shared records and pacing
 
     async def close(self) -> None:
         """Mark the store closed (the data goes with the object)."""

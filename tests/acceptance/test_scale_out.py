@@ -1,0 +1,315 @@
+"""Scale-out (issue #7): 2 API processes and 3 workers on one database, ``kill -9`` mid-run.
+
+Real processes: two ``stepline serve --no-worker`` and three ``stepline worker`` on one
+database — PostgreSQL when ``STEPLINE_TEST_POSTGRES_URL`` is set and this stepline can open it
+(each run in a schema of its own), else one SQLite file — with short leases
+(``STEPLINE_LEASE_SECONDS``) so that work held by a killed process is taken over quickly.
+1,000 Standard executions, started through both API processes, mix HTTP Tasks against a local
+server (one that fails once per execution, so every execution retries), Waits of 1 or 2
+seconds, and a Map. Once some have succeeded, one worker and one API process get SIGKILL; the
+worker is started again, the API process is not (clients go on with the other one). Then:
+
+- every execution finishes SUCCEEDED;
+- no history shows a state entered more often than the definition enters it, or a task result
+  recorded twice; event ids run 1..n and every ``previousEventId`` names an earlier event.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Final
+
+import pytest
+
+from support.fake_apis import FakeApis
+from support.serve_process import ServeProcess, base_environment
+from support.worker_process import WorkerProcess
+
+EXECUTIONS: Final = 1000
+ITEMS: Final = ("a", "b", "c")
+ROLE_ARN: Final = "arn:aws:iam::123456789012:role/scale-test"
+LEASE_SECONDS: Final = "3"
+_FINISH_TIMEOUT: Final = 90.0
+_CLIENT_THREADS: Final = 8
+
+
+def _definition(base_url: str, connection_arn: str) -> dict[str, Any]:
+    auth = {"ConnectionArn": connection_arn}
+    return {
+        "StartAt": "Prepare",
+        "States": {
+            "Prepare": {"Type": "Pass", "Result": "ready", "ResultPath": "$.ready", "Next": "Call"},
+            "Call": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::http:invoke",
+                "Parameters": {
+                    "ApiEndpoint.$": f"States.Format('{base_url}/flaky/{{}}', $.key)",
+                    "Method": "GET",
+                    "Authentication": auth,
+                },
+                "Retry": [
+                    {
+                        "ErrorEquals": ["States.ALL"],
+                        "IntervalSeconds": 1,
+                        "MaxAttempts": 3,
+                        "BackoffRate": 1,
+                    }
+                ],
+                "ResultSelector": {"status.$": "$.StatusCode"},
+                "ResultPath": "$.called",
+                "Next": "Nap",
+            },
+            "Nap": {"Type": "Wait", "SecondsPath": "$.wait", "Next": "Each"},
+            "Each": {
+                "Type": "Map",
+                "ItemsPath": "$.items",
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "INLINE"},
+                    "StartAt": "Item",
+                    "States": {"Item": {"Type": "Pass", "End": True}},
+                },
+                "ResultPath": "$.each",
+                "Next": "Confirm",
+            },
+            "Confirm": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::http:invoke",
+                "Parameters": {
+                    "ApiEndpoint": f"{base_url}/slow",
+                    "Method": "POST",
+                    "Authentication": auth,
+                    "RequestBody": {"step": "confirm"},
+                },
+                "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 2}],
+                "ResultSelector": {"ok.$": "$.ResponseBody.ok"},
+                "ResultPath": "$.confirmed",
+                "Next": "Done",
+            },
+            "Done": {"Type": "Succeed"},
+        },
+    }
+
+
+EXPECTED_ENTERED: Final = Counter(
+    {"Prepare": 1, "Call": 1, "Nap": 1, "Each": 1, "Item": len(ITEMS), "Confirm": 1, "Done": 1}
+)
+TASK_STATES: Final = ("Call", "Confirm")
+
+
+# ------------------------------------------------------------------------------ processes
+
+
+def _database_url(tmp_path: Path) -> str:
+    postgres = os.environ.get("STEPLINE_TEST_POSTGRES_URL")
+    if postgres and _postgres_supported():
+        separator = "&" if "?" in postgres else "?"
+        return f"{postgres}{separator}schema=scale_{uuid.uuid4().hex[:12]}"
+    return f"sqlite:///{tmp_path / 'shared.db'}"
+
+
+def _postgres_supported() -> bool:
+    try:
+        import stepline.store._postgres  # type: ignore[import-not-found]  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class Cluster:
+    """The processes of one test; every one still running is killed at the end."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.database = _database_url(tmp_path)
+        self.env = base_environment(
+            tmp_path,
+            STEPLINE_HTTP_ALLOW="127.0.0.0/8",
+            STEPLINE_LEASE_SECONDS=LEASE_SECONDS,
+            STEPLINE_DRAIN_SECONDS="2",
+            STEPLINE_DATABASE_URL=self.database,
+        )
+        self.apis: list[ServeProcess] = []
+        self.workers: list[WorkerProcess] = []
+
+    def start_api(self) -> ServeProcess:
+        server = ServeProcess(["--no-worker"], self.env, credentials=("scale", "test"))
+        self.apis.append(server)
+        return server
+
+    def start_worker(self) -> WorkerProcess:
+        worker = WorkerProcess(self.database, self.env)
+        self.workers.append(worker)
+        return worker
+
+    def logs(self) -> str:
+        parts = [f"api {i}: {p.stderr_tail(1500)}" for i, p in enumerate(self.apis)]
+        parts += [f"worker {i}: {p.stderr_tail(1500)}" for i, p in enumerate(self.workers)]
+        return "\n".join(parts)
+
+    def kill_all(self) -> None:
+        for process in [*self.apis, *self.workers]:
+            process.kill()
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    made = Cluster(tmp_path)
+    yield made
+    made.kill_all()
+
+
+@pytest.fixture
+def apis() -> Iterator[FakeApis]:
+    with FakeApis() as server:
+        server.flaky_failures = 1  # every execution's first call fails once: Retry runs
+        server.slow_seconds = 0.05  # long enough that the kill finds calls in flight
+        yield server
+
+
+# -------------------------------------------------------------------------------- reading
+
+
+def _listing(sfn: Any, machine_arn: str, status: str | None = None) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    request: dict[str, Any] = {"stateMachineArn": machine_arn, "maxResults": 1000}
+    if status is not None:
+        request["statusFilter"] = status
+    for _ in range(50):
+        page = sfn.list_executions(**request)
+        found.extend(page["executions"])
+        if "nextToken" not in page:
+            break
+        request["nextToken"] = page["nextToken"]
+    return found
+
+
+def _history(sfn: Any, arn: str) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    request: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}
+    for _ in range(20):
+        page = sfn.get_execution_history(**request)
+        events.extend(page["events"])
+        if "nextToken" not in page:
+            break
+        request["nextToken"] = page["nextToken"]
+    return events
+
+
+def _problems(arn: str, events: list[dict[str, Any]]) -> list[str]:
+    problems: list[str] = []
+    ids = [event["id"] for event in events]
+    if ids != list(range(1, len(events) + 1)):
+        problems.append(f"event ids are not 1..{len(events)}")
+    for event in events:
+        if not 0 <= event.get("previousEventId", 0) < event["id"]:
+            problems.append(f"event {event['id']} has previousEventId {event['previousEventId']}")
+    entered: Counter[str] = Counter()
+    succeeded: Counter[str] = Counter()
+    current: str | None = None
+    for event in events:
+        if event["type"].endswith("StateEntered"):
+            current = event["stateEnteredEventDetails"]["name"]
+            entered[current] += 1
+        elif event["type"] == "TaskSucceeded" and current is not None:
+            succeeded[current] += 1
+    if entered != EXPECTED_ENTERED:
+        problems.append(f"states entered {dict(entered)}")
+    for state in TASK_STATES:
+        if succeeded[state] != 1:
+            problems.append(f"{state} recorded {succeeded[state]} TaskSucceeded events")
+    if not events or events[-1]["type"] != "ExecutionSucceeded":
+        problems.append(f"last event {events[-1]['type'] if events else None}")
+    return [f"{arn}: {problem}" for problem in problems]
+
+
+# ---------------------------------------------------------------------------------- test
+
+
+def test_two_apis_three_workers_survive_kill_9_of_a_worker_and_an_api(
+    cluster: Cluster, apis: FakeApis
+) -> None:
+    with ThreadPoolExecutor(5) as pool:
+        api_futures = [pool.submit(cluster.start_api) for _ in range(2)]
+        worker_futures = [pool.submit(cluster.start_worker) for _ in range(3)]
+        api_a, api_b = (future.result() for future in api_futures)
+        for future in worker_futures:
+            future.result()
+    sfn_a = api_a.client("stepfunctions", max_pool_connections=_CLIENT_THREADS)
+    sfn_b = api_b.client("stepfunctions", max_pool_connections=_CLIENT_THREADS)
+    connection_arn = api_a.client("events").create_connection(
+        Name="scale",
+        AuthorizationType="API_KEY",
+        AuthParameters={
+            "ApiKeyAuthParameters": {
+                "ApiKeyName": "Authorization",
+                "ApiKeyValue": f"Bearer {apis.secrets.license_key}",
+            }
+        },
+    )["ConnectionArn"]
+    # Created on API A, used at once by B and by the workers.
+    machine_arn = sfn_b.create_state_machine(
+        name="scale",
+        definition=json.dumps(_definition(apis.base_url, connection_arn)),
+        roleArn=ROLE_ARN,
+    )["stateMachineArn"]
+
+    def start(index: int) -> str:
+        sfn = sfn_a if index % 2 else sfn_b
+        reply = sfn.start_execution(
+            stateMachineArn=machine_arn,
+            name=f"run-{index:04d}",
+            input=json.dumps({"key": f"k{index}", "wait": 1 + index % 2, "items": list(ITEMS)}),
+        )
+        return str(reply["executionArn"])
+
+    begun = time.monotonic()
+    with ThreadPoolExecutor(_CLIENT_THREADS) as pool:
+        started = list(pool.map(start, range(EXECUTIONS)))
+    started_in = time.monotonic() - begun
+
+    # Kill once some have succeeded: the others are waiting, retrying or calling.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if len(_listing(sfn_b, machine_arn, "SUCCEEDED")) >= EXECUTIONS // 10:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"too few executions succeeded within 60 s:\n{cluster.logs()}")
+    cluster.workers[0].kill()
+    api_a.kill()
+    killed_at = time.time()
+    cluster.start_worker()
+
+    deadline = time.monotonic() + _FINISH_TIMEOUT
+    while time.monotonic() < deadline:
+        if not _listing(sfn_b, machine_arn, "RUNNING"):
+            break
+        time.sleep(0.25)
+    executions = {item["executionArn"]: item for item in _listing(sfn_b, machine_arn)}
+    running = [arn for arn, item in executions.items() if item["status"] == "RUNNING"]
+    assert not running, (
+        f"{len(running)} still running {_FINISH_TIMEOUT:.0f} s after the kills: {running[:3]}\n"
+        f"{cluster.logs()}"
+    )
+    assert sorted(executions) == sorted(started)
+    statuses = Counter(item["status"] for item in executions.values())
+    assert statuses == Counter({"SUCCEEDED": EXECUTIONS}), (statuses, cluster.logs())
+    finished_before = sum(
+        1 for item in executions.values() if item["stopDate"].timestamp() < killed_at
+    )
+    assert 0 < finished_before < EXECUTIONS, finished_before  # the kill was mid-run
+
+    with ThreadPoolExecutor(_CLIENT_THREADS) as pool:
+        histories = list(pool.map(lambda arn: (arn, _history(sfn_b, arn)), started))
+    problems = [problem for arn, events in histories for problem in _problems(arn, events)]
+    assert not problems, "\n".join(problems[:20])
+    for worker in cluster.workers[1:]:
+        assert worker.stop() == 0, worker.stderr_tail()
+    assert api_b.stop() == 0
+    print(f"started {EXECUTIONS} executions in {started_in:.1f} s on {cluster.database}")
