@@ -137,8 +137,10 @@ def build_app(context: ServiceContext, *, auth: SigV4Verifier | None = None) -> 
 async def close_context(context: ServiceContext) -> None:
     """Close what :func:`open_context` opened (after the worker stopped: the runs it let finish
     have logged their last events)."""
+    from stepline.service._exec_hub import hub_of
     from stepline.service._pacing import StorePacer
 
+    hub_of(context).stop_listening()
     await context.execution_logs.aclose()
     await context.http.aclose()
     pacer = context.http.pacer

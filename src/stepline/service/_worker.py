@@ -91,6 +91,8 @@ class Worker:
             self._stopping = False
             self._loop_task = asyncio.create_task(self._claim_loop(), name="stepline-worker")
             self._hub.worker = self
+            # Executions made due by other processes (started, completed tokens) wake it.
+            self._hub.listen(self.context.store)
 
     async def stop(self) -> None:
         """Stop claiming; let runs in flight finish within the grace period; release the rest.

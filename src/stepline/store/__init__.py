@@ -5,6 +5,8 @@
 - :class:`MemoryStore` — in process memory (tests, Express, ``stepline run``).
 - :class:`SqliteStore` — one file, WAL, a single writer thread with group commit.
 - :func:`open_store` — a store from a database URL.
+- Wake-up signals across processes: ``subscribe``/``signal`` on the channels
+  :data:`CHANNEL_EXECUTIONS` and :data:`CHANNEL_ACTIVITIES`.
 
 Records are frozen dataclasses (:mod:`stepline.store._records`); errors derive from
 :class:`StoreError`.
@@ -50,10 +52,13 @@ from stepline.store._records import (
     TimerRecord,
 )
 from stepline.store._records_shared import KIND_CONNECTION, KIND_IAM, ServiceRecord
+from stepline.store._signals import CHANNEL_ACTIVITIES, CHANNEL_EXECUTIONS
 from stepline.store._sql import SCHEMA_VERSION
 from stepline.store._sqlite import SqliteStore
 
 __all__ = [
+    "CHANNEL_ACTIVITIES",
+    "CHANNEL_EXECUTIONS",
     "DEFAULT_PAGE_SIZE",
     "KIND_CONNECTION",
     "KIND_IAM",

@@ -12,6 +12,13 @@ from typing import TYPE_CHECKING, Any
 from stepline.store._paging import PageTokens, page_size
 from stepline.store._records import ActivityRecord, Page, StepCommit, TaskTokenRecord
 from stepline.store._rules import check_task_open, wake_time
+from stepline.store._signals import (
+    CHANNEL_ACTIVITIES,
+    CHANNEL_EXECUTIONS,
+    LocalSignals,
+    due_now,
+    schedules_activity,
+)
 
 __all__ = ["MemoryTokensMixin"]
 
@@ -22,6 +29,7 @@ class MemoryTokensMixin:
     if TYPE_CHECKING:
         _runs: dict[str, Any]
         _tokens: PageTokens
+        _signals: LocalSignals
 
         def _open(self) -> None: ...
 
@@ -63,6 +71,8 @@ class MemoryTokensMixin:
                 self._token_order += 1
                 self._token_seq[record.token] = self._token_order
                 self._task_tokens[record.token] = record
+        if schedules_activity(step.tokens_add):
+            self._signals.fire((CHANNEL_ACTIVITIES,))
         for token in step.tokens_reported:
             reported = self._task_tokens.get(token)
             if reported is not None:
@@ -87,6 +97,8 @@ class MemoryTokensMixin:
             return  # a leased run looks at its tokens when it releases
         if run.wake_at is None or at < run.wake_at:
             run.wake_at = at
+            if due_now(at):
+                self._signals.fire((CHANNEL_EXECUTIONS,))
 
     # -- activities ----------------------------------------------------------------------------
 
@@ -167,6 +179,8 @@ class MemoryTokensMixin:
         )
         self._task_tokens[token] = done
         self._wake_run(done.execution_arn, now)
+        # Also when the execution is leased: its holder may be waiting for this outcome.
+        self._signals.fire((CHANNEL_EXECUTIONS,))
         return done
 
     async def heartbeat_task(self, token: str, *, now: float) -> TaskTokenRecord:

@@ -467,6 +467,13 @@ DELETE FROM task_tokens WHERE seq = ?
 UPDATE execution_runtime SET wake_at = ?
 WHERE seq = ? AND lease_token IS NULL AND (wake_at IS NULL OR wake_at > ?)
 
+-- name: notify
+SELECT pg_notify(?, '')
+-- name: mark_task_token_reported
+UPDATE task_tokens SET started_reported = 1 WHERE token = ?
+-- name: lock_task_execution
+SELECT seq FROM task_tokens WHERE token = ?
+
 -- >>> scale-out (issue #7): shared service records and cross-process pacing
 -- name: list_service_records
 SELECT kind, name, document, secret, version FROM service_records WHERE kind = ? ORDER BY name
@@ -510,6 +517,15 @@ DELETE FROM pacing_slots WHERE slot_id = ?
 UPDATE pacing_slots SET expires_at = ? WHERE owner = ?
 -- <<< scale-out
 """
+
+# Issue #7 (the queries after wake_unleased_runtime): ``notify`` signals a wake-up channel at
+# commit (PostgreSQL's NOTIFY; a function of that name on SQLite's writer, see
+# ``_signals.py``). ``mark_task_token_reported`` sets one field only, so that it never writes
+# back stale values of a row that another transaction changed (SendTaskSuccess racing the step
+# that records ActivityStarted). ``lock_task_execution``: PostgreSQL locks the execution's
+# runtime row there, before any token row, so that every transaction touching an execution's
+# tokens locks in one order (runtime, then tokens) and then reads the latest committed rows;
+# SQLite's single writer needs no lock, so its version only reads.
 
 _MARKER = re.compile(r"^-- (name|migration): (.+)$", re.MULTILINE)
 

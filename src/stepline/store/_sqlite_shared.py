@@ -9,12 +9,12 @@ cannot change under them. On SQLite the writer thread's transaction serializes t
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any, Final
 
 from stepline.store._errors import StoreConflict
 from stepline.store._records_shared import ServiceRecord
 from stepline.store._sql import QUERIES as Q
+from stepline.store._sql_connection import SqlConnection
 
 __all__ = [
     "acquire_pacing_slot",
@@ -39,18 +39,18 @@ def _record(row: tuple[Any, ...]) -> ServiceRecord:
     return ServiceRecord(kind, name, document, None if secret is None else bytes(secret), version)
 
 
-def _generation(connection: sqlite3.Connection, kind: str) -> int:
+def _generation(connection: SqlConnection, kind: str) -> int:
     row = connection.execute(Q["service_records_generation"], (kind,)).fetchone()
     return 0 if row is None else int(row[0])
 
 
-def service_records_generation(connection: sqlite3.Connection, kind: str) -> int:
+def service_records_generation(connection: SqlConnection, kind: str) -> int:
     """How many changes the records of ``kind`` have seen (0: none yet)."""
     return _generation(connection, kind)
 
 
 def list_service_records(
-    connection: sqlite3.Connection, kind: str
+    connection: SqlConnection, kind: str
 ) -> tuple[int, tuple[ServiceRecord, ...]]:
     """The generation of ``kind`` and all its records, by name (run in one read transaction)."""
     generation = _generation(connection, kind)
@@ -58,7 +58,7 @@ def list_service_records(
     return generation, tuple(_record(row) for row in rows)
 
 
-def _get(connection: sqlite3.Connection, kind: str, name: str) -> ServiceRecord | None:
+def _get(connection: SqlConnection, kind: str, name: str) -> ServiceRecord | None:
     row = connection.execute(Q["get_service_record"], (kind, name)).fetchone()
     return None if row is None else _record(row)
 
@@ -73,7 +73,7 @@ def _conflict(kind: str, name: str, existing: ServiceRecord | None) -> StoreConf
 
 
 def put_service_record(
-    connection: sqlite3.Connection,
+    connection: SqlConnection,
     *,
     kind: str,
     name: str,
@@ -101,7 +101,7 @@ def put_service_record(
 
 
 def delete_service_record(
-    connection: sqlite3.Connection, *, kind: str, name: str, expected_version: int | None
+    connection: SqlConnection, *, kind: str, name: str, expected_version: int | None
 ) -> bool:
     """Delete a record (only at ``expected_version`` when given); whether it existed.
 
@@ -123,7 +123,7 @@ def delete_service_record(
 
 
 def take_pacing_token(
-    connection: sqlite3.Connection, *, key: str, rate: float, burst: float, now: float
+    connection: SqlConnection, *, key: str, rate: float, burst: float, now: float
 ) -> float:
     """Take one token of ``key``'s bucket: 0.0 when taken, else the seconds to wait first.
 
@@ -148,7 +148,7 @@ def take_pacing_token(
 
 
 def acquire_pacing_slot(
-    connection: sqlite3.Connection,
+    connection: SqlConnection,
     *,
     key: str,
     slot_id: str,
@@ -170,11 +170,11 @@ def acquire_pacing_slot(
     return True
 
 
-def release_pacing_slot(connection: sqlite3.Connection, slot_id: str) -> None:
+def release_pacing_slot(connection: SqlConnection, slot_id: str) -> None:
     """Give a slot back (nothing happens if it expired and went already)."""
     connection.execute(Q["delete_pacing_slot"], (slot_id,))
 
 
-def renew_pacing_slots(connection: sqlite3.Connection, owner: str, expires_at: float) -> int:
+def renew_pacing_slots(connection: SqlConnection, owner: str, expires_at: float) -> int:
     """Move every slot ``owner`` holds to expire at ``expires_at``; how many there were."""
     return connection.execute(Q["renew_pacing_slots"], (expires_at, owner)).rowcount
