@@ -313,3 +313,70 @@ def test_two_apis_three_workers_survive_kill_9_of_a_worker_and_an_api(
         assert worker.stop() == 0, worker.stderr_tail()
     assert api_b.stop() == 0
     print(f"started {EXECUTIONS} executions in {started_in:.1f} s on {cluster.database}")
+
+
+def test_activity_and_callback_tokens_work_through_any_api_process(
+    cluster: Cluster, apis: FakeApis
+) -> None:
+    """A task scheduled by a worker reaches a GetActivityTask long poll on another API
+    process; SendTaskSuccess and a callback's token complete through either API process; a
+    long poll in flight does not hold up that process's SIGTERM."""
+    with ThreadPoolExecutor(3) as pool:
+        api_a_future, api_b_future = (pool.submit(cluster.start_api) for _ in range(2))
+        worker_future = pool.submit(cluster.start_worker)
+        api_a, api_b = api_a_future.result(), api_b_future.result()
+        worker_future.result()
+    sfn_a, sfn_b = api_a.client("stepfunctions"), api_b.client("stepfunctions", read_timeout=70)
+    activity = sfn_a.create_activity(name="scale-work")["activityArn"]
+    connection_arn = api_a.client("events").create_connection(
+        Name="hook",
+        AuthorizationType="API_KEY",
+        AuthParameters={"ApiKeyAuthParameters": {"ApiKeyName": "x-key", "ApiKeyValue": "k"}},
+    )["ConnectionArn"]
+    definition = {
+        "StartAt": "Work",
+        "States": {
+            "Work": {"Type": "Task", "Resource": activity, "ResultPath": "$.work", "Next": "Hook"},
+            "Hook": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::http:invoke.waitForTaskToken",
+                "Parameters": {
+                    "ApiEndpoint": f"{apis.base_url}/echo",
+                    "Method": "POST",
+                    "Authentication": {"ConnectionArn": connection_arn},
+                    "RequestBody": {"token.$": "$$.Task.Token"},
+                },
+                "ResultPath": "$.hook",
+                "End": True,
+            },
+        },
+    }
+    machine = sfn_a.create_state_machine(
+        name="tokens", definition=json.dumps(definition), roleArn=ROLE_ARN
+    )["stateMachineArn"]
+    arn = sfn_a.start_execution(stateMachineArn=machine, input='{"n": 1}')["executionArn"]
+
+    task = sfn_b.get_activity_task(activityArn=activity, workerName="elsewhere")
+    assert task.get("taskToken"), "no activity task reached the other API process"
+    assert json.loads(task["input"]) == {"n": 1}
+    sfn_a.send_task_success(taskToken=task["taskToken"], output='{"done": true}')
+
+    deadline = time.monotonic() + 30
+    while not apis.recorded("/echo") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (posted,) = apis.recorded("/echo")
+    sfn_b.send_task_success(taskToken=posted.json()["token"], output='{"hooked": true}')
+    status = "RUNNING"
+    while status == "RUNNING" and time.monotonic() < deadline:
+        status = sfn_a.describe_execution(executionArn=arn)["status"]
+        time.sleep(0.05)
+    assert status == "SUCCEEDED", cluster.logs()
+    output = json.loads(sfn_a.describe_execution(executionArn=arn)["output"])
+    assert output["work"] == {"done": True} and output["hook"] == {"hooked": True}
+
+    # A poll waiting on B when B is told to stop answers "no task" and B exits at once.
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(sfn_b.get_activity_task, activityArn=activity)
+        time.sleep(0.5)  # let the poll reach the server
+        assert api_b.stop() == 0
+        assert "taskToken" not in waiting.result(timeout=30)

@@ -291,6 +291,7 @@ async def _serve(
         ),
         announcement,
         out,
+        context,
     )
     # uvicorn re-raises the signal that stopped it once it has shut down; a handler that does
     # nothing turns that into a normal return, so the exit status is 0.
@@ -305,8 +306,11 @@ async def _serve(
     return EXIT_OK
 
 
-def _make_server(config: Any, announcement: str, out: TextIO) -> Any:
-    """uvicorn's server, printing the announcement once it accepts requests."""
+def _make_server(
+    config: Any, announcement: str, out: TextIO, context: ServiceContext | None = None
+) -> Any:
+    """uvicorn's server, printing the announcement once it accepts requests, and ending the
+    context's long polls when a signal stops it (so that they do not hold the shutdown)."""
     import uvicorn
 
     class Server(uvicorn.Server):
@@ -314,6 +318,15 @@ def _make_server(config: Any, announcement: str, out: TextIO) -> Any:
             await super().startup(sockets=sockets)
             if self.started:
                 print(announcement, file=out, flush=True)
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            super().handle_exit(sig, frame)
+            if context is not None:
+                from stepline.service._exec_hub import hub_of
+
+                # A signal handler may interrupt the loop anywhere: hand over through it.
+                with contextlib.suppress(RuntimeError):
+                    asyncio.get_running_loop().call_soon_threadsafe(hub_of(context).shut_down)
 
     return Server(config)
 

@@ -34,6 +34,7 @@ class ExecutionHub:
     __slots__ = (
         "__weakref__",
         "_activity",
+        "_closing",
         "_unsubscribe",
         "_wake",
         "express",
@@ -55,6 +56,17 @@ class ExecutionHub:
         """Execution ARN → how the run holding it here takes news of its tokens (an outcome
         stored, an activity task taken) without waiting for its lease to be released."""
         self._unsubscribe: list[Callable[[], None]] | None = None
+        self._closing = False
+
+    @property
+    def closing(self) -> bool:
+        """Whether the process is shutting down (long polls answer at once)."""
+        return self._closing
+
+    def shut_down(self) -> None:
+        """The process stops: wake the long polls, which then answer without a task."""
+        self._closing = True
+        self.activity_scheduled()
 
     def listen(self, store: Store) -> None:
         """Hear the store's signals too (idempotent; call from the running event loop): work

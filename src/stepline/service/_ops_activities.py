@@ -181,7 +181,8 @@ class _ActivityOps:
             if taken is not None:
                 return {"taskToken": taken.token, "input": taken.input or "{}"}
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if remaining <= 0 or self.hub.closing:
+                # Shutting down (SIGTERM): answer "no task" now rather than hold the drain.
                 return {}
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), min(remaining, _POLL_SECONDS))
