@@ -23,6 +23,7 @@ from stepline.store._errors import (
     StoreClosed,
     StoreConflict,
     StoreError,
+    StoreUnavailable,
     TaskClosed,
 )
 from stepline.store._memory import MemoryStore
@@ -93,6 +94,7 @@ __all__ = [
     "StoreClosed",
     "StoreConflict",
     "StoreError",
+    "StoreUnavailable",
     "TaskClosed",
     "TaskTokenRecord",
     "TaskTokenStatus",

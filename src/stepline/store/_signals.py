@@ -36,6 +36,7 @@ __all__ = [
     "CHANNEL_EXECUTIONS",
     "LocalSignals",
     "PendingSignals",
+    "check_channel",
     "due_now",
     "notify",
     "schedules_activity",
@@ -63,6 +64,12 @@ def due_now(wake_at: float | None) -> bool:
 def schedules_activity(tokens_add: Iterable[TaskTokenRecord]) -> bool:
     """Whether a step schedules an activity task (worth a signal to ``GetActivityTask``)."""
     return any(t.activity_arn is not None and t.status == "SCHEDULED" for t in tokens_add)
+
+
+def check_channel(channel: str) -> None:
+    """Raise ``ValueError`` naming the known channels, unless ``channel`` is one of them."""
+    if channel not in CHANNELS:
+        raise ValueError(f"Unknown store channel {channel!r}; use one of {', '.join(CHANNELS)}.")
 
 
 class _Subscription:
@@ -106,7 +113,7 @@ class LocalSignals:
             ValueError: An unknown channel.
             RuntimeError: Called outside a running event loop.
         """
-        self._check(channel)
+        check_channel(channel)
         subscription = _Subscription(callback, asyncio.get_running_loop())
         with self._lock:
             self._subscribers[channel] = (*self._subscribers[channel], subscription)
@@ -125,14 +132,8 @@ class LocalSignals:
         Raises:
             ValueError: An unknown channel.
         """
-        self._check(channel)
+        check_channel(channel)
         self.fire((channel,))
-
-    def _check(self, channel: str) -> None:
-        if channel not in self._subscribers:
-            raise ValueError(
-                f"Unknown store channel {channel!r}; use one of {', '.join(CHANNELS)}."
-            )
 
     def fire(self, channels: Iterable[str]) -> None:
         """Schedule the callbacks of ``channels`` on their loops (callable from any thread)."""
