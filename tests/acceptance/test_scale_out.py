@@ -1,8 +1,8 @@
 """Scale-out (issue #7): 2 API processes and 3 workers on one database, ``kill -9`` mid-run.
 
 Real processes: two ``stepline serve --no-worker`` and three ``stepline worker`` on one
-database — PostgreSQL when ``STEPLINE_TEST_POSTGRES_URL`` is set and this stepline can open it
-(each run in a schema of its own), else one SQLite file — with short leases
+database — PostgreSQL when ``STEPLINE_TEST_POSTGRES_URL`` is set (each run in a schema of its
+own, dropped afterwards), else one SQLite file — with short leases
 (``STEPLINE_LEASE_SECONDS``) so that work held by a killed process is taken over quickly.
 1,000 Standard executions, started through both API processes, mix HTTP Tasks against a local
 server (one that fails once per execution, so every execution retries), Waits of 1 or 2
@@ -17,9 +17,7 @@ worker is started again, the API process is not (clients go on with the other on
 from __future__ import annotations
 
 import json
-import os
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +27,7 @@ from typing import Any, Final
 import pytest
 
 from support.fake_apis import FakeApis
+from support.postgres import POSTGRES_URL, drop_schema, new_schema, schema_url
 from support.serve_process import ServeProcess, base_environment
 from support.worker_process import WorkerProcess
 
@@ -106,27 +105,19 @@ TASK_STATES: Final = ("Call", "Confirm")
 # ------------------------------------------------------------------------------ processes
 
 
-def _database_url(tmp_path: Path) -> str:
-    postgres = os.environ.get("STEPLINE_TEST_POSTGRES_URL")
-    if postgres and _postgres_supported():
-        separator = "&" if "?" in postgres else "?"
-        return f"{postgres}{separator}schema=scale_{uuid.uuid4().hex[:12]}"
-    return f"sqlite:///{tmp_path / 'shared.db'}"
-
-
-def _postgres_supported() -> bool:
-    try:
-        import stepline.store._postgres  # type: ignore[import-not-found]  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def _database_url(tmp_path: Path) -> tuple[str, str | None]:
+    """The database URL, and the PostgreSQL schema to drop afterwards (None: SQLite)."""
+    if POSTGRES_URL:
+        schema = new_schema()
+        return schema_url(schema), schema
+    return f"sqlite:///{tmp_path / 'shared.db'}", None
 
 
 class Cluster:
     """The processes of one test; every one still running is killed at the end."""
 
     def __init__(self, tmp_path: Path) -> None:
-        self.database = _database_url(tmp_path)
+        self.database, self.schema = _database_url(tmp_path)
         self.env = base_environment(
             tmp_path,
             STEPLINE_HTTP_ALLOW="127.0.0.0/8",
@@ -155,6 +146,8 @@ class Cluster:
     def kill_all(self) -> None:
         for process in [*self.apis, *self.workers]:
             process.kill()
+        if self.schema is not None:
+            drop_schema(self.schema)
 
 
 @pytest.fixture
