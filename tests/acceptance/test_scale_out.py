@@ -27,6 +27,7 @@ from typing import Any, Final
 import pytest
 
 from support.fake_apis import FakeApis
+from support.histories import full_history, history_problems, list_executions
 from support.postgres import POSTGRES_URL, drop_schema, new_schema, schema_url
 from support.serve_process import ServeProcess, base_environment
 from support.worker_process import WorkerProcess
@@ -165,62 +166,6 @@ def apis() -> Iterator[FakeApis]:
         yield server
 
 
-# -------------------------------------------------------------------------------- reading
-
-
-def _listing(sfn: Any, machine_arn: str, status: str | None = None) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    request: dict[str, Any] = {"stateMachineArn": machine_arn, "maxResults": 1000}
-    if status is not None:
-        request["statusFilter"] = status
-    for _ in range(50):
-        page = sfn.list_executions(**request)
-        found.extend(page["executions"])
-        if "nextToken" not in page:
-            break
-        request["nextToken"] = page["nextToken"]
-    return found
-
-
-def _history(sfn: Any, arn: str) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    request: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}
-    for _ in range(20):
-        page = sfn.get_execution_history(**request)
-        events.extend(page["events"])
-        if "nextToken" not in page:
-            break
-        request["nextToken"] = page["nextToken"]
-    return events
-
-
-def _problems(arn: str, events: list[dict[str, Any]]) -> list[str]:
-    problems: list[str] = []
-    ids = [event["id"] for event in events]
-    if ids != list(range(1, len(events) + 1)):
-        problems.append(f"event ids are not 1..{len(events)}")
-    for event in events:
-        if not 0 <= event.get("previousEventId", 0) < event["id"]:
-            problems.append(f"event {event['id']} has previousEventId {event['previousEventId']}")
-    entered: Counter[str] = Counter()
-    succeeded: Counter[str] = Counter()
-    current: str | None = None
-    for event in events:
-        if event["type"].endswith("StateEntered"):
-            current = event["stateEnteredEventDetails"]["name"]
-            entered[current] += 1
-        elif event["type"] == "TaskSucceeded" and current is not None:
-            succeeded[current] += 1
-    if entered != EXPECTED_ENTERED:
-        problems.append(f"states entered {dict(entered)}")
-    for state in TASK_STATES:
-        if succeeded[state] != 1:
-            problems.append(f"{state} recorded {succeeded[state]} TaskSucceeded events")
-    if not events or events[-1]["type"] != "ExecutionSucceeded":
-        problems.append(f"last event {events[-1]['type'] if events else None}")
-    return [f"{arn}: {problem}" for problem in problems]
-
-
 # ---------------------------------------------------------------------------------- test
 
 
@@ -269,7 +214,7 @@ def test_two_apis_three_workers_survive_kill_9_of_a_worker_and_an_api(
     # Kill once some have succeeded: the others are waiting, retrying or calling.
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if len(_listing(sfn_b, machine_arn, "SUCCEEDED")) >= EXECUTIONS // 10:
+        if len(list_executions(sfn_b, machine_arn, "SUCCEEDED")) >= EXECUTIONS // 10:
             break
         time.sleep(0.1)
     else:
@@ -281,10 +226,10 @@ def test_two_apis_three_workers_survive_kill_9_of_a_worker_and_an_api(
 
     deadline = time.monotonic() + _FINISH_TIMEOUT
     while time.monotonic() < deadline:
-        if not _listing(sfn_b, machine_arn, "RUNNING"):
+        if not list_executions(sfn_b, machine_arn, "RUNNING"):
             break
         time.sleep(0.25)
-    executions = {item["executionArn"]: item for item in _listing(sfn_b, machine_arn)}
+    executions = {item["executionArn"]: item for item in list_executions(sfn_b, machine_arn)}
     running = [arn for arn, item in executions.items() if item["status"] == "RUNNING"]
     assert not running, (
         f"{len(running)} still running {_FINISH_TIMEOUT:.0f} s after the kills: {running[:3]}\n"
@@ -299,8 +244,12 @@ def test_two_apis_three_workers_survive_kill_9_of_a_worker_and_an_api(
     assert 0 < finished_before < EXECUTIONS, finished_before  # the kill was mid-run
 
     with ThreadPoolExecutor(_CLIENT_THREADS) as pool:
-        histories = list(pool.map(lambda arn: (arn, _history(sfn_b, arn)), started))
-    problems = [problem for arn, events in histories for problem in _problems(arn, events)]
+        histories = list(pool.map(lambda arn: (arn, full_history(sfn_b, arn)), started))
+    problems = [
+        problem
+        for arn, events in histories
+        for problem in history_problems(arn, events, EXPECTED_ENTERED, TASK_STATES)
+    ]
     assert not problems, "\n".join(problems[:20])
     for worker in cluster.workers[1:]:
         assert worker.stop() == 0, worker.stderr_tail()

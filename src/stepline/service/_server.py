@@ -44,6 +44,7 @@ async def open_context(config: ServiceConfig) -> ServiceContext:
     """
     from stepline.connections import (
         Connections,
+        InMemorySecretStore,
         SecretCipher,
         load_or_create_key,
     )
@@ -52,7 +53,7 @@ async def open_context(config: ServiceConfig) -> ServiceContext:
     from stepline.service._logs import ExecutionLogs
     from stepline.service._nested import register_nested
     from stepline.service._pacing import StorePacer
-    from stepline.service._shared_records import SecretBlobs, SharedRecords, register_records
+    from stepline.service._shared_records import SharedRecords, register_records
     from stepline.service._shared_tasks import SharedHttpInvoker
     from stepline.store import open_store
     from stepline.tasks import HTTP_INVOKE, HttpTask, TaskRegistry
@@ -63,7 +64,7 @@ async def open_context(config: ServiceConfig) -> ServiceContext:
     # The key before the store too: a bad STEPLINE_SECRET_KEY leaves nothing open either.
     cipher = SecretCipher(SecretCipher.generate_key() if in_memory else load_or_create_key())
     store = await open_store(config.database_url)
-    secrets = SecretBlobs(cipher)
+    secrets = InMemorySecretStore(cipher)
     connections = Connections(region=config.region, account=config.account, secret_store=secrets)
     roles = Roles(account=config.account)
     records = SharedRecords(store, connections, secrets, roles)

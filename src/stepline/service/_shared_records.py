@@ -1,7 +1,7 @@
 """Connections and IAM records kept in the store: every process of a deployment sees one set.
 
 Each process keeps working copies — the :class:`~stepline.connections.Connections` registry
-(its secrets in a :class:`SecretBlobs` cache of ciphertext) and the
+(its secrets in an :class:`~stepline.connections.InMemorySecretStore`: ciphertext) and the
 :class:`~stepline.policy.Roles` registry — and the store holds the truth
 (:class:`~stepline.store.ServiceRecord`: one per connection, with its secret's ciphertext, and
 one IAM document). Secrets stay encrypted at rest exactly as before: the ciphertext the
@@ -27,15 +27,18 @@ import contextlib
 import logging
 import time
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import orjson
 
-from stepline._secret import Secret
-from stepline.connections import ConnectionConflict, Connections, SecretCipher
-from stepline.connections._secrets import open_secret, seal_secret
+from stepline.connections import (
+    ConnectionConflict,
+    Connections,
+    InMemorySecretStore,
+    SecretCipher,
+)
 from stepline.policy import Roles
 from stepline.service._events_files import RecordsFileError, read_json_file
 from stepline.store import KIND_CONNECTION, KIND_IAM, Store, StoreConflict
@@ -43,7 +46,7 @@ from stepline.store import KIND_CONNECTION, KIND_IAM, Store, StoreConflict
 if TYPE_CHECKING:
     from stepline.service._context import ServiceContext
 
-__all__ = ["SecretBlobs", "SharedRecords", "records_of", "register_records"]
+__all__ = ["SharedRecords", "records_of", "register_records"]
 
 T = TypeVar("T")
 
@@ -56,41 +59,6 @@ _IMPORTED_SUFFIX: Final = ".imported"
 CONNECTIONS_FILE: Final = "connections.json"
 IAM_FILE: Final = "iam.json"
 SECRETS_DIRECTORY: Final = "secrets"
-
-
-class SecretBlobs:
-    """The registry's secret store: ciphertext by secret id, mirrored from the store.
-
-    Implements :class:`~stepline.connections.SecretStore`; plaintext exists only in the
-    :class:`Secret` values :meth:`get` returns.
-    """
-
-    __slots__ = ("_blobs", "_cipher")
-
-    def __init__(self, cipher: SecretCipher) -> None:
-        self._cipher = cipher
-        self._blobs: dict[str, bytes] = {}
-
-    def __repr__(self) -> str:
-        return f"SecretBlobs({len(self._blobs)} secrets, key_id={self._cipher.key_id!r})"
-
-    def put(self, secret_id: str, value: Mapping[str, str | Secret]) -> None:
-        self._blobs[secret_id] = seal_secret(self._cipher, secret_id, value)
-
-    def get(self, secret_id: str) -> dict[str, Secret] | None:
-        blob = self._blobs.get(secret_id)
-        return None if blob is None else open_secret(self._cipher, secret_id, blob)
-
-    def delete(self, secret_id: str) -> None:
-        self._blobs.pop(secret_id, None)
-
-    def ciphertext(self, secret_id: str) -> bytes | None:
-        """The stored ciphertext of a secret (what goes into the store)."""
-        return self._blobs.get(secret_id)
-
-    def replace(self, blobs: dict[str, bytes]) -> None:
-        """Hold exactly ``blobs`` (ciphertext read from the store)."""
-        self._blobs = blobs
 
 
 class SharedRecords:
@@ -109,7 +77,7 @@ class SharedRecords:
         self,
         store: Store,
         connections: Connections,
-        secrets: SecretBlobs,
+        secrets: InMemorySecretStore,
         roles: Roles,
         *,
         ttl: float = DEFAULT_TTL_SECONDS,
@@ -159,7 +127,7 @@ class SharedRecords:
                 blobs[record.secret_arn] = row.secret
         # Unchanged records keep their identity, so that resolved credentials and OAuth
         # tokens cached for them survive a reload caused by another connection's change.
-        self.secrets.replace(blobs)
+        self.secrets.replace_ciphertexts(blobs)
         self.connections.load_records(records, keep_unchanged=True)
         self._versions = versions
         self._generations[KIND_CONNECTION] = generation

@@ -1,8 +1,9 @@
 """The worker: claims runnable executions from the store and drives them, many at once.
 
-One loop claims up to ``worker_concurrency`` due executions (``claim_runnable`` with a lease)
-and starts a :class:`~stepline.service._worker_run.ClaimedRun` for each as an asyncio task, so
-the steps of many executions are in flight together and the SQLite store's writer commits
+One loop claims due executions (``claim_runnable`` with a lease; up to ``worker_concurrency``
+at once, :data:`CLAIM_BATCH` per claim so that several workers share a burst) and starts a
+:class:`~stepline.service._worker_run.ClaimedRun` for each as an asyncio task, so the steps of
+many executions are in flight together and the SQLite store's writer commits
 them in groups. The loop sleeps until StartExecution in this process wakes it, a run ends
 (capacity freed), or the store's next wake-up time (``next_wake_at``: the earliest timer,
 deadline or lease expiry) — bounded by a poll interval so that work written by another process
@@ -41,6 +42,8 @@ __all__ = ["Worker"]
 _log = logging.getLogger("stepline.service.worker")
 
 DEFAULT_POLL_SECONDS: Final = 1.0
+CLAIM_BATCH: Final = 32
+"""Most executions one claim takes (see the claim loop)."""
 # After a store error in the claim loop, wait this long before trying again.
 _ERROR_BACKOFF_SECONDS: Final = 1.0
 
@@ -199,11 +202,16 @@ class Worker:
             event.clear()
             try:
                 capacity = concurrency - len(self._runs) - self._offered
-                claims = await self.claim_once() if capacity > 0 else []
+                # Claimed a batch at a time, so that a burst of due executions spreads over the
+                # workers sharing the store instead of going whole to whichever claims first
+                # (a worker busy with the batches it has claims its next one later).
+                batch = min(capacity, CLAIM_BATCH)
+                claims = await self.claim_once(batch) if batch > 0 else []
                 for claim in claims:
                     self._spawn(claim)
-                if claims and len(claims) == capacity:
-                    # Capacity ran out before the due work did: claim again once runs end.
+                if claims and len(claims) == batch:
+                    # The batch or the capacity ran out before the due work did: claim again
+                    # once the new runs have started (or, at capacity, once runs end).
                     await asyncio.sleep(0)
                     continue
                 timeout = self.poll_seconds
