@@ -103,17 +103,24 @@ class SharedRecords:
         await self.refresh_connections(force=force)
         await self.refresh_iam(force=force)
 
-    async def _stale(self, kind: str, force: bool) -> bool:
-        now = self._clock()
-        if not force and now - self._checked[kind] < self.ttl:
-            return False
-        self._checked[kind] = now
+    def _due(self, kind: str, force: bool) -> bool:
+        return force or self._clock() - self._checked[kind] >= self.ttl
+
+    async def _stale(self, kind: str) -> bool:
+        self._checked[kind] = self._clock()
         generation = await self.store.service_records_generation(kind)
         return generation != self._generations[kind]
 
     async def refresh_connections(self, *, force: bool = False) -> None:
         """Reload the connections when the store's changed (checked every ``ttl``)."""
-        if not await self._stale(KIND_CONNECTION, force):
+        if self._due(KIND_CONNECTION, force):
+            # Under the lock of the changes: a reload never lands between a change applied
+            # to the copy and its write to the store.
+            async with self._lock:
+                await self._reload_connections()
+
+    async def _reload_connections(self) -> None:
+        if not await self._stale(KIND_CONNECTION):
             return
         from stepline.service._events_records import decode_record
 
@@ -134,7 +141,12 @@ class SharedRecords:
 
     async def refresh_iam(self, *, force: bool = False) -> None:
         """Reload roles and policies when the store's changed (checked every ``ttl``)."""
-        if not await self._stale(KIND_IAM, force):
+        if self._due(KIND_IAM, force):
+            async with self._lock:
+                await self._reload_iam()
+
+    async def _reload_iam(self) -> None:
+        if not await self._stale(KIND_IAM):
             return
         generation, stored = await self.store.list_service_records(KIND_IAM)
         if stored:
@@ -162,7 +174,7 @@ class SharedRecords:
 
         async with self._lock:
             for _ in range(_CHANGE_ATTEMPTS):
-                await self.refresh_connections(force=True)
+                await self._reload_connections()
                 expected = self._versions.get(name)
                 response = operation()
                 record = self.connections.get(name)
@@ -202,7 +214,7 @@ class SharedRecords:
         :class:`StoreConflict` is raised)."""
         async with self._lock:
             for attempt in range(_CHANGE_ATTEMPTS):
-                await self.refresh_iam(force=True)
+                await self._reload_iam()
                 expected = self._iam_version
                 result = operation()
                 document = orjson.dumps(self.roles.export_state()).decode()
