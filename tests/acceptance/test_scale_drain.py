@@ -50,16 +50,7 @@ def test_sigterm_drains_a_worker_and_another_takes_over_at_once(
         processes.append(api)
         first = WorkerProcess(database, env)
         processes.append(first)
-        connection = api.client("events").create_connection(
-            Name="drain",
-            AuthorizationType="API_KEY",
-            AuthParameters={
-                "ApiKeyAuthParameters": {
-                    "ApiKeyName": "Authorization",
-                    "ApiKeyValue": f"Bearer {apis.secrets.license_key}",
-                }
-            },
-        )["ConnectionArn"]
+        connection = apis.api_key_connection(api.client("events"), "drain")
         sfn = api.client("stepfunctions")
         definition = {
             "StartAt": "Call",

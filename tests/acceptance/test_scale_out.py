@@ -180,16 +180,7 @@ def test_two_apis_three_workers_survive_kill_9_of_a_worker_and_an_api(
             future.result()
     sfn_a = api_a.client("stepfunctions", max_pool_connections=_CLIENT_THREADS)
     sfn_b = api_b.client("stepfunctions", max_pool_connections=_CLIENT_THREADS)
-    connection_arn = api_a.client("events").create_connection(
-        Name="scale",
-        AuthorizationType="API_KEY",
-        AuthParameters={
-            "ApiKeyAuthParameters": {
-                "ApiKeyName": "Authorization",
-                "ApiKeyValue": f"Bearer {apis.secrets.license_key}",
-            }
-        },
-    )["ConnectionArn"]
+    connection_arn = apis.api_key_connection(api_a.client("events"), "scale")
     # Created on API A, used at once by B and by the workers.
     machine_arn = sfn_b.create_state_machine(
         name="scale",
