@@ -35,7 +35,10 @@ from support.worker_process import WorkerProcess
 EXECUTIONS: Final = 1000
 ITEMS: Final = ("a", "b", "c")
 ROLE_ARN: Final = "arn:aws:iam::123456789012:role/scale-test"
-LEASE_SECONDS: Final = "3"
+# Short enough that executions held by the killed worker resume within the test, long enough
+# that a worker slowed by a loaded machine still renews in time (a lease lost to a slow renewal
+# makes executions bounce between workers, each re-running its task).
+LEASE_SECONDS: Final = "8"
 _FINISH_TIMEOUT: Final = 90.0
 _CLIENT_THREADS: Final = 8
 
@@ -124,6 +127,9 @@ class Cluster:
             STEPLINE_HTTP_ALLOW="127.0.0.0/8",
             STEPLINE_LEASE_SECONDS=LEASE_SECONDS,
             STEPLINE_DRAIN_SECONDS="2",
+            # A worker's store operations queue for its few database connections: a shallow
+            # queue keeps lease renewals prompt.
+            STEPLINE_WORKER_CONCURRENCY="64",
             STEPLINE_DATABASE_URL=self.database,
         )
         self.apis: list[ServeProcess] = []
