@@ -30,6 +30,7 @@ from typing import Any, Final
 import pytest
 
 from support.fake_apis import FakeApis
+from support.histories import full_history, history_problems, list_executions
 from support.serve_process import ServeProcess, base_environment
 
 EXECUTIONS: Final = 200
@@ -153,71 +154,6 @@ def apis() -> Iterator[FakeApis]:
         yield server
 
 
-# ------------------------------------------------------------------------------ reading
-
-
-def _executions(sfn: Any, machine_arn: str, status: str | None = None) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    request: dict[str, Any] = {"stateMachineArn": machine_arn, "maxResults": 1000}
-    if status is not None:
-        request["statusFilter"] = status
-    for _ in range(20):  # 200 executions: one page, at most a few
-        page = sfn.list_executions(**request)
-        found.extend(page["executions"])
-        if "nextToken" not in page:
-            break
-        request["nextToken"] = page["nextToken"]
-    return found
-
-
-def _history(sfn: Any, arn: str) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    request: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}
-    for _ in range(20):
-        page = sfn.get_execution_history(**request)
-        events.extend(page["events"])
-        if "nextToken" not in page:
-            break
-        request["nextToken"] = page["nextToken"]
-    return events
-
-
-def _entered_name(event: dict[str, Any]) -> str | None:
-    if event["type"].endswith("StateEntered"):
-        return str(event["stateEnteredEventDetails"]["name"])
-    return None
-
-
-def _check_history(arn: str, events: list[dict[str, Any]]) -> list[str]:
-    """What is wrong with one execution's history (empty: nothing)."""
-    problems: list[str] = []
-    ids = [event["id"] for event in events]
-    if ids != list(range(1, len(events) + 1)):
-        problems.append(f"event ids are not 1..{len(events)}: {ids}")
-    for event in events:
-        previous = event.get("previousEventId", 0)
-        if not 0 <= previous < event["id"]:
-            problems.append(f"event {event['id']} has previousEventId {previous}")
-    if events and events[0]["type"] != "ExecutionStarted":
-        problems.append(f"the first event is {events[0]['type']}")
-    entered = Counter(name for name in map(_entered_name, events) if name is not None)
-    if entered != EXPECTED_ENTERED:
-        problems.append(f"states entered {dict(entered)}, expected {dict(EXPECTED_ENTERED)}")
-    # Each task result recorded once per entry of its state.
-    current: str | None = None
-    succeeded: Counter[str] = Counter()
-    for event in events:
-        name = _entered_name(event)
-        if name is not None:
-            current = name
-        elif event["type"] == "TaskSucceeded" and current is not None:
-            succeeded[current] += 1
-    for state in TASK_STATES:
-        if succeeded[state] != 1:
-            problems.append(f"{state} recorded {succeeded[state]} TaskSucceeded events")
-    return [f"{arn}: {problem}" for problem in problems]
-
-
 # -------------------------------------------------------------------------------- the test
 
 
@@ -256,7 +192,7 @@ def test_kill_9_mid_flight_then_every_execution_finishes_once(
     # Kill as soon as some have succeeded (the 2-second waits are still waiting then).
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        if _executions(sfn, machine_arn, "SUCCEEDED"):
+        if list_executions(sfn, machine_arn, "SUCCEEDED"):
             break
         time.sleep(0.05)
     else:
@@ -269,10 +205,10 @@ def test_kill_9_mid_flight_then_every_execution_finishes_once(
     sfn = second.client("stepfunctions", max_pool_connections=20)
     deadline = time.monotonic() + _FINISH_TIMEOUT
     while time.monotonic() < deadline:
-        if not _executions(sfn, machine_arn, "RUNNING"):
+        if not list_executions(sfn, machine_arn, "RUNNING"):
             break
         time.sleep(0.2)
-    executions = {item["executionArn"]: item for item in _executions(sfn, machine_arn)}
+    executions = {item["executionArn"]: item for item in list_executions(sfn, machine_arn)}
     running = [arn for arn, item in executions.items() if item["status"] == "RUNNING"]
     assert not running, (
         f"{len(running)} executions still running {_FINISH_TIMEOUT:.0f} s after the restart: "
@@ -290,8 +226,8 @@ def test_kill_9_mid_flight_then_every_execution_finishes_once(
 
     problems: list[str] = []
     for arn in started:
-        history = _history(sfn, arn)
-        problems.extend(_check_history(arn, history))
+        history = full_history(sfn, arn)
+        problems.extend(history_problems(arn, history, EXPECTED_ENTERED, TASK_STATES))
         if history[-1]["type"] == "ExecutionSucceeded":
             output = json.loads(history[-1]["executionSucceededEventDetails"]["output"])
             if output.get("reserved") != {"ok": True} or output.get("confirmed") != {"ok": True}:

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any, Final
 
 import pytest
-from test_serve_crash import _history
 
 from support.fake_apis import FakeApis
+from support.histories import full_history as _history
 from support.serve_process import ServeProcess, base_environment
 
 ROLE_ARN: Final = "arn:aws:iam::123456789012:role/redrive-test"

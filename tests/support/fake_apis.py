@@ -45,6 +45,8 @@ class Recorded:
     query: str
     headers: dict[str, str]
     body: bytes
+    received_at: float = field(default_factory=time.monotonic)
+    """When the server received it (monotonic seconds of the test process)."""
 
     @property
     def text(self) -> str:

@@ -65,15 +65,90 @@ def base_environment(data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-class ServeProcess:
-    """A running ``stepline serve --port 0`` subprocess.
+class SteplineProcess:
+    """A running ``stepline`` subprocess whose output is read by threads, started once it has
+    printed the line with ``phrase`` (``serve``, ``worker``).
 
     Attributes:
         process: The subprocess.
-        announcement: The stdout line that announced the server (includes the port).
+        announcement: The stdout line that announced it.
+        stderr_lines: Everything it wrote to stderr so far (filled by a thread).
+    """
+
+    def __init__(self, args: Sequence[str], env: Mapping[str, str], phrase: str) -> None:
+        self._what = f"stepline {args[0]}"
+        self.process = subprocess.Popen(
+            [*stepline_command(), *args],
+            env=dict(env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self._stdout_lines: queue.Queue[str | None] = queue.Queue()
+        self.stderr_lines: list[str] = []
+        assert self.process.stdout is not None and self.process.stderr is not None
+        threading.Thread(target=self._pump_stdout, args=(self.process.stdout,), daemon=True).start()
+        threading.Thread(target=self._pump_stderr, args=(self.process.stderr,), daemon=True).start()
+        self.announcement = self._wait_for_announcement(phrase)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(pid={self.process.pid})"
+
+    def _pump_stdout(self, stream: IO[str]) -> None:
+        for line in stream:
+            self._stdout_lines.put(line)
+        self._stdout_lines.put(None)  # end of output: the process has closed stdout
+
+    def _pump_stderr(self, stream: IO[str]) -> None:
+        for line in stream:
+            self.stderr_lines.append(line)
+
+    def stderr_tail(self, chars: int = STDERR_TAIL_CHARS) -> str:
+        """The last ``chars`` characters the process wrote to stderr."""
+        return "".join(self.stderr_lines)[-chars:]
+
+    def _wait_for_announcement(self, phrase: str) -> str:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            try:
+                line = self._stdout_lines.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if line is None:
+                break
+            if phrase in line:
+                return line
+        self.kill()
+        pytest.fail(f"{self._what} did not start: {self.stderr_tail()}")
+
+    def kill(self) -> None:
+        """SIGKILL the process (if still running) and reap it."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+        self.process.wait(STOP_TIMEOUT)
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        """Send ``sig`` and wait for the exit status; kill and fail if it does not come.
+
+        Returns:
+            The process's exit status.
+        """
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        try:
+            return self.process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            name = signal.Signals(sig).name
+            pytest.fail(f"{self._what} did not stop within {STOP_TIMEOUT:.0f} s of {name}")
+
+
+class ServeProcess(SteplineProcess):
+    """A running ``stepline serve --port 0`` subprocess.
+
+    Attributes:
         port: The port the server listens on, on 127.0.0.1.
         endpoint: ``http://127.0.0.1:<port>``.
-        stderr_lines: Everything the server wrote to stderr so far (filled by a thread).
     """
 
     def __init__(
@@ -91,19 +166,7 @@ class ServeProcess:
             credentials: The default (access key id, secret key) of :meth:`client`.
         """
         self._key_id, self._secret = credentials
-        self.process = subprocess.Popen(
-            [*stepline_command(), "serve", "--port", "0", *args],
-            env=dict(env),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self._stdout_lines: queue.Queue[str | None] = queue.Queue()
-        self.stderr_lines: list[str] = []
-        assert self.process.stdout is not None and self.process.stderr is not None
-        threading.Thread(target=self._pump_stdout, args=(self.process.stdout,), daemon=True).start()
-        threading.Thread(target=self._pump_stderr, args=(self.process.stderr,), daemon=True).start()
-        self.announcement = self._wait_for_announcement()
+        super().__init__(["serve", "--port", "0", *args], env, ANNOUNCEMENT_PHRASE)
         match = _ANNOUNCEMENT.search(self.announcement)
         if match is None:
             self.kill()
@@ -113,33 +176,6 @@ class ServeProcess:
 
     def __repr__(self) -> str:
         return f"ServeProcess(pid={self.process.pid}, endpoint={getattr(self, 'endpoint', None)!r})"
-
-    def _pump_stdout(self, stream: IO[str]) -> None:
-        for line in stream:
-            self._stdout_lines.put(line)
-        self._stdout_lines.put(None)  # end of output: the process has closed stdout
-
-    def _pump_stderr(self, stream: IO[str]) -> None:
-        for line in stream:
-            self.stderr_lines.append(line)
-
-    def stderr_tail(self, chars: int = STDERR_TAIL_CHARS) -> str:
-        """The last ``chars`` characters the server wrote to stderr."""
-        return "".join(self.stderr_lines)[-chars:]
-
-    def _wait_for_announcement(self) -> str:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            try:
-                line = self._stdout_lines.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            if line is None:
-                break
-            if ANNOUNCEMENT_PHRASE in line:
-                return line
-        self.kill()
-        pytest.fail(f"stepline serve did not start: {self.stderr_tail()}")
 
     def client(
         self, service: str, *, key_id: str | None = None, secret: str | None = None, **options: Any
@@ -164,24 +200,3 @@ class ServeProcess:
                 **options,
             ),
         )
-
-    def kill(self) -> None:
-        """SIGKILL the server (if still running) and reap it."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-        self.process.wait(STOP_TIMEOUT)
-
-    def stop(self, sig: int = signal.SIGTERM) -> int:
-        """Send ``sig`` and wait for the exit status; kill and fail if it does not come.
-
-        Returns:
-            The process's exit status.
-        """
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-        try:
-            return self.process.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            name = signal.Signals(sig).name
-            pytest.fail(f"stepline serve did not stop within {STOP_TIMEOUT:.0f} s of {name}")

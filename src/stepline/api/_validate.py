@@ -6,7 +6,9 @@ Python types handlers get (timestamps to aware ``datetime``, blobs to ``bytes``)
 every broken constraint (required members, lengths, ranges, enums, patterns) into AWS's
 ``N validation errors detected: Value '...' at 'path' failed to satisfy constraint: ...``
 message. Members the model does not know and members sent as ``null`` are dropped, as AWS
-does, so handlers only ever see the model's members.
+does, so handlers only ever see the model's members — except stepline's own ``Stepline`` block
+of CreateConnection and UpdateConnection (TLS settings and pacing limits, see
+docs/http-task.md), which the connections room checks.
 """
 
 from __future__ import annotations
@@ -19,7 +21,11 @@ from typing import Any, Final
 from stepline.api._errors import ProtocolError, ValidationFailure, validation_message
 from stepline.api._model import Shape
 
-__all__ = ["InputChecker"]
+__all__ = ["EXTENSION_MEMBER", "InputChecker"]
+
+EXTENSION_MEMBER: Final = "Stepline"
+"""stepline's documented extension block, passed through for the inputs that take one."""
+_EXTENDED_INPUTS: Final = frozenset({"CreateConnectionRequest", "UpdateConnectionRequest"})
 
 _INT32: Final = (-(2**31), 2**31 - 1)
 _INT64: Final = (-(2**63), 2**63 - 1)
@@ -102,6 +108,10 @@ class InputChecker:
         result = self._structure(shape, value, "", violations, False)
         if violations:
             raise ValidationFailure(self._validation_code, validation_message(violations))
+        extension = value.get(EXTENSION_MEMBER)
+        if shape.name in _EXTENDED_INPUTS and extension is not None:
+            # Checked by the operation itself (the connections room parses its own block).
+            result[EXTENSION_MEMBER] = extension
         return result
 
     def _wrong_type(self, shape: Shape, value: object, path: str) -> ProtocolError:

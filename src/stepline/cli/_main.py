@@ -21,6 +21,7 @@ from stepline.cli._run_cmd import RunOptions, run_execution
 from stepline.cli._serve_cmd import add_serve_parser, run_serve, serve_options
 from stepline.cli._test_state_cmd import add_test_state_parser, run_test_state
 from stepline.cli._validate_cmd import run_validate
+from stepline.cli._worker_cmd import add_worker_parser, run_worker_command, worker_options
 
 __all__ = ["main"]
 
@@ -98,6 +99,8 @@ def _dispatch(argv: list[str]) -> int:
         return run_test_state(args, sys.stdout, sys.stderr)
     if args.command == "serve":
         return run_serve(serve_options(args), sys.stdout, sys.stderr)
+    if args.command == "worker":
+        return run_worker_command(worker_options(args), sys.stdout, sys.stderr)
     parser.print_usage(sys.stderr)
     print(
         "stepline: error: name a command: 'stepline run DEFINITION' or 'stepline validate "
@@ -193,6 +196,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_test_state_parser(commands)
     add_serve_parser(commands)
+    add_worker_parser(commands)
     return parser
 
 

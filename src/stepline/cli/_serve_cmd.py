@@ -33,7 +33,16 @@ if TYPE_CHECKING:
     from stepline.api import SigV4Verifier
     from stepline.service import ServiceConfig, ServiceContext
 
-__all__ = ["ServeOptions", "add_serve_parser", "run_serve", "serve_options"]
+__all__ = [
+    "DATABASE_ENV",
+    "ServeOptions",
+    "add_serve_parser",
+    "configure_logging",
+    "limits_from_env",
+    "run_serve",
+    "serve_options",
+    "startup_problem",
+]
 
 DATABASE_ENV: Final = "STEPLINE_DATABASE_URL"
 _GRACEFUL_SHUTDOWN_SECONDS: Final = 30
@@ -153,7 +162,7 @@ def run_serve(
         host=options.host,
         port=options.port,
         worker=options.worker,
-        **_limits_from_env(env),
+        **limits_from_env(env),
     )
     listener = _listen(options.host, options.port)
     try:
@@ -169,10 +178,12 @@ _LIMIT_VARIABLES: Final = (
     ("STEPLINE_MAX_HISTORY_EVENTS", "max_history_events", int, 10),
     ("STEPLINE_EXPRESS_MAX_SECONDS", "express_max_seconds", float, 1.0),
     ("STEPLINE_LEASE_SECONDS", "lease_seconds", float, 1.0),
+    ("STEPLINE_DRAIN_SECONDS", "drain_seconds", float, 0.0),
+    ("STEPLINE_WORKER_CONCURRENCY", "worker_concurrency", int, 1),
 )
 
 
-def _limits_from_env(env: Mapping[str, str]) -> dict[str, Any]:
+def limits_from_env(env: Mapping[str, str]) -> dict[str, Any]:
     """The limits the environment overrides, checked (a bad value is a CliError)."""
     limits: dict[str, Any] = {}
     for variable, field, kind, minimum in _LIMIT_VARIABLES:
@@ -186,7 +197,7 @@ def _limits_from_env(env: Mapping[str, str]) -> dict[str, Any]:
         if value is None or not math.isfinite(value) or value < minimum:
             raise CliError(
                 f"{variable} must be a {'whole ' if kind is int else ''}number of at least "
-                f"{minimum}, got {text!r}; unset it to use the default (AWS's quota)."
+                f"{minimum}, got {text!r}; unset it to use the default."
             )
         limits[field] = value
     return limits
@@ -254,12 +265,12 @@ async def _serve(
     try:
         context = await open_context(config)
     except Exception as exc:
-        raise CliError(_startup_problem(config.database_url, exc)) from None
+        raise CliError(startup_problem(config.database_url, exc)) from None
     try:
         app = build_app(context, auth=auth)
     except Exception as exc:
         await _close(context)
-        raise CliError(_startup_problem(config.database_url, exc)) from None
+        raise CliError(startup_problem(config.database_url, exc)) from None
     host, port = listener.getsockname()[:2]
     shown_host = f"[{host}]" if ":" in host else host
     announcement = (
@@ -267,7 +278,7 @@ async def _serve(
         f"(database {context.describe()['database']}; {_data_note(config.database_url, env)}; "
         f"authentication {'SigV4' if auth is not None else 'none'}); stop with Ctrl-C or SIGTERM"
     )
-    _configure_logging()
+    configure_logging()
     server = _make_server(
         uvicorn.Config(
             app,
@@ -280,6 +291,7 @@ async def _serve(
         ),
         announcement,
         out,
+        context,
     )
     # uvicorn re-raises the signal that stopped it once it has shut down; a handler that does
     # nothing turns that into a normal return, so the exit status is 0.
@@ -294,8 +306,11 @@ async def _serve(
     return EXIT_OK
 
 
-def _make_server(config: Any, announcement: str, out: TextIO) -> Any:
-    """uvicorn's server, printing the announcement once it accepts requests."""
+def _make_server(
+    config: Any, announcement: str, out: TextIO, context: ServiceContext | None = None
+) -> Any:
+    """uvicorn's server, printing the announcement once it accepts requests, and ending the
+    context's long polls when a signal stops it (so that they do not hold the shutdown)."""
     import uvicorn
 
     class Server(uvicorn.Server):
@@ -304,6 +319,15 @@ def _make_server(config: Any, announcement: str, out: TextIO) -> Any:
             if self.started:
                 print(announcement, file=out, flush=True)
 
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            super().handle_exit(sig, frame)
+            if context is not None:
+                from stepline.service._exec_hub import hub_of
+
+                # A signal handler may interrupt the loop anywhere: hand over through it.
+                with contextlib.suppress(RuntimeError):
+                    asyncio.get_running_loop().call_soon_threadsafe(hub_of(context).shut_down)
+
     return Server(config)
 
 
@@ -311,7 +335,7 @@ def _ignore_signal(_number: int, _frame: FrameType | None) -> None:
     return None
 
 
-def _configure_logging() -> None:
+def configure_logging() -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("stepline: %(levelname)s %(name)s: %(message)s"))
     logger = logging.getLogger("stepline")
@@ -324,10 +348,10 @@ def _data_note(database_url: str, env: Mapping[str, str]) -> str:
         return "in memory: nothing is kept after it stops"
     from stepline.connections import default_data_dir
 
-    return f"connections, roles and the secret key in {default_data_dir(env)}"
+    return f"the secret key in {default_data_dir(env)}"
 
 
-def _startup_problem(database_url: str, exc: BaseException) -> str:
+def startup_problem(database_url: str, exc: BaseException) -> str:
     from stepline.connections import SecretKeyError
     from stepline.store import StoreError
 
@@ -358,7 +382,7 @@ def _shown(database_url: str) -> str:
 
 
 async def _close(context: ServiceContext) -> None:
+    from stepline.service import close_context
+
     with contextlib.suppress(Exception):
-        await context.http.aclose()
-    with contextlib.suppress(Exception):
-        await context.store.close()
+        await close_context(context)

@@ -315,12 +315,20 @@ class Connections(ConvenienceConstructors, ConnectionResolution):
         with self._lock:
             return tuple(self._records[name] for name in sorted(self._records))
 
-    def load_records(self, records: Iterable[ConnectionRecord]) -> None:
+    def load_records(
+        self, records: Iterable[ConnectionRecord], *, keep_unchanged: bool = False
+    ) -> None:
         """Replace every record with ``records`` (as :meth:`records` returned them).
 
         For restoring a registry after a restart: the secrets are expected in the secret store
         already, under each record's ``secret_arn``. Tokens and resolved credentials are
         forgotten (OAuth connections fetch a new token on their next use).
+
+        Args:
+            records: The records.
+            keep_unchanged: Keep the record this registry holds (with its state, token and
+                resolved credentials) for each connection whose ARN and revision did not
+                change: for a process that reloads what other processes changed.
 
         Raises:
             ValueError: Two records have the same name.
@@ -331,10 +339,21 @@ class Connections(ConvenienceConstructors, ConnectionResolution):
                 raise ValueError(f"Two connection records are named {record.name!r}.")
             loaded[record.name] = record
         with self._lock:
-            for arn in [r.arn for r in self._records.values()]:
-                self._tokens.forget(arn)
+            for name, current in self._records.items():
+                new = loaded.get(name)
+                if (
+                    keep_unchanged
+                    and new is not None
+                    and new.arn == current.arn
+                    and new.revision == current.revision
+                ):
+                    loaded[name] = current
+                    continue
+                self._tokens.forget(current.arn)
+                self._resolved.pop(current.arn, None)
             self._records = loaded
-            self._resolved.clear()
+            if not keep_unchanged:
+                self._resolved.clear()
 
     def get(self, arn_or_name: str) -> ConnectionRecord | None:
         """The record for a connection ARN or name (no secrets), or ``None``."""

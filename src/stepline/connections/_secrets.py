@@ -118,8 +118,13 @@ class InMemorySecretStore:
         self._blobs.pop(secret_id, None)
 
     def ciphertext(self, secret_id: str) -> bytes | None:
-        """The raw stored ciphertext (for inspection and tests)."""
+        """The raw stored ciphertext (for inspection, tests, and copying it elsewhere)."""
         return self._blobs.get(secret_id)
+
+    def replace_ciphertexts(self, blobs: dict[str, bytes]) -> None:
+        """Hold exactly ``blobs`` (ciphertext by secret id, as :meth:`ciphertext` gives it):
+        for a process whose secrets are kept elsewhere, encrypted with the same key."""
+        self._blobs = dict(blobs)
 
 
 class FileSecretStore:

@@ -57,6 +57,8 @@ class ServiceConfig:
         max_history_events: History length quota of a Standard execution (AWS: 25,000); the
             execution fails when it would exceed it.
         express_max_seconds: How long an Express execution may run (AWS: 5 minutes).
+        drain_seconds: On SIGTERM, how long the worker lets the steps in flight finish
+            before it gives their leases back (``STEPLINE_DRAIN_SECONDS``).
     """
 
     database_url: str = field(default_factory=default_database_url)
@@ -70,6 +72,7 @@ class ServiceConfig:
     lease_seconds: float = 30.0
     max_history_events: int = 25_000
     express_max_seconds: float = 300.0
+    drain_seconds: float = 10.0
 
 
 class ServiceContext:

@@ -6,8 +6,10 @@ it to its next poll; a worker that scheduled an activity task wakes the ``GetAct
 long polls of this process, and SendTaskSuccess/Failure wake the worker; StopExecution
 cancels the run that drives the stopped execution in this process (its tasks stop at once, not
 at the next commit); asynchronous Express executions are tracked so that a clean stop can wait
-for them. One :class:`ExecutionHub` exists per :class:`~stepline.service.ServiceContext`
-(:func:`hub_of`), so the context itself needs no field for it.
+for them. Through :meth:`ExecutionHub.listen` the store's signals (``subscribe``) wake the same
+events for work of other processes sharing the store. One :class:`ExecutionHub` exists per
+:class:`~stepline.service.ServiceContext` (:func:`hub_of`), so the context itself needs no
+field for it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from stepline.service._context import ServiceContext
-from stepline.store import TaskTokenRecord
+from stepline.store import CHANNEL_ACTIVITIES, CHANNEL_EXECUTIONS, Store, TaskTokenRecord
 
 if TYPE_CHECKING:
     from stepline.service._worker import Worker
@@ -29,7 +31,17 @@ __all__ = ["ExecutionHub", "hub_of"]
 class ExecutionHub:
     """Wake-ups and the runs in flight of one process."""
 
-    __slots__ = ("__weakref__", "_activity", "_wake", "express", "runs", "token_runs", "worker")
+    __slots__ = (
+        "__weakref__",
+        "_activity",
+        "_closing",
+        "_unsubscribe",
+        "_wake",
+        "express",
+        "runs",
+        "token_runs",
+        "worker",
+    )
 
     def __init__(self) -> None:
         self._wake: asyncio.Event | None = None
@@ -43,6 +55,35 @@ class ExecutionHub:
         self.token_runs: dict[str, Callable[[TaskTokenRecord], None]] = {}
         """Execution ARN → how the run holding it here takes news of its tokens (an outcome
         stored, an activity task taken) without waiting for its lease to be released."""
+        self._unsubscribe: list[Callable[[], None]] | None = None
+        self._closing = False
+
+    @property
+    def closing(self) -> bool:
+        """Whether the process is shutting down (long polls answer at once)."""
+        return self._closing
+
+    def shut_down(self) -> None:
+        """The process stops: wake the long polls, which then answer without a task."""
+        self._closing = True
+        self.activity_scheduled()
+
+    def listen(self, store: Store) -> None:
+        """Hear the store's signals too (idempotent; call from the running event loop): work
+        made due and activity tasks scheduled by other processes wake this one at once
+        (on PostgreSQL; SQLite signals reach the processes of the same store object only, and
+        the worker's and GetActivityTask's polling finds the rest)."""
+        if self._unsubscribe is None:
+            self._unsubscribe = [
+                store.subscribe(CHANNEL_EXECUTIONS, self.wake),
+                store.subscribe(CHANNEL_ACTIVITIES, self.activity_scheduled),
+            ]
+
+    def stop_listening(self) -> None:
+        """Stop hearing the store's signals (before it closes)."""
+        unsubscribe, self._unsubscribe = self._unsubscribe, None
+        for cancel in unsubscribe or ():
+            cancel()
 
     @property
     def wake_event(self) -> asyncio.Event:

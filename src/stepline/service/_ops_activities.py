@@ -171,6 +171,8 @@ class _ActivityOps:
         if await self.store.get_activity(arn) is None:
             raise _activity_does_not_exist(arn)
         worker_name = request.get("workerName")
+        # Tasks scheduled by workers in other processes wake this poll too.
+        self.hub.listen(self.store)
         deadline = time.monotonic() + LONG_POLL_SECONDS
         while True:
             # Taken before the take, so that a task committed meanwhile sets it.
@@ -179,7 +181,8 @@ class _ActivityOps:
             if taken is not None:
                 return {"taskToken": taken.token, "input": taken.input or "{}"}
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if remaining <= 0 or self.hub.closing:
+                # Shutting down (SIGTERM): answer "no task" now rather than hold the drain.
                 return {}
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), min(remaining, _POLL_SECONDS))

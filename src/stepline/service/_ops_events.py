@@ -3,8 +3,9 @@
 CreateConnection, DescribeConnection, UpdateConnection, DeleteConnection, ListConnections and
 DeauthorizeConnection answer in AWS's shapes straight from the registry (which never puts a
 secret into a response). Its errors carry AWS's codes; EventBridge answers them all with HTTP
-400 except ``InternalException`` (500). Every change is written to the records file of the
-data directory (see :mod:`stepline.service._events_records`) before the response goes out.
+400 except ``InternalException`` (500). Every change is written to the store before the
+response goes out, and reads look at the store's copy first (see
+:mod:`stepline.service._shared_records`), so every process of a deployment sees one set.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from collections.abc import Callable
 from typing import Any
 
 from stepline.api import Handler, RequestContext, ServiceError
-from stepline.connections import ConnectionsError
+from stepline.connections import ConnectionNotFound, ConnectionsError
 from stepline.service._context import ServiceContext
-from stepline.service._events_files import records_directory
-from stepline.service._events_records import ConnectionRecordsFile
+from stepline.service._shared_records import records_of
 
 __all__ = ["handlers"]
 
@@ -27,43 +27,36 @@ def _service_error(error: ConnectionsError) -> ServiceError:
 
 
 def handlers(context: ServiceContext) -> dict[str, Handler]:
-    """The connection operations, by ``events:<Operation>`` key.
-
-    Loads the saved connection records into ``context.connections`` first (when the service
-    keeps files: not with ``memory://``).
-
-    Raises:
-        RecordsFileError: The saved records cannot be read back.
-    """
+    """The connection operations, by ``events:<Operation>`` key."""
     connections = context.connections
-    directory = records_directory(context.config.database_url)
-    records = ConnectionRecordsFile(connections, directory) if directory is not None else None
-    if records is not None:
-        records.load()
-
-    def changed() -> None:
-        if records is not None:
-            records.save()
+    records = records_of(context)
 
     def mutation(operation: Callable[[dict[str, Any]], dict[str, Any]]) -> Handler:
         async def handle(request: dict[str, Any], _context: RequestContext) -> dict[str, Any]:
-            # No await between the change and the save: saves happen in the order of changes.
+            name = request.get("Name")
             try:
-                response = operation(request)
+                if not isinstance(name, str):
+                    return operation(request)  # refused by its validation
+                return await records.change_connection(name, lambda: operation(request))
             except ConnectionsError as error:
                 raise _service_error(error) from None
-            changed()
-            return response
 
         return handle
 
     async def describe(request: dict[str, Any], _context: RequestContext) -> dict[str, Any]:
+        await records.refresh_connections()
         try:
-            return connections.describe(request["Name"])
+            try:
+                return connections.describe(request["Name"])
+            except ConnectionNotFound:
+                # Perhaps created through another process a moment ago: look at once.
+                await records.refresh_connections(force=True)
+                return connections.describe(request["Name"])
         except ConnectionsError as error:
             raise _service_error(error) from None
 
     async def list_connections(request: dict[str, Any], _context: RequestContext) -> dict[str, Any]:
+        await records.refresh_connections()
         try:
             return connections.list(request)
         except ConnectionsError as error:

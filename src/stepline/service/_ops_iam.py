@@ -4,7 +4,8 @@ Roles, inline role policies, customer managed policies with versions, and attach
 in the IAM query protocol's XML. As AWS does, policy documents go out URL-encoded
 (``AssumeRolePolicyDocument``, ``PolicyDocument``, ``Document``); boto3 and the AWS CLI decode
 them back into objects. Errors carry IAM's codes and HTTP statuses. Every change is saved to
-``iam.json`` in the data directory (see :mod:`stepline.service._iam_records`).
+the store before the response goes out (see :mod:`stepline.service._shared_records`), so
+every process of a deployment checks the same roles.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from urllib.parse import quote
 from stepline.api import Handler, RequestContext, ServiceError
 from stepline.policy import IamError, Roles
 from stepline.service._context import ServiceContext
-from stepline.service._events_files import records_directory
-from stepline.service._iam_records import IamRecordsFile
+from stepline.service._shared_records import records_of
+from stepline.store import StoreConflict
 
 __all__ = ["handlers"]
 
@@ -141,25 +142,24 @@ _CHANGES: dict[str, Operation] = {
 
 
 def handlers(context: ServiceContext) -> dict[str, Handler]:
-    """The IAM operations, by ``iam:<Operation>`` key.
-
-    Loads the saved roles and policies into ``context.roles`` first (when the service keeps
-    files: not with ``memory://``).
-
-    Raises:
-        RecordsFileError: The saved roles cannot be read back.
-    """
+    """The IAM operations, by ``iam:<Operation>`` key."""
     roles = context.roles
-    directory = records_directory(context.config.database_url)
-    saved = IamRecordsFile(roles, directory) if directory is not None else None
-    if saved is not None:
-        saved.load()
+    records = records_of(context)
 
     def handler(operation: Operation, *, changes: bool) -> Handler:
         async def handle(request: Request, _context: RequestContext) -> dict[str, Any] | None:
-            # No await between the change and the save: saves happen in the order of changes.
             try:
-                response = operation(roles, request)
+                if changes:
+                    return await records.change_iam(lambda: operation(roles, request))
+                await records.refresh_iam()
+                try:
+                    return operation(roles, request)
+                except IamError as error:
+                    if error.code != "NoSuchEntity":
+                        raise
+                # Perhaps created through another process a moment ago: look at once.
+                await records.refresh_iam(force=True)
+                return operation(roles, request)
             except IamError as error:
                 raise ServiceError(
                     error.code,
@@ -167,9 +167,13 @@ def handlers(context: ServiceContext) -> dict[str, Handler]:
                     http_status=error.http_status,
                     sender_fault=error.sender_fault,
                 ) from None
-            if changes and saved is not None:
-                saved.save()
-            return response
+            except StoreConflict:
+                raise ServiceError(
+                    "ConcurrentModification",
+                    "Another request changed the IAM roles or policies at the same time, "
+                    "again and again; retry the request.",
+                    http_status=409,
+                ) from None
 
         return handle
 

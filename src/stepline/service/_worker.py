@@ -1,8 +1,9 @@
 """The worker: claims runnable executions from the store and drives them, many at once.
 
-One loop claims up to ``worker_concurrency`` due executions (``claim_runnable`` with a lease)
-and starts a :class:`~stepline.service._worker_run.ClaimedRun` for each as an asyncio task, so
-the steps of many executions are in flight together and the SQLite store's writer commits
+One loop claims due executions (``claim_runnable`` with a lease; up to ``worker_concurrency``
+at once, :data:`CLAIM_BATCH` per claim so that several workers share a burst) and starts a
+:class:`~stepline.service._worker_run.ClaimedRun` for each as an asyncio task, so the steps of
+many executions are in flight together and the SQLite store's writer commits
 them in groups. The loop sleeps until StartExecution in this process wakes it, a run ends
 (capacity freed), or the store's next wake-up time (``next_wake_at``: the earliest timer,
 deadline or lease expiry) — bounded by a poll interval so that work written by another process
@@ -41,7 +42,8 @@ __all__ = ["Worker"]
 _log = logging.getLogger("stepline.service.worker")
 
 DEFAULT_POLL_SECONDS: Final = 1.0
-DEFAULT_STOP_GRACE_SECONDS: Final = 10.0
+CLAIM_BATCH: Final = 32
+"""Most executions one claim takes (see the claim loop)."""
 # After a store error in the claim loop, wait this long before trying again.
 _ERROR_BACKOFF_SECONDS: Final = 1.0
 
@@ -54,7 +56,8 @@ class Worker:
         clock: Epoch seconds, for claims, leases and the engine (tests pass a fake one).
         owner: The lease owner name (host, process and a random part by default).
         poll_seconds: The longest sleep between claims when nothing wakes the worker.
-        stop_grace_seconds: How long :meth:`stop` lets runs in flight go on.
+        stop_grace_seconds: How long :meth:`stop` lets runs in flight go on (the
+            configuration's ``drain_seconds`` when omitted).
     """
 
     def __init__(
@@ -64,13 +67,15 @@ class Worker:
         clock: Callable[[], float] = time.time,
         owner: str | None = None,
         poll_seconds: float = DEFAULT_POLL_SECONDS,
-        stop_grace_seconds: float = DEFAULT_STOP_GRACE_SECONDS,
+        stop_grace_seconds: float | None = None,
     ) -> None:
         self.context = context
         self.clock = clock
         self.owner = owner or f"{socket.gethostname()}/{secrets.token_hex(4)}"
         self.poll_seconds = poll_seconds
-        self.stop_grace_seconds = stop_grace_seconds
+        self.stop_grace_seconds = (
+            context.config.drain_seconds if stop_grace_seconds is None else stop_grace_seconds
+        )
         self._hub = hub_of(context)
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -89,6 +94,8 @@ class Worker:
             self._stopping = False
             self._loop_task = asyncio.create_task(self._claim_loop(), name="stepline-worker")
             self._hub.worker = self
+            # Executions made due by other processes (started, completed tokens) wake it.
+            self._hub.listen(self.context.store)
 
     async def stop(self) -> None:
         """Stop claiming; let runs in flight finish within the grace period; release the rest.
@@ -195,11 +202,16 @@ class Worker:
             event.clear()
             try:
                 capacity = concurrency - len(self._runs) - self._offered
-                claims = await self.claim_once() if capacity > 0 else []
+                # Claimed a batch at a time, so that a burst of due executions spreads over the
+                # workers sharing the store instead of going whole to whichever claims first
+                # (a worker busy with the batches it has claims its next one later).
+                batch = min(capacity, CLAIM_BATCH)
+                claims = await self.claim_once(batch) if batch > 0 else []
                 for claim in claims:
                     self._spawn(claim)
-                if claims and len(claims) == capacity:
-                    # Capacity ran out before the due work did: claim again once runs end.
+                if claims and len(claims) == batch:
+                    # The batch or the capacity ran out before the due work did: claim again
+                    # once the new runs have started (or, at capacity, once runs end).
                     await asyncio.sleep(0)
                     continue
                 timeout = self.poll_seconds

@@ -60,6 +60,7 @@ from stepline.store._records import (
     TaskTokenStatus,
     TimerRecord,
 )
+from stepline.store._records_shared import KIND_CONNECTION, KIND_IAM, ServiceRecord
 from stepline.store._signals import CHANNEL_ACTIVITIES, CHANNEL_EXECUTIONS
 from stepline.store._sql import SCHEMA_VERSION
 from stepline.store._sqlite import SqliteStore
@@ -68,6 +69,8 @@ __all__ = [
     "CHANNEL_ACTIVITIES",
     "CHANNEL_EXECUTIONS",
     "DEFAULT_PAGE_SIZE",
+    "KIND_CONNECTION",
+    "KIND_IAM",
     "MAX_PAGE_SIZE",
     "SCHEMA_VERSION",
     "TERMINAL_STATUSES",
@@ -93,6 +96,7 @@ __all__ = [
     "RecordNotFound",
     "RedriveStatus",
     "SchemaTooNew",
+    "ServiceRecord",
     "SqliteStore",
     "StateMachineRecord",
     "StateMachineRevisionRecord",

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from stepline.store._errors import RecordNotFound, StoreClosed, StoreConflict
 from stepline.store._memory_maps import MemoryMapRunsMixin
 from stepline.store._memory_redrive import MemoryRedriveMixin
+from stepline.store._memory_shared import MemorySharedMixin
 from stepline.store._memory_tokens import MemoryTokensMixin
 from stepline.store._paging import PageTokens, page_size
 from stepline.store._records import (
@@ -66,7 +67,7 @@ class _Machine:
     next_version: int = 1
 
 
-class MemoryStore(MemoryTokensMixin, MemoryRedriveMixin, MemoryMapRunsMixin):
+class MemoryStore(MemoryTokensMixin, MemoryRedriveMixin, MemoryMapRunsMixin, MemorySharedMixin):
     """The in-memory :class:`~stepline.store.Store`."""
 
     def __init__(self) -> None:
@@ -82,6 +83,7 @@ class MemoryStore(MemoryTokensMixin, MemoryRedriveMixin, MemoryMapRunsMixin):
         self._signals = LocalSignals()
         self._init_task_tokens()
         self._init_map_runs()
+        self._init_shared()  # scale-out: shared records and pacing
 
     async def close(self) -> None:
         """Mark the store closed (the data goes with the object)."""

@@ -63,6 +63,7 @@ import psycopg
 from psycopg import errors, sql
 
 from stepline.store import _sqlite_runs as runs
+from stepline.store import _sqlite_shared as shared
 from stepline.store import _sqlite_tokens as tokens
 from stepline.store._errors import SchemaTooNew, StoreClosed, StoreConflict, StoreUnavailable
 from stepline.store._paging import PageTokens
@@ -94,6 +95,12 @@ _READ_COMMITTED: Final = frozenset(
         tokens.take_activity_task,
         tokens.complete_task,
         tokens.heartbeat_task,
+        # >>> scale-out: pacing rows take a row lock (slots) or compare-and-set (buckets)
+        shared.take_pacing_token,
+        shared.acquire_pacing_slot,
+        shared.release_pacing_slot,
+        shared.renew_pacing_slots,
+        # <<< scale-out
     }
 )
 """The operations that run at READ COMMITTED with the row locks described above."""

@@ -49,6 +49,7 @@ from stepline.store._records import (
     StepCommit,
     TaskTokenRecord,
 )
+from stepline.store._records_shared import ServiceRecord
 
 __all__ = ["Store"]
 
@@ -412,6 +413,67 @@ class Store(Protocol):
             RecordNotFound: As for :meth:`complete_task`.
             TaskClosed: As for :meth:`complete_task`.
         """
+
+    # >>> scale-out (issue #7): shared service records and cross-process pacing -------------
+
+    async def service_records_generation(self, kind: str) -> int:
+        """How many changes the records of ``kind`` have seen (0: none): one cheap read that
+        tells a process whether its copy is stale."""
+
+    async def list_service_records(self, kind: str) -> tuple[int, tuple[ServiceRecord, ...]]:
+        """The generation of ``kind`` and all its records in name order, read together."""
+
+    async def put_service_record(
+        self,
+        kind: str,
+        name: str,
+        document: str,
+        *,
+        secret: bytes | None,
+        expected_version: int | None,
+    ) -> ServiceRecord:
+        """Create the record (``expected_version`` None) or replace it at that version.
+
+        Raises:
+            StoreConflict: It exists already, or is gone or at another version (``existing``
+                is the stored record or ``None``): someone changed it meanwhile.
+        """
+
+    async def delete_service_record(
+        self, kind: str, name: str, *, expected_version: int | None = None
+    ) -> bool:
+        """Delete a record (only at ``expected_version`` when given); whether it existed.
+
+        Raises:
+            StoreConflict: ``expected_version`` is given and is not the stored one.
+        """
+
+    async def take_pacing_token(self, key: str, *, rate: float, burst: float, now: float) -> float:
+        """Take a token from ``key``'s bucket (``rate`` per second, at most ``burst``, full
+        when new), shared by every process: 0.0 when taken, else the seconds to wait before
+        asking again."""
+
+    async def acquire_pacing_slot(
+        self,
+        key: str,
+        slot_id: str,
+        *,
+        owner: str,
+        limit: int,
+        expires_at: float,
+        now: float,
+    ) -> bool:
+        """Hold one of ``limit`` concurrency slots of ``key`` (``slot_id`` names this hold)
+        until ``expires_at`` unless released or renewed; ``False`` when all are held. Slots
+        past their expiry (their process died) are free."""
+
+    async def release_pacing_slot(self, slot_id: str) -> None:
+        """Give a slot back; nothing happens if it is gone already."""
+
+    async def renew_pacing_slots(self, owner: str, *, expires_at: float) -> int:
+        """Extend every slot ``owner`` holds to ``expires_at``; how many it holds."""
+
+    # <<< scale-out
 
     # -- wake-up signals (issue #7) ----------------------------------------------------------
 

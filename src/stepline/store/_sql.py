@@ -246,6 +246,49 @@ CREATE TABLE map_run_children (
 );
 CREATE INDEX map_run_children_by_status ON map_run_children (map_run_arn, status, position);
 -- ---- Distributed Map (map runs): end ----
+-- >>> scale-out (issue #7): shared service records and cross-process pacing
+-- migration: 5 shared service records and connection pacing
+-- Records every API and worker process must see alike: EventBridge connections (a JSON
+-- document without secrets, and the secret's ciphertext) and the IAM state. version is 1 on
+-- create and grows by one per change (conditional writes); the generation of a kind grows with
+-- every change of one of its records, so that a process learns in one read whether its copy
+-- is stale.
+CREATE TABLE service_records (
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    document TEXT NOT NULL,
+    secret BLOB,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (kind, name)
+);
+CREATE TABLE service_record_generations (
+    kind TEXT PRIMARY KEY,
+    generation INTEGER NOT NULL
+);
+-- A connection's token bucket (rate_per_second/burst), shared by every process.
+CREATE TABLE pacing_buckets (
+    key TEXT PRIMARY KEY,
+    tokens REAL NOT NULL,
+    stamp REAL NOT NULL,
+    version INTEGER NOT NULL
+);
+-- One row per request holding a concurrency slot of a connection; a slot whose process died
+-- is freed when expires_at passes (the holder renews it while the request runs).
+CREATE TABLE pacing_slots (
+    slot_id TEXT PRIMARY KEY,
+    key TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE INDEX pacing_slots_by_key ON pacing_slots (key, expires_at);
+CREATE INDEX pacing_slots_by_owner ON pacing_slots (owner);
+-- The row every acquirer of a connection's slots updates first: it serializes them on a
+-- backend with concurrent writers (a row lock), so that the count they check stays true.
+CREATE TABLE pacing_slot_keys (
+    key TEXT PRIMARY KEY,
+    acquisitions INTEGER NOT NULL
+);
+-- <<< scale-out
 """
 
 _QUERIES_SQL: Final = """
@@ -579,6 +622,49 @@ WHERE arn = ? AND status IN ('FAILED', 'ABORTED')
 UPDATE map_run_children SET status = 'PENDING', execution_arn = NULL, output = NULL,
     error = NULL, cause = NULL
 WHERE map_run_arn = ? AND status IN ('FAILED', 'TIMED_OUT', 'ABORTED')
+
+-- >>> scale-out (issue #7): shared service records and cross-process pacing
+-- name: list_service_records
+SELECT kind, name, document, secret, version FROM service_records WHERE kind = ? ORDER BY name
+-- name: get_service_record
+SELECT kind, name, document, secret, version FROM service_records WHERE kind = ? AND name = ?
+-- name: service_records_generation
+SELECT generation FROM service_record_generations WHERE kind = ?
+-- name: bump_service_records_generation
+INSERT INTO service_record_generations (kind, generation) VALUES (?, 1)
+ON CONFLICT (kind) DO UPDATE SET generation = service_record_generations.generation + 1
+-- name: insert_service_record
+INSERT INTO service_records (kind, name, document, secret, version) VALUES (?, ?, ?, ?, 1)
+ON CONFLICT (kind, name) DO NOTHING
+-- name: update_service_record
+UPDATE service_records SET document = ?, secret = ?, version = version + 1
+WHERE kind = ? AND name = ? AND version = ?
+-- name: delete_service_record
+DELETE FROM service_records WHERE kind = ? AND name = ?
+-- name: delete_service_record_version
+DELETE FROM service_records WHERE kind = ? AND name = ? AND version = ?
+-- name: get_pacing_bucket
+SELECT tokens, stamp, version FROM pacing_buckets WHERE key = ?
+-- name: insert_pacing_bucket
+INSERT INTO pacing_buckets (key, tokens, stamp, version) VALUES (?, ?, ?, 1)
+ON CONFLICT (key) DO NOTHING
+-- name: update_pacing_bucket
+UPDATE pacing_buckets SET tokens = ?, stamp = ?, version = version + 1
+WHERE key = ? AND version = ?
+-- name: lock_pacing_slots
+INSERT INTO pacing_slot_keys (key, acquisitions) VALUES (?, 1)
+ON CONFLICT (key) DO UPDATE SET acquisitions = pacing_slot_keys.acquisitions + 1
+-- name: expire_pacing_slots
+DELETE FROM pacing_slots WHERE key = ? AND expires_at < ?
+-- name: count_pacing_slots
+SELECT COUNT(*) FROM pacing_slots WHERE key = ?
+-- name: insert_pacing_slot
+INSERT INTO pacing_slots (slot_id, key, owner, expires_at) VALUES (?, ?, ?, ?)
+-- name: delete_pacing_slot
+DELETE FROM pacing_slots WHERE slot_id = ?
+-- name: renew_pacing_slots
+UPDATE pacing_slots SET expires_at = ? WHERE owner = ?
+-- <<< scale-out
 """
 
 # Issue #7 (the queries after wake_unleased_runtime): ``notify`` signals a wake-up channel at

@@ -28,6 +28,7 @@ from stepline.store import _sqlite_maps as maps
 from stepline.store import _sqlite_ops as ops
 from stepline.store import _sqlite_redrive as redrive_ops
 from stepline.store import _sqlite_runs as runs
+from stepline.store import _sqlite_shared as shared
 from stepline.store import _sqlite_tokens as tokens
 from stepline.store._errors import RecordNotFound, SchemaTooNew
 from stepline.store._map_run_records import (
@@ -54,6 +55,7 @@ from stepline.store._records import (
     StepCommit,
     TaskTokenRecord,
 )
+from stepline.store._records_shared import ServiceRecord
 from stepline.store._rules import check_step, one_subject
 from stepline.store._signals import LocalSignals, PendingSignals
 from stepline.store._sql import MIGRATIONS, QUERIES, SCHEMA_VERSION, split_statements
@@ -575,6 +577,85 @@ class SqliteStore:
 
     async def heartbeat_task(self, token: str, *, now: float) -> TaskTokenRecord:
         return await self._write(partial(tokens.heartbeat_task, token=token, now=now))
+
+    # >>> scale-out (issue #7): shared service records and cross-process pacing -------------
+
+    async def service_records_generation(self, kind: str) -> int:
+        return await self._point(partial(shared.service_records_generation, kind=kind))
+
+    async def list_service_records(self, kind: str) -> tuple[int, tuple[ServiceRecord, ...]]:
+        return await self._read(
+            _in_read_transaction(partial(shared.list_service_records, kind=kind))
+        )
+
+    async def put_service_record(
+        self,
+        kind: str,
+        name: str,
+        document: str,
+        *,
+        secret: bytes | None,
+        expected_version: int | None,
+    ) -> ServiceRecord:
+        return await self._write(
+            partial(
+                shared.put_service_record,
+                kind=kind,
+                name=name,
+                document=document,
+                secret=secret,
+                expected_version=expected_version,
+            )
+        )
+
+    async def delete_service_record(
+        self, kind: str, name: str, *, expected_version: int | None = None
+    ) -> bool:
+        return await self._write(
+            partial(
+                shared.delete_service_record,
+                kind=kind,
+                name=name,
+                expected_version=expected_version,
+            )
+        )
+
+    async def take_pacing_token(self, key: str, *, rate: float, burst: float, now: float) -> float:
+        return await self._write(
+            partial(shared.take_pacing_token, key=key, rate=rate, burst=burst, now=now)
+        )
+
+    async def acquire_pacing_slot(
+        self,
+        key: str,
+        slot_id: str,
+        *,
+        owner: str,
+        limit: int,
+        expires_at: float,
+        now: float,
+    ) -> bool:
+        return await self._write(
+            partial(
+                shared.acquire_pacing_slot,
+                key=key,
+                slot_id=slot_id,
+                owner=owner,
+                limit=limit,
+                expires_at=expires_at,
+                now=now,
+            )
+        )
+
+    async def release_pacing_slot(self, slot_id: str) -> None:
+        await self._write(partial(shared.release_pacing_slot, slot_id=slot_id))
+
+    async def renew_pacing_slots(self, owner: str, *, expires_at: float) -> int:
+        return await self._write(
+            partial(shared.renew_pacing_slots, owner=owner, expires_at=expires_at)
+        )
+
+    # <<< scale-out
 
     # -- wake-up signals (issue #7) --------------------------------------------------------
 
