@@ -47,6 +47,7 @@ from stepline.asl._json import loads
 from stepline.engine import Execution, ExecutionIdentity, SystemClock, drive
 from stepline.service._context import ServiceContext
 from stepline.service._exec_events import execution_started_details
+from stepline.service._redrive import redriven_event
 from stepline.store import (
     ExecutionRecord,
     HistoryEventRecord,
@@ -200,6 +201,8 @@ class MapRunDriver:
         self.pending: deque[int] = deque()
         self.running: set[int] = set()
         self.child_arns: dict[int, str] = {}
+        self.redrive_arns: dict[int, str] = {}
+        """Standard children of a redriven map run that are redriven in place, by position."""
         self.failed_items = 0
         self.total_items = 0
         self.done: list[Result] = []
@@ -248,6 +251,8 @@ class MapRunDriver:
             if child.status == "PENDING":
                 self.pending.append(child.position)
                 self.inputs[child.position] = child.input
+                if child.execution_arn is not None and not self.express:
+                    self.redrive_arns[child.position] = child.execution_arn
             elif child.status == "RUNNING":
                 self.running.add(child.position)
                 if child.execution_arn is not None:
@@ -347,6 +352,9 @@ class MapRunDriver:
         for position in positions:
             if self.express:  # not stored: a random name, as AWS gives Express children
                 arn = f"{prefix}express:{self.labelled}:{uuid.uuid4()}:{uuid.uuid4()}"
+            elif position in self.redrive_arns:
+                arn = self.redrive_arns.pop(position)
+                await self._redrive_child(arn, now)
             else:
                 name = self._child_name(position)
                 arn = f"{prefix}execution:{self.labelled}:{name}"
@@ -388,6 +396,26 @@ class MapRunDriver:
                 from stepline.service._exec_hub import hub_of
 
                 hub_of(self.context).wake()
+
+    async def _redrive_child(self, arn: str, now: float) -> None:
+        """Redrive an unsuccessful Standard child in place, as AWS's Map Run redrive does
+        (RedriveExecution: same ARN, ``ExecutionRedriven``, its ``redriveCount`` goes up).
+
+        Before the child is marked RUNNING, so that its earlier end is not collected again. A
+        child that is not closed and unsuccessful any more (redriven already by a start that
+        a restart repeated) is left as it is; one that cannot be redriven ends again as it was
+        and counts as failed.
+        """
+        store = self.context.store
+        child = await store.get_execution(arn)
+        if child is None or child.status not in _UNSUCCESSFUL:
+            return
+        await store.redrive_execution(
+            arn,
+            redrive_count=child.redrive_count,
+            redrive_date=now,
+            events=(redriven_event(child.redrive_count + 1, now),),
+        )
 
     def _start_express(self, position: int, input_text: str) -> None:
         """Run one Express child here: at once when it needs no effect, else as a task."""

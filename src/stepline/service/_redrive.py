@@ -53,6 +53,7 @@ __all__ = [
     "current_redrive_status",
     "handlers",
     "redrive_status",
+    "redriven_event",
     "set_map_run_redrive",
     "with_redrive_status",
 ]
@@ -96,6 +97,13 @@ def set_map_run_redrive(context: ServiceContext, hook: MapRunRedrive | None) -> 
         _MAP_RUN_REDRIVES.pop(context, None)
     else:
         _MAP_RUN_REDRIVES[context] = hook
+
+
+def redriven_event(redrive_count: int, now: float) -> PendingEvent:
+    """The ``ExecutionRedriven`` event of an execution's ``redrive_count``-th redrive."""
+    return PendingEvent(
+        now, "ExecutionRedriven", orjson.dumps({"redriveCount": redrive_count}).decode()
+    )
 
 
 def handlers(context: ServiceContext) -> dict[str, Handler]:
@@ -190,13 +198,14 @@ class _RedriveOps:
         # With a client token the store is asked even so: the token may be that of an earlier
         # redrive, which it answers for. An expected count of -1 never matches: it only looks.
         count = record.redrive_count + 1
-        details = orjson.dumps({"redriveCount": count}).decode()
+        event = redriven_event(count, now)
+        details = event.details
         try:
             updated, date = await self.store.redrive_execution(
                 arn,
                 redrive_count=record.redrive_count if redrivable else -1,
                 redrive_date=now,
-                events=(PendingEvent(now, "ExecutionRedriven", details),),
+                events=(event,),
                 client_token=token,
             )
         except RecordNotFound:
