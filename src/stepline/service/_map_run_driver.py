@@ -10,7 +10,9 @@ period once the lease of a crashed process has expired — and goes on where the
   machine ARN, deterministic names): stored PENDING→RUNNING together with the child
   executions in one transaction per batch, then run by the worker like any other execution,
   durably. Their outcomes are read back from the store (children whose execution ended) and
-  recorded once each (a conditional update).
+  recorded once each (a conditional update). In a redriven map run, a child that had ended
+  unsuccessfully is redriven in place (``ExecutionRedriven``, as AWS's Map Run redrive does)
+  rather than started anew.
 - **EXPRESS** children run here, in memory, on the processor compiled once per map run; only
   their outcomes are stored (in batches). A child that was running when the process stopped
   runs again when the driver is resumed (Express executions are at-least-once).
@@ -47,7 +49,7 @@ from stepline.asl._json import loads
 from stepline.engine import Execution, ExecutionIdentity, SystemClock, drive
 from stepline.service._context import ServiceContext
 from stepline.service._exec_events import execution_started_details
-from stepline.service._redrive import redriven_event
+from stepline.service._redrive import log_redrive, redriven_event
 from stepline.store import (
     ExecutionRecord,
     HistoryEventRecord,
@@ -410,12 +412,12 @@ class MapRunDriver:
         child = await store.get_execution(arn)
         if child is None or child.status not in _UNSUCCESSFUL:
             return
-        await store.redrive_execution(
-            arn,
-            redrive_count=child.redrive_count,
-            redrive_date=now,
-            events=(redriven_event(child.redrive_count + 1, now),),
+        event = redriven_event(child.redrive_count + 1, now)
+        redriven, date = await store.redrive_execution(
+            arn, redrive_count=child.redrive_count, redrive_date=now, events=(event,)
         )
+        if date is not None:
+            await log_redrive(self.context, redriven, event)
 
     def _start_express(self, position: int, input_text: str) -> None:
         """Run one Express child here: at once when it needs no effect, else as a task."""

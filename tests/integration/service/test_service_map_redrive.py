@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from _service_kit import ServiceServer, unique
 from test_service_executions import create_machine, history, wait_until_done
-from test_service_map_runs import only_map_run, start
+from test_service_map_runs import only_map_run, start, wait_for
 
 from support.fake_apis import FakeApis
 
@@ -46,6 +46,7 @@ def _definition(
     *,
     execution_type: str = "STANDARD",
     before_call: dict[str, Any] | None = None,
+    max_concurrency: int = 1,
     **top: Any,
 ) -> dict[str, Any]:
     """A parent whose Distributed Map calls ``/repairable/<key>-<n>`` per item in turn
@@ -70,9 +71,9 @@ def _definition(
                 "Type": "Map",
                 "ItemsPath": "$.items",
                 "ToleratedFailureCount": 1,
-                # One child after the other: the second failure (the last item) exceeds the
-                # tolerance when every other child has ended, so the counts are known.
-                "MaxConcurrency": 1,
+                # 1: one child after the other, so a failure of the last item exceeds the
+                # tolerance when every other child has ended (the counts are known).
+                "MaxConcurrency": max_concurrency,
                 "ItemProcessor": {
                     "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": execution_type},
                     "StartAt": next(iter(states)),
@@ -191,3 +192,132 @@ def test_a_failed_map_run_is_redriven_with_its_parent(
             again = service.sfn.describe_execution(executionArn=child["executionArn"])
             assert again["status"] == "SUCCEEDED"
             assert again["redriveCount"] == (1 if child["status"] == "FAILED" else 0)
+            child_types = _types(history(service, child["executionArn"]))
+            assert child_types.count("ExecutionRedriven") == again["redriveCount"]
+            assert child_types[-1] == "ExecutionSucceeded"
+
+
+# A child's first run waits a minute (long enough to be stopped or timed out); redriven, its
+# RedriveCount is 1 and it goes on at once. Standard children only: an Express child is
+# started anew by a redrive (RedriveCount 0), so it would wait again.
+_SLOW_FIRST_RUN = {
+    "Hold": {
+        "Type": "Wait",
+        "QueryLanguage": "JSONata",
+        "Seconds": "{% $states.context.Execution.RedriveCount = 0 ? 60 : 0 %}",
+        "Next": "Call",
+    }
+}
+
+
+def _aborted_map_run(service: ServiceServer, arn: str) -> tuple[str, list[dict[str, Any]]]:
+    """The ABORTED map run of ``arn`` (ended), and its children (all ABORTED)."""
+    map_run = only_map_run(service, arn)
+    described = wait_for(
+        lambda: (
+            run
+            if (run := service.sfn.describe_map_run(mapRunArn=map_run))["status"] != "RUNNING"
+            else None
+        ),
+        "the map run to end",
+    )
+    assert described["status"] == "ABORTED"
+
+    def all_aborted() -> list[dict[str, Any]] | None:
+        found = _children(service, map_run)
+        return found if all(c["status"] == "ABORTED" for c in found) else None
+
+    children: list[dict[str, Any]] = wait_for(all_aborted, "the children to be aborted")
+    assert len(children) == 3
+    return map_run, children
+
+
+def _redriven_to_success(
+    service: ServiceServer,
+    apis: FakeApis,
+    key: str,
+    arn: str,
+    map_run: str,
+    children: list[dict[str, Any]],
+) -> None:
+    """Redrive ``arn`` and check its map run and children were redriven (not restarted)."""
+    service.sfn.redrive_execution(executionArn=arn)
+    done = wait_until_done(service, arn)
+    assert done["status"] == "SUCCEEDED", done
+    assert json.loads(done["output"]) == [{"n": n} for n in range(3)]
+    assert _calls(apis, key) == Counter(range(3))  # the first run never called
+    after = service.sfn.describe_map_run(mapRunArn=map_run)
+    assert (after["status"], after["redriveCount"]) == ("SUCCEEDED", 1)
+    assert after["itemCounts"]["succeeded"] == 3 and after["itemCounts"]["aborted"] == 0
+    assert sorted(c["executionArn"] for c in _children(service, map_run)) == sorted(
+        c["executionArn"] for c in children
+    )
+    for child in children:
+        again = service.sfn.describe_execution(executionArn=child["executionArn"])
+        assert (again["status"], again["redriveCount"]) == ("SUCCEEDED", 1)
+    types = _types(history(service, arn))
+    assert types.count("MapRunStarted") == 1
+    assert types.index("ExecutionRedriven") < types.index("MapRunRedriven")
+
+
+def test_a_parent_stopped_during_its_map_run_is_redriven(
+    service: ServiceServer, apis: FakeApis, connection: str
+) -> None:
+    key = unique("stopped")
+    definition = _definition(apis, connection, key, before_call=_SLOW_FIRST_RUN, max_concurrency=0)
+    arn = start(
+        service, create_machine(service, definition), {"items": [{"n": n} for n in range(3)]}
+    )
+
+    def children_running() -> bool:
+        runs = service.sfn.list_map_runs(executionArn=arn)["mapRuns"]
+        statuses = [c["status"] for run in runs for c in _children(service, run["mapRunArn"])]
+        return statuses == ["RUNNING"] * 3
+
+    wait_for(children_running, "the children to start")
+    service.sfn.stop_execution(executionArn=arn, error="Ops", cause="stopped to test")
+    assert wait_until_done(service, arn)["status"] == "ABORTED"
+    map_run, children = _aborted_map_run(service, arn)
+    _redriven_to_success(service, apis, key, arn, map_run, children)
+
+
+def test_a_parent_timed_out_during_its_map_run_is_redriven(
+    service: ServiceServer, apis: FakeApis, connection: str
+) -> None:
+    key = unique("timeout")
+    definition = _definition(
+        apis, connection, key, before_call=_SLOW_FIRST_RUN, max_concurrency=0, TimeoutSeconds=2
+    )
+    arn = start(
+        service, create_machine(service, definition), {"items": [{"n": n} for n in range(3)]}
+    )
+    timed_out = wait_until_done(service, arn)
+    assert timed_out["status"] == "TIMED_OUT", timed_out
+    assert timed_out["redriveStatus"] == "REDRIVABLE"
+    map_run, children = _aborted_map_run(service, arn)
+    _redriven_to_success(service, apis, key, arn, map_run, children)
+
+
+def test_a_map_run_redriven_too_often_fails_the_map_state(
+    service: ServiceServer, apis: FakeApis, connection: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AWS redrives one Map Run at most 1,000 times; a parent redriven beyond that fails its Map
+    state with ``States.Runtime`` (the limit is lowered to 1 here)."""
+    from stepline.service import _map_run_start
+
+    monkeypatch.setattr(_map_run_start, "MAX_MAP_RUN_REDRIVES", 1)
+    key = unique("limit")
+    machine = create_machine(service, _definition(apis, connection, key, execution_type="EXPRESS"))
+    apis.broken |= {f"{key}-3", f"{key}-4"}  # never repaired
+    arn = start(service, machine, _items())
+    assert wait_until_done(service, arn)["error"] == "States.ExceedToleratedFailureThreshold"
+    service.sfn.redrive_execution(executionArn=arn)
+    assert wait_until_done(service, arn)["error"] == "States.ExceedToleratedFailureThreshold"
+    map_run = only_map_run(service, arn)
+    assert service.sfn.describe_map_run(mapRunArn=map_run)["redriveCount"] == 1
+    service.sfn.redrive_execution(executionArn=arn)
+    failed = wait_until_done(service, arn)
+    assert (failed["status"], failed["error"]) == ("FAILED", "States.Runtime")
+    assert map_run in failed["cause"] and "redriven 1 times" in failed["cause"]
+    assert service.sfn.describe_map_run(mapRunArn=map_run)["redriveCount"] == 1
+    assert _calls(apis, key) == Counter({0: 1, 1: 1, 2: 1, 3: 2, 4: 2})
