@@ -10,7 +10,9 @@ period once the lease of a crashed process has expired — and goes on where the
   machine ARN, deterministic names): stored PENDING→RUNNING together with the child
   executions in one transaction per batch, then run by the worker like any other execution,
   durably. Their outcomes are read back from the store (children whose execution ended) and
-  recorded once each (a conditional update).
+  recorded once each (a conditional update). In a redriven map run, a child that had ended
+  unsuccessfully is redriven in place (``ExecutionRedriven``, as AWS's Map Run redrive does)
+  rather than started anew.
 - **EXPRESS** children run here, in memory, on the processor compiled once per map run; only
   their outcomes are stored (in batches). A child that was running when the process stopped
   runs again when the driver is resumed (Express executions are at-least-once).
@@ -47,6 +49,7 @@ from stepline.asl._json import loads
 from stepline.engine import Execution, ExecutionIdentity, SystemClock, drive
 from stepline.service._context import ServiceContext
 from stepline.service._exec_events import execution_started_details
+from stepline.service._redrive import log_redrive, redriven_event
 from stepline.store import (
     ExecutionRecord,
     HistoryEventRecord,
@@ -200,6 +203,8 @@ class MapRunDriver:
         self.pending: deque[int] = deque()
         self.running: set[int] = set()
         self.child_arns: dict[int, str] = {}
+        self.redrive_arns: dict[int, str] = {}
+        """Standard children of a redriven map run that are redriven in place, by position."""
         self.failed_items = 0
         self.total_items = 0
         self.done: list[Result] = []
@@ -248,6 +253,8 @@ class MapRunDriver:
             if child.status == "PENDING":
                 self.pending.append(child.position)
                 self.inputs[child.position] = child.input
+                if child.execution_arn is not None and not self.express:
+                    self.redrive_arns[child.position] = child.execution_arn
             elif child.status == "RUNNING":
                 self.running.add(child.position)
                 if child.execution_arn is not None:
@@ -347,6 +354,9 @@ class MapRunDriver:
         for position in positions:
             if self.express:  # not stored: a random name, as AWS gives Express children
                 arn = f"{prefix}express:{self.labelled}:{uuid.uuid4()}:{uuid.uuid4()}"
+            elif position in self.redrive_arns:
+                arn = self.redrive_arns.pop(position)
+                await self._redrive_child(arn, now)
             else:
                 name = self._child_name(position)
                 arn = f"{prefix}execution:{self.labelled}:{name}"
@@ -388,6 +398,26 @@ class MapRunDriver:
                 from stepline.service._exec_hub import hub_of
 
                 hub_of(self.context).wake()
+
+    async def _redrive_child(self, arn: str, now: float) -> None:
+        """Redrive an unsuccessful Standard child in place, as AWS's Map Run redrive does
+        (RedriveExecution: same ARN, ``ExecutionRedriven``, its ``redriveCount`` goes up).
+
+        Before the child is marked RUNNING, so that its earlier end is not collected again. A
+        child that is not closed and unsuccessful any more (redriven already by a start that
+        a restart repeated) is left as it is; one that cannot be redriven ends again as it was
+        and counts as failed.
+        """
+        store = self.context.store
+        child = await store.get_execution(arn)
+        if child is None or child.status not in _UNSUCCESSFUL:
+            return
+        event = redriven_event(child.redrive_count + 1, now)
+        redriven, date = await store.redrive_execution(
+            arn, redrive_count=child.redrive_count, redrive_date=now, events=(event,)
+        )
+        if date is not None:
+            await log_redrive(self.context, redriven, event)
 
     def _start_express(self, position: int, input_text: str) -> None:
         """Run one Express child here: at once when it needs no effect, else as a task."""

@@ -15,7 +15,8 @@ Then a :class:`~stepline.service._map_run_driver.MapRunDriver` runs the children
 derived from the parent execution, its redrive count and the effect id, so a start repeated
 after a restart (the effect re-issued) finds the map run it stored before. A parent that was
 redriven finds its earlier unsuccessful map run of the same state and redrives it instead
-(``MapRunRedriven``): its failed children run again, its succeeded ones keep their results.
+(``MapRunRedriven``): its failed children run again (a Standard one redriven in place), its
+succeeded ones keep their results; at most :data:`MAX_MAP_RUN_REDRIVES` times.
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ from stepline.store import MapRunRecord, StateMachineRevisionRecord, StoreConfli
 __all__ = ["MapRunStarter", "find_map_state", "register_map_runs"]
 
 _NAMESPACE: Final = uuid.UUID("0b6d4c2e-3f1a-4d7b-9a52-8c1e7f3d2a64")
+
+MAX_MAP_RUN_REDRIVES = 1000
+"""How many times one map run can be redriven (AWS's hard limit); beyond, the Map state fails
+with ``States.Runtime``."""
 
 
 def register_map_runs(context: ServiceContext) -> None:
@@ -182,6 +187,13 @@ class MapRunStarter:
             if run.task_token == token:
                 return run  # this very start, repeated after a restart
             if run.status in ("FAILED", "ABORTED"):
+                if run.redrive_count >= MAX_MAP_RUN_REDRIVES:
+                    raise StatesError(
+                        RUNTIME,
+                        f"The Map Run '{run.arn}' has been redriven {run.redrive_count} times, "
+                        "the most a Map Run can be; start a new execution to process its "
+                        "items again.",
+                    )
                 try:
                     return await store.redrive_map_run(run.arn, task_token=token, now=now)
                 except StoreConflict:

@@ -18,11 +18,12 @@ AWS's rules (Standard executions only):
 - ``clientToken``: a request whose token was used for one of the execution's last ten redrives,
   within 15 minutes, answers that redrive's date and changes nothing.
 
-Distributed Map (hook): AWS redrives a parent's failed Map Run (its unsuccessful child
-executions) when the parent is redriven. The Distributed Map code registers that behaviour with
-:func:`set_map_run_redrive`; RedriveExecution calls it with the redriven parent after the
-redrive is stored and before the worker resumes the parent. Without a registration nothing
-more happens (the engine reruns the Map state's unsuccessful iterations as for an inline Map).
+Distributed Map: AWS redrives a parent's failed Map Run (its unsuccessful child executions)
+when the parent is redriven. That needs nothing here: the redriven engine asks again for the
+Distributed Map state's map run, and :class:`~stepline.service._map_run_start.MapRunStarter`
+redrives the earlier one (``MapRunRedriven``). :func:`set_map_run_redrive` remains a hook for
+other behaviour at the redrive (RedriveExecution calls it with the redriven parent after the
+redrive is stored and before the worker resumes the parent); the service registers none.
 """
 
 from __future__ import annotations
@@ -52,7 +53,9 @@ __all__ = [
     "MapRunRedrive",
     "current_redrive_status",
     "handlers",
+    "log_redrive",
     "redrive_status",
+    "redriven_event",
     "set_map_run_redrive",
     "with_redrive_status",
 ]
@@ -96,6 +99,26 @@ def set_map_run_redrive(context: ServiceContext, hook: MapRunRedrive | None) -> 
         _MAP_RUN_REDRIVES.pop(context, None)
     else:
         _MAP_RUN_REDRIVES[context] = hook
+
+
+def redriven_event(redrive_count: int, now: float) -> PendingEvent:
+    """The ``ExecutionRedriven`` event of an execution's ``redrive_count``-th redrive."""
+    return PendingEvent(
+        now, "ExecutionRedriven", orjson.dumps({"redriveCount": redrive_count}).decode()
+    )
+
+
+async def log_redrive(
+    context: ServiceContext, execution: ExecutionRecord, event: PendingEvent
+) -> None:
+    """Write ``event`` (:func:`redriven_event`), just stored as ``execution``'s last event, to
+    its execution log."""
+    last = execution.last_event_id
+    await context.execution_logs.log_stored(
+        context.store,
+        execution,
+        HistoryEventRecord(last, last - 1, event.timestamp, event.type, event.details),
+    )
 
 
 def handlers(context: ServiceContext) -> dict[str, Handler]:
@@ -190,13 +213,13 @@ class _RedriveOps:
         # With a client token the store is asked even so: the token may be that of an earlier
         # redrive, which it answers for. An expected count of -1 never matches: it only looks.
         count = record.redrive_count + 1
-        details = orjson.dumps({"redriveCount": count}).decode()
+        event = redriven_event(count, now)
         try:
             updated, date = await self.store.redrive_execution(
                 arn,
                 redrive_count=record.redrive_count if redrivable else -1,
                 redrive_date=now,
-                events=(PendingEvent(now, "ExecutionRedriven", details),),
+                events=(event,),
                 client_token=token,
             )
         except RecordNotFound:
@@ -213,10 +236,5 @@ class _RedriveOps:
             if map_run_redrive is not None:
                 await map_run_redrive(self.context, updated)
             hub_of(self.context).wake()  # the worker claims and redrives it at once
-            last = updated.last_event_id
-            await self.context.execution_logs.log_stored(
-                self.store,
-                updated,
-                HistoryEventRecord(last, last - 1, now, "ExecutionRedriven", details),
-            )
+            await log_redrive(self.context, updated, event)
         return {"redriveDate": timestamp(date)}

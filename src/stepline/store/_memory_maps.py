@@ -328,7 +328,10 @@ class MemoryMapRunsMixin:
             task_token=task_token,
         )
         run.children = [
-            MapRunChildRecord(arn, child.position, child.item_count, child.input)
+            # The child keeps its execution: a Standard one is redriven in place.
+            MapRunChildRecord(
+                arn, child.position, child.item_count, child.input, "PENDING", child.execution_arn
+            )
             if child.status in _UNSUCCESSFUL
             else child
             for child in run.children

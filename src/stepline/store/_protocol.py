@@ -617,8 +617,9 @@ class Store(Protocol):
 
     async def redrive_map_run(self, arn: str, *, task_token: str, now: float) -> MapRunRecord:
         """Make a FAILED or ABORTED map run RUNNING again: its unsuccessful children become
-        PENDING, ``redrive_count`` goes up, ``redrive_date`` is ``now``, and its outcome will
-        complete ``task_token``.
+        PENDING (keeping their ``execution_arn``: Standard children are redriven in place),
+        ``redrive_count`` goes up, ``redrive_date`` is ``now``, and its outcome will complete
+        ``task_token``.
 
         Raises:
             RecordNotFound: No such map run.

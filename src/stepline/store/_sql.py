@@ -619,8 +619,7 @@ UPDATE map_runs SET status = 'RUNNING', stop_date = NULL, error = NULL, cause = 
     redrive_count = redrive_count + 1, redrive_date = ?, task_token = ?
 WHERE arn = ? AND status IN ('FAILED', 'ABORTED')
 -- name: redrive_map_run_children
-UPDATE map_run_children SET status = 'PENDING', execution_arn = NULL, output = NULL,
-    error = NULL, cause = NULL
+UPDATE map_run_children SET status = 'PENDING', output = NULL, error = NULL, cause = NULL
 WHERE map_run_arn = ? AND status IN ('FAILED', 'TIMED_OUT', 'ABORTED')
 
 -- >>> scale-out (issue #7): shared service records and cross-process pacing

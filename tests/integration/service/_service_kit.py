@@ -14,7 +14,8 @@ them by name, without importing them):
   :data:`STORE_KINDS` (``memory`` and ``sqlite`` in a temporary directory) and, in the
   modules that set ``RUN_ON_POSTGRES = True`` when ``STEPLINE_TEST_POSTGRES_URL`` is set,
   ``postgres`` (a schema of its own, dropped afterwards). Shared by the module's tests, so
-  give resources unique names (:func:`unique`).
+  give resources unique names (:func:`unique`). A module's ``SERVICE_ENVIRON`` mapping, if
+  any, is the server's further environment (``STEPLINE_HTTP_ALLOW``…).
 - ``serve_service``: a factory ``serve_service(kind, **config_overrides) -> ServiceServer``
   for tests that need their own server (a special configuration, a restart on the same
   SQLite file); every server it started is stopped at teardown.
@@ -328,7 +329,8 @@ def service(
     schema = new_schema() if kind == "postgres" else None
     try:
         config = config_for(kind, directory, schema=schema)
-        with serve(config, data_dir=directory, kind=kind) as server:
+        environ = getattr(request.module, "SERVICE_ENVIRON", None)
+        with serve(config, data_dir=directory, environ=environ, kind=kind) as server:
             yield server
     finally:
         if schema is not None:

@@ -248,6 +248,9 @@ def test_redrive_resets_unsuccessful_children(backend):
         children = await store.map_run_children(record.arn)
         assert [c.status for c in children] == ["SUCCEEDED", "PENDING", "PENDING"]
         assert children[0].output == "1" and children[1].error is None
+        # A redriven child keeps its execution (a Standard one is redriven in place); one
+        # that never started has none.
+        assert [c.execution_arn for c in children] == ["a", "b", None]
         with pytest.raises(RecordNotFound):
             await store.redrive_map_run(record.arn + "x", task_token="t", now=T0)
 
