@@ -21,16 +21,12 @@ AWS's rules (Standard executions only):
 Distributed Map: AWS redrives a parent's failed Map Run (its unsuccessful child executions)
 when the parent is redriven. That needs nothing here: the redriven engine asks again for the
 Distributed Map state's map run, and :class:`~stepline.service._map_run_start.MapRunStarter`
-redrives the earlier one (``MapRunRedriven``). :func:`set_map_run_redrive` remains a hook for
-other behaviour at the redrive (RedriveExecution calls it with the redriven parent after the
-redrive is stored and before the worker resumes the parent); the service registers none.
+redrives the earlier one (``MapRunRedriven``).
 """
 
 from __future__ import annotations
 
 import time
-import weakref
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any, Final
 
@@ -50,22 +46,13 @@ from stepline.store import (
 )
 
 __all__ = [
-    "MapRunRedrive",
     "current_redrive_status",
     "handlers",
     "log_redrive",
     "redrive_status",
     "redriven_event",
-    "set_map_run_redrive",
     "with_redrive_status",
 ]
-
-MapRunRedrive = Callable[[ServiceContext, ExecutionRecord], Awaitable[None]]
-"""``hook(context, parent)``: redrive the failed Map Runs of ``parent``, just redriven."""
-
-_MAP_RUN_REDRIVES: Final[weakref.WeakKeyDictionary[ServiceContext, MapRunRedrive]] = (
-    weakref.WeakKeyDictionary()
-)
 
 REDRIVABLE_PERIOD_SECONDS: Final = 14 * 24 * 3600
 """How long after its stop an execution can be redriven (AWS: 14 days)."""
@@ -90,15 +77,6 @@ _ADVICE: Final = {
     _TOO_OLD: "Start a new execution.",
     _PERIOD_OVER: "Executions can be redriven for 14 days after they stop; start a new one.",
 }
-
-
-def set_map_run_redrive(context: ServiceContext, hook: MapRunRedrive | None) -> None:
-    """Register (or with ``None`` remove) the Distributed Map's redrive of a parent's failed
-    Map Runs (see the module docstring)."""
-    if hook is None:
-        _MAP_RUN_REDRIVES.pop(context, None)
-    else:
-        _MAP_RUN_REDRIVES[context] = hook
 
 
 def redriven_event(redrive_count: int, now: float) -> PendingEvent:
@@ -232,9 +210,6 @@ class _RedriveOps:
                 status, reason = await current_redrive_status(self.context, updated, now)
             raise _not_redrivable(arn, status, reason, updated.map_run_arn)
         if date == now and updated.redrive_count == count:
-            map_run_redrive = _MAP_RUN_REDRIVES.get(self.context)
-            if map_run_redrive is not None:
-                await map_run_redrive(self.context, updated)
             hub_of(self.context).wake()  # the worker claims and redrives it at once
             await log_redrive(self.context, updated, event)
         return {"redriveDate": timestamp(date)}

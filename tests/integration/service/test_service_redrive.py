@@ -398,24 +398,6 @@ def test_execution_logs_record_the_redrive(serve_service: Any, tmp_path: Path) -
     assert after and all(r["redrive_count"] == "1" for r in after)
 
 
-def test_the_distributed_map_hook_hears_of_each_redrive(service: ServiceServer) -> None:
-    from stepline.service._redrive import set_map_run_redrive
-
-    heard: list[tuple[str, int]] = []
-
-    async def hook(context: Any, parent: Any) -> None:
-        heard.append((parent.arn, parent.redrive_count))
-
-    arn = _failed_execution(service)
-    set_map_run_redrive(service.context, hook)
-    try:
-        service.sfn.redrive_execution(executionArn=arn)
-    finally:
-        set_map_run_redrive(service.context, None)
-    assert heard == [(arn, 1)]
-    assert wait_until_done(service, arn)["status"] == "SUCCEEDED"
-
-
 def test_an_execution_of_a_deleted_state_machine_is_not_redrivable(
     service: ServiceServer,
 ) -> None:
