@@ -32,7 +32,7 @@ from stepline.tasks._resources import HTTP_INVOKE
 
 if TYPE_CHECKING:
     from stepline.connections import Connections
-    from stepline.engine import HeartbeatSink, TaskEffect
+    from stepline.engine import HeartbeatSink, TaskEffect, TimerEffect
     from stepline.policy import Roles
     from stepline.tasks import HttpTask
 
@@ -63,6 +63,8 @@ class ExecutionResult:
         start_date: When it started (UTC).
         stop_date: When it ended (UTC).
         transitions: How many states were entered.
+        redrive_count: How many times the execution had been redriven
+            (:meth:`StateMachine.redrive`).
     """
 
     __slots__ = (
@@ -72,6 +74,7 @@ class ExecutionResult:
         "error",
         "execution_arn",
         "output",
+        "redrive_count",
         "start_date",
         "status",
         "stop_date",
@@ -90,6 +93,7 @@ class ExecutionResult:
         self.start_date = datetime.fromtimestamp(execution.start_time, UTC)
         self.stop_date = datetime.fromtimestamp(stop, UTC) if stop is not None else None
         self.transitions = execution.transitions
+        self.redrive_count = execution.redrive_count
 
     @property
     def history(self) -> list[HistoryEvent]:
@@ -297,15 +301,7 @@ class StateMachine:
             clock: Overrides the state machine's clock for this run.
             rng: Randomness for retry jitter.
         """
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            pass
-        else:
-            raise RuntimeError(
-                "StateMachine.run() was called inside a running event loop; "
-                "use 'await StateMachine.run_async(...)' there."
-            )
+        _refuse_running_loop("run")
         clock = clock or self.clock
         execution = self.start(execution_input, name=name, clock=clock, rng=rng)
         effects = execution.advance()
@@ -329,6 +325,70 @@ class StateMachine:
         if not execution.done:
             await drive(execution, self.tasks, clock, effects, self.tokens)
         return ExecutionResult(execution)
+
+    # -- redrive ----------------------------------------------------------------------------
+
+    def redrive(self, result: ExecutionResult, *, clock: Clock | None = None) -> ExecutionResult:
+        """Redrive an execution that ended unsuccessfully, as AWS's RedriveExecution does.
+
+        The execution continues from its unsuccessful state(s) with their original input; the
+        states that succeeded are not run again (an inline Map or Parallel state reruns only
+        its unsuccessful iterations or branches); its history goes on with
+        ``ExecutionRedriven``. ``result`` keeps describing the ended run; the returned result
+        describes the redriven one.
+
+        Not for use inside a running event loop: use :meth:`redrive_async` there.
+
+        Args:
+            result: What :meth:`run` (or an earlier redrive) returned for this state machine.
+            clock: Overrides the state machine's clock for this run.
+
+        Raises:
+            stepline.engine.RedriveError: The execution succeeded (nothing to redrive).
+            ValueError: ``result`` is of another state machine's execution.
+        """
+        _refuse_running_loop("redrive")
+        clock = clock or self.clock
+        execution, effects = self._redriven(result)
+        if not execution.done:
+            asyncio.run(drive(execution, self.tasks, clock, effects, self.tokens))
+        return ExecutionResult(execution)
+
+    async def redrive_async(
+        self, result: ExecutionResult, *, clock: Clock | None = None
+    ) -> ExecutionResult:
+        """Like :meth:`redrive`, awaited inside an event loop."""
+        clock = clock or self.clock
+        execution, effects = self._redriven(result)
+        if not execution.done:
+            await drive(execution, self.tasks, clock, effects, self.tokens)
+        return ExecutionResult(execution)
+
+    def _redriven(
+        self, result: ExecutionResult
+    ) -> tuple[Execution, list[TaskEffect | TimerEffect]]:
+        execution = result._execution
+        if execution.definition is not self.compiled:
+            raise ValueError(
+                f"The execution {result.execution_arn!r} ran another state machine's "
+                "definition; redrive it with the StateMachine that ran it."
+            )
+        if result._history is None:
+            result._history = execution.events  # the result keeps describing its own run
+        execution.redrive()
+        return execution, execution.advance()
+
+
+def _refuse_running_loop(method: str) -> None:
+    """The blocking ``run``/``redrive`` start their own event loop: refuse inside one."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise RuntimeError(
+        f"StateMachine.{method}() was called inside a running event loop; "
+        f"use 'await StateMachine.{method}_async(...)' there."
+    )
 
 
 class _DeferredHttpTask:

@@ -41,6 +41,7 @@ PUBLIC = {
         "ExecutionIdentity",
         "HeartbeatSink",
         "HistoryEvent",
+        "RedriveError",
         "Status",
         "SystemClock",
         "TaskEffect",

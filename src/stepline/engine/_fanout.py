@@ -61,6 +61,8 @@ class FanoutMixin(ExecutionMixin):
         fanout = frame.fanout
         if fanout is not None:
             return self._fanout_done(frame, state, fanout)
+        if frame.resume is not None:  # a map run (Distributed Map) reported back
+            return self._map_run_ended(frame, state)
         context = self._context(frame, state)
         effective = apply_input_path(state, frame.input, context)
         items = effective
@@ -130,6 +132,10 @@ class FanoutMixin(ExecutionMixin):
                 QUERY_EVALUATION_ERROR,
                 f"The Items of the Map state '{state.name}' must be an array, got "
                 f"{json_type(items)}.",
+            )
+        if state.mode == "DISTRIBUTED" and self.distributed_map_runs:
+            return self._start_map_run(
+                frame, state, items, effective=effective, context=context, limits=limits
             )
         fanout = Fanout(state, frame.input, effective, len(items))
         fanout.concurrency, fanout.tolerated_count, fanout.tolerated_percentage = limits
@@ -260,6 +266,7 @@ class FanoutMixin(ExecutionMixin):
         if fanout is None or fanout.error is not None:
             return
         state = fanout.state
+        fanout.failed[child.index] = child  # a redrive runs it again from its failed state
         if isinstance(state, MapState):
             fanout.failures += 1
             if self._tolerated(fanout):
@@ -271,7 +278,11 @@ class FanoutMixin(ExecutionMixin):
                 "MapIterationFailed",
                 {"name": state.name, "index": child.index},
             )
-            if fanout.tolerated_count is not None or fanout.tolerated_percentage is not None:
+            if (
+                fanout.tolerated_count is not None
+                or fanout.tolerated_percentage is not None
+                or state.mode == "DISTRIBUTED"  # a Map Run fails so even with no threshold set
+            ):
                 error = EXCEED_TOLERATED_FAILURE_THRESHOLD
                 cause = (
                     f"The Map state '{state.name}' failed because {fanout.failures} of "
@@ -312,12 +323,13 @@ class FanoutMixin(ExecutionMixin):
         state = fanout.state
         for index, child in list(fanout.children.items()):
             self._abort_frame(child)
+            fanout.failed[index] = child  # a redrive resumes it
             if isinstance(state, MapState):
                 self._emit(
                     child.last_event_id, "MapIterationAborted", {"name": state.name, "index": index}
                 )
         fanout.children.clear()
-        fanout.waiting.clear()
+        # ``waiting`` stays: nothing starts from a failed fan-out, and a redrive starts these.
 
     def _abort_frame(self, frame: Frame) -> None:
         """Mark a frame and its descendants aborted and cancel what they wait on."""
@@ -338,6 +350,7 @@ class FanoutMixin(ExecutionMixin):
         frame.fanout = None
         kind = "Map" if isinstance(state, MapState) else "Parallel"
         if fanout.error is not None:
+            frame.redrive = fanout
             self._emit_in(frame, kind + "StateFailed", None)
             raise StatesError(*fanout.error)
         self._emit_in(frame, kind + "StateSucceeded", None)

@@ -17,8 +17,10 @@ def _modules() -> tuple[ModuleType, ...]:
         _ops_events,
         _ops_executions,
         _ops_iam,
+        _ops_map_runs,
         _ops_state_machines,
         _ops_test_state,
+        _redrive,
     )
 
     return (
@@ -28,6 +30,8 @@ def _modules() -> tuple[ModuleType, ...]:
         _ops_events,
         _ops_iam,
         _ops_test_state,
+        _redrive,
+        _ops_map_runs,
     )
 
 

@@ -135,6 +135,8 @@ class ClaimedRun:
         self.tokens_reported: list[str] = []
         self.tokens_close: list[str] = []
         self.token_news: list[TaskTokenRecord] = []
+        self.early_outcomes: dict[int, Outcome] = {}
+        """Token outcomes that arrived while their submission call was still in flight."""
         """Token records this process's operations stored while the run holds the lease."""
         self.token_wake: asyncio.Future[None] | None = None
         self.log: ExecutionLog | None = None
@@ -157,7 +159,7 @@ class ClaimedRun:
         self.log = self.context.execution_logs.for_revision(
             revision, record.arn, redrive_count=record.redrive_count
         )
-        if self.log is not None and self.claim.snapshot is None:
+        if self.log is not None and self.claim.snapshot is None and record.redrive_count == 0:
             self.log.started(record, revision.role_arn)
         guard = _GuardedClock(self.clock, config.max_history_events)
         identity = ExecutionIdentity(record.state_machine_arn, record.arn, revision.role_arn)
@@ -186,11 +188,17 @@ class ClaimedRun:
                     max_payload_bytes=config.max_payload_bytes,
                     keep_events=False,
                 )
+            if execution.redrive_count < record.redrive_count:
+                # RedriveExecution stored ExecutionRedriven (the last event) already.
+                execution.redrive(record.redrive_count, previous_event_id=record.last_event_id - 1)
+                execution.take_new_events()
         except Exception as exc:  # an invalid definition, a damaged snapshot, a bad input
             _log.error("execution %s cannot be loaded: %s", record.arn, exc)
             await self._fail_unloadable(f"The execution cannot be resumed: {exc}")
             return None
         guard.execution = execution
+        # Distributed Map states start map runs of child executions (the service runs them).
+        execution.distributed_map_runs = True
         return execution
 
     async def _fail_unloadable(self, cause: str) -> None:
@@ -300,7 +308,15 @@ class ClaimedRun:
                     del self.open_tokens[effect_id]
         self.tokens_reported.extend(claimed.reported)
         self.tokens_close.extend(claimed.close)
-        return claimed.outcomes
+        outcomes = []
+        for outcome in claimed.outcomes:
+            if outcome[0] in self.submitting:
+                # Completed before its submission call returned (a map run of instant
+                # children, a fast callback): fed right after the submission.
+                self.early_outcomes[outcome[0]] = outcome
+            else:
+                outcomes.append(outcome)
+        return outcomes
 
     def _start(self, effect: TaskEffect) -> None:
         if effect.task_token is not None:
@@ -322,11 +338,16 @@ class ClaimedRun:
         """Feed outcomes and due timers, advance; return the ids of timers fired or dropped."""
         gone: list[int] = []
         running, timers, clock = self.running, self.timers, self.clock
-        for effect_id, result, error, cause, retry_after in outcomes:
+        pending = list(outcomes)
+        while pending:
+            effect_id, result, error, cause, retry_after = pending.pop(0)
             if effect_id in self.submitting:
                 self.submitting.discard(effect_id)
+                early = self.early_outcomes.pop(effect_id, None)
                 if error is None:
                     execution.task_submitted(effect_id, result)
+                    if early is not None:
+                        pending.insert(0, early)
                     continue
                 # The base resource failed: so does the task; its token is used up.
                 token = self.open_tokens.pop(effect_id, None)
@@ -414,7 +435,11 @@ class ClaimedRun:
             self.arn,
             self.token,
             events=event_records(events),
-            snapshot=None if done else encode_snapshot(execution.snapshot()),
+            # A closed, unsuccessful execution keeps the snapshot of its end: a redrive
+            # continues from it.
+            snapshot=None
+            if done and execution.status == "SUCCEEDED"
+            else encode_snapshot(execution.snapshot()),
             status=execution.status if done else None,
             stop_date=execution.stop_time if done else None,
             output=execution.output_json if done else None,
