@@ -57,9 +57,10 @@ class Recorder:
 
 def test_signal_reaches_subscribers_until_they_unsubscribe(backend):
     async def body(store: Store) -> None:
-        recorder = Recorder(store)
         calls: list[int] = []
         unsubscribe = store.subscribe(CHANNEL_EXECUTIONS, lambda: calls.append(1))
+        # Subscribed after: a signal reaches it after ``calls`` (subscribers run in order).
+        recorder = Recorder(store)
         await store.signal(CHANNEL_EXECUTIONS)
         assert await recorder.next() == CHANNEL_EXECUTIONS
         assert calls == [1]
