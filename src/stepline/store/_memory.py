@@ -354,6 +354,7 @@ class MemoryStore(MemoryTokensMixin):
         snapshot: bytes | None = None,
         reuse_closed_before: float | None = None,
         lease: Lease | None = None,
+        parent_task_token: str | None = None,
     ) -> ExecutionRecord:
         self._open()
         existing = self._runs.get(record.arn)
@@ -368,6 +369,8 @@ class MemoryStore(MemoryTokensMixin):
             if not reusable:
                 raise StoreConflict(f"Execution {record.arn!r} already exists.", old)
         check_continuation(record.arn, 0, events)
+        if parent_task_token is not None:
+            self._check_child_link(parent_task_token)
         if existing is not None:
             del self._runs[record.arn]
             for token in self._tokens_of(record.arn):
@@ -385,6 +388,8 @@ class MemoryStore(MemoryTokensMixin):
             run.lease_owner = lease.owner
             run.lease_token = lease.token
             run.lease_expires_at = run.wake_at = lease.expires_at
+        if parent_task_token is not None:
+            self._link_child(parent_task_token, record.arn)
         return stored
 
     async def get_execution(self, arn: str) -> ExecutionRecord | None:
@@ -501,6 +506,7 @@ class MemoryStore(MemoryTokensMixin):
         )
         self._end(run)
         self._close_execution_tokens(execution_arn)
+        self._finish_child_wait(execution_arn, "ABORTED", stop_date)
         return run.record, True
 
     @staticmethod
@@ -567,6 +573,8 @@ class MemoryStore(MemoryTokensMixin):
                 last_event_id=last_event_id,
             )
             self._end(run)
+            assert step.stop_date is not None
+            self._finish_child_wait(step.execution_arn, step.status, step.stop_date)
             return
         for timer_id in step.timers_remove:
             run.timers.pop(timer_id, None)

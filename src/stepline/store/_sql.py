@@ -31,7 +31,8 @@ _COLUMNS: Final = {
     "TOKEN": (
         "t.token, e.arn, t.effect_id, t.status, t.scheduled_at, t.activity_arn, t.input, "
         "t.timeout_at, t.heartbeat_seconds, t.heartbeat_due, t.worker_name, t.started_at, "
-        "t.started_reported, t.completed_at, t.output, t.error, t.cause"
+        "t.started_reported, t.completed_at, t.output, t.error, t.cause, "
+        "t.child_execution_arn"
     ),
 }
 
@@ -184,6 +185,13 @@ CREATE TABLE task_tokens (
 CREATE INDEX task_tokens_open_by_execution ON task_tokens (seq) WHERE status <> 'CLOSED';
 CREATE INDEX task_tokens_scheduled_by_activity ON task_tokens (activity_arn, scheduled_at, position)
     WHERE status = 'SCHEDULED';
+-- migration: 3 nested workflow waits
+-- A .sync/.sync:2 startExecution task waits on a token like a callback; child_execution_arn
+-- links that token to the child execution it started (set in the child's insert), so that
+-- the child's terminal commit completes the parent's task in the same transaction.
+ALTER TABLE task_tokens ADD COLUMN child_execution_arn TEXT;
+CREATE INDEX task_tokens_by_child ON task_tokens (child_execution_arn)
+    WHERE child_execution_arn IS NOT NULL;
 """
 
 _QUERIES_SQL: Final = """
@@ -392,8 +400,8 @@ DELETE FROM activities WHERE arn = ?
 -- name: insert_task_token
 INSERT INTO task_tokens (token, seq, effect_id, status, scheduled_at, activity_arn, input,
     timeout_at, heartbeat_seconds, heartbeat_due, worker_name, started_at, started_reported,
-    completed_at, output, error, cause, wake_at, position)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+    completed_at, output, error, cause, wake_at, child_execution_arn, position)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
     (SELECT COALESCE(MAX(position), 0) + 1 FROM task_tokens))
 ON CONFLICT (token) DO NOTHING
 -- name: get_task_token
@@ -423,6 +431,21 @@ DELETE FROM task_tokens WHERE seq = ?
 -- name: wake_unleased_runtime
 UPDATE execution_runtime SET wake_at = ?
 WHERE seq = ? AND lease_token IS NULL AND (wake_at IS NULL OR wake_at > ?)
+
+-- name: link_child_execution
+UPDATE task_tokens SET child_execution_arn = ?
+WHERE token = ? AND status = 'STARTED' AND child_execution_arn IS NULL
+-- name: child_wait_of
+SELECT token, seq FROM task_tokens WHERE child_execution_arn = ? AND status = 'STARTED'
+-- name: finish_child_wait
+UPDATE task_tokens SET status = ?, completed_at = ?, wake_at = ?
+WHERE token = ? AND status = 'STARTED'
+-- name: orphaned_children
+SELECT c.arn FROM executions p
+JOIN task_tokens t ON t.seq = p.seq
+JOIN executions c ON c.arn = t.child_execution_arn
+WHERE p.arn = ? AND t.status = 'CLOSED' AND c.status = 'RUNNING'
+ORDER BY c.arn
 """
 
 _MARKER = re.compile(r"^-- (name|migration): (.+)$", re.MULTILINE)

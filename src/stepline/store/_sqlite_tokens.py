@@ -15,12 +15,12 @@ from typing import Any
 
 from stepline.store._errors import TaskClosed
 from stepline.store._records import ActivityRecord, StepCommit, TaskTokenRecord
-from stepline.store._rules import check_task_open
+from stepline.store._rules import check_task_open, started_activity
 from stepline.store._sql import QUERIES as Q
 
 Row = tuple[Any, ...]
 
-_TOKEN_FIELDS = 17
+_TOKEN_FIELDS = 18
 
 
 def token_from(row: Row) -> TaskTokenRecord:
@@ -118,6 +118,7 @@ def _values(seq: int, t: TaskTokenRecord) -> tuple[Any, ...]:
         t.error,
         t.cause,
         t.wake_at,
+        t.child_execution_arn,
     )
 
 
@@ -162,7 +163,7 @@ def take_activity_task(
     row = connection.execute(Q["oldest_scheduled_task"], (activity_arn,)).fetchone()
     if row is None:
         return None
-    taken = replace(token_from(row), status="STARTED", worker_name=worker_name, started_at=now)
+    taken = started_activity(token_from(row), worker_name, now)
     _update(connection, taken, "SCHEDULED")
     _wake_execution(connection, taken)
     return taken
@@ -212,6 +213,39 @@ def heartbeat_task(connection: sqlite3.Connection, token: str, now: float) -> Ta
     return beat
 
 
+# -- nested workflows: a .sync parent's wait for its child ----------------------------------
+
+
+def link_child(connection: sqlite3.Connection, token: str, child_arn: str) -> None:
+    """Link the parent's waiting token to the child being inserted.
+
+    Raises:
+        TaskClosed: The parent no longer waits on that token (its task was cancelled, timed
+            out, or its execution ended): the child must not start.
+    """
+    cursor = connection.execute(Q["link_child_execution"], (child_arn, token))
+    if cursor.rowcount != 1:
+        raise TaskClosed("the parent's task no longer waits for a child execution")
+
+
+def finish_child_wait(
+    connection: sqlite3.Connection, child_arn: str, status: str, now: float
+) -> None:
+    """The child ended: complete its parent's waiting task and wake the parent."""
+    row = connection.execute(Q["child_wait_of"], (child_arn,)).fetchone()
+    if row is None:
+        return
+    token, seq = row
+    outcome = "SUCCEEDED" if status == "SUCCEEDED" else "FAILED"
+    connection.execute(Q["finish_child_wait"], (outcome, now, now, token))
+    connection.execute(Q["wake_unleased_runtime"], (now, seq, now))
+
+
+def orphaned_children(connection: sqlite3.Connection, parent_arn: str) -> list[str]:
+    """Running children whose parent's ``.sync`` task no longer waits for them."""
+    return [row[0] for row in connection.execute(Q["orphaned_children"], (parent_arn,))]
+
+
 def purge(connection: sqlite3.Connection, seq: int) -> None:
     """Delete an execution's tokens (its name is reused)."""
     connection.execute(Q["purge_task_tokens"], (seq,))
@@ -224,10 +258,13 @@ __all__: Sequence[str] = (
     "create_activity",
     "delete_activity",
     "earliest_wake",
+    "finish_child_wait",
     "get_activity",
     "heartbeat_task",
+    "link_child",
     "list_activities",
     "open_tokens",
+    "orphaned_children",
     "purge",
     "take_activity_task",
     "token_from",
