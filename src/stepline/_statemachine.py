@@ -10,10 +10,11 @@ import asyncio
 import random
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
+from stepline._nested import LocalExecutions
 from stepline.asl import CompiledDefinition, StatesError, compile_definition
 from stepline.asl._json import json_problem
 from stepline.engine import (
@@ -28,6 +29,7 @@ from stepline.engine import (
     drive,
 )
 from stepline.tasks import TaskHandler, TaskRegistry
+from stepline.tasks._nested import START_EXECUTION_RESOURCES
 from stepline.tasks._resources import HTTP_INVOKE
 
 if TYPE_CHECKING:
@@ -63,22 +65,33 @@ class ExecutionResult:
         start_date: When it started (UTC).
         stop_date: When it ended (UTC).
         transitions: How many states were entered.
+        children: The executions this one started with ``states:startExecution`` (nested
+            workflows), in start order.
+        parent_execution_arn: The execution that started this one, if any.
     """
 
     __slots__ = (
         "_execution",
         "_history",
         "cause",
+        "children",
         "error",
         "execution_arn",
         "output",
+        "parent_execution_arn",
         "start_date",
         "status",
         "stop_date",
         "transitions",
     )
 
-    def __init__(self, execution: Execution) -> None:
+    def __init__(
+        self,
+        execution: Execution,
+        *,
+        children: tuple[ExecutionResult, ...] = (),
+        parent_execution_arn: str | None = None,
+    ) -> None:
         stop = execution.stop_time
         self._execution = execution
         self._history: list[HistoryEvent] | None = None
@@ -90,6 +103,13 @@ class ExecutionResult:
         self.start_date = datetime.fromtimestamp(execution.start_time, UTC)
         self.stop_date = datetime.fromtimestamp(stop, UTC) if stop is not None else None
         self.transitions = execution.transitions
+        self.children = children
+        self.parent_execution_arn = parent_execution_arn
+
+    @property
+    def execution(self) -> Execution:
+        """The engine's execution (its input, identity and output JSON text)."""
+        return self._execution
 
     @property
     def history(self) -> list[HistoryEvent]:
@@ -139,6 +159,10 @@ class StateMachine:
             activities) of this state machine's runs register it; a new registry when
             omitted. Complete tokens with :meth:`send_task_success` and friends (or on the
             registry itself, which several state machines may share).
+        machines: The state machines this one may start with ``states:startExecution``
+            (nested workflows), as a list or a mapping whose values are the machines; the
+            ``StateMachineArn`` parameter names one by its ARN. A machine may always start
+            itself. More can be added later to :attr:`machines` (ARN → machine).
 
     Raises:
         InvalidDefinition: With every problem found in the definition.
@@ -159,6 +183,7 @@ class StateMachine:
         roles: Roles | None = None,
         http: HttpTask | None = None,
         tokens: TaskTokens | None = None,
+        machines: Mapping[str, StateMachine] | Iterable[StateMachine] | None = None,
     ) -> None:
         self.compiled: CompiledDefinition = compile_definition(definition)
         self.tokens = tokens if tokens is not None else TaskTokens()
@@ -175,6 +200,13 @@ class StateMachine:
                 HTTP_INVOKE,
                 http if http is not None else _DeferredHttpTask(self, connections, roles),
             )
+        listed = machines.values() if isinstance(machines, Mapping) else machines or ()
+        self.machines: dict[str, StateMachine] = {machine.arn: machine for machine in listed}
+        """The state machines ``states:startExecution`` may start, by ARN."""
+        self._nested = LocalExecutions(self)
+        for resource in START_EXECUTION_RESOURCES:
+            if resource not in self.tasks:
+                self.tasks.register(resource, self._nested)
 
     @property
     def definition(self) -> Mapping[str, Any]:
@@ -309,10 +341,10 @@ class StateMachine:
         clock = clock or self.clock
         execution = self.start(execution_input, name=name, clock=clock, rng=rng)
         effects = execution.advance()
-        if not execution.done:
+        if execution.done:
             # Only executions that wait on a task or a timer need an event loop at all.
-            asyncio.run(drive(execution, self.tasks, clock, effects, self.tokens))
-        return ExecutionResult(execution)
+            return ExecutionResult(execution)
+        return asyncio.run(self._finish(execution, effects, clock=clock))
 
     async def run_async(
         self,
@@ -325,10 +357,34 @@ class StateMachine:
         """Like :meth:`run`, awaited inside an event loop."""
         clock = clock or self.clock
         execution = self.start(execution_input, name=name, clock=clock, rng=rng)
-        effects = execution.advance()
-        if not execution.done:
-            await drive(execution, self.tasks, clock, effects, self.tokens)
-        return ExecutionResult(execution)
+        return await self._finish(execution, execution.advance(), clock=clock)
+
+    async def _finish(
+        self,
+        execution: Execution,
+        effects: list[Any] | None = None,
+        *,
+        clock: Clock | None = None,
+        parent_execution_arn: str | None = None,
+        cause: str = "The run was cancelled.",
+    ) -> ExecutionResult:
+        """Drive a started execution to its end, then wait for the children it started.
+
+        Cancelled, the execution is aborted (``ExecutionAborted`` with ``cause``) — how a
+        ``.sync`` parent that stops waiting stops its child.
+        """
+        if effects is None:
+            effects = execution.advance()
+        try:
+            if not execution.done:
+                await drive(execution, self.tasks, clock or self.clock, effects, self.tokens)
+        except asyncio.CancelledError:
+            execution.abort(None, cause)
+            raise
+        children = await self._nested.settle(execution.identity.execution_arn)
+        return ExecutionResult(
+            execution, children=children, parent_execution_arn=parent_execution_arn
+        )
 
 
 class _DeferredHttpTask:

@@ -43,35 +43,28 @@ from stepline.service._exec_start import (
     start_standard,
 )
 from stepline.service._express import ExpressOutcome, run_express, start_express_async
-from stepline.service._nested_outcome import (
-    START_EXECUTION,
-    START_EXECUTION_SYNC,
+from stepline.service._worker_tasks import Settled
+from stepline.store import ExecutionRecord, TaskClosed
+from stepline.tasks._nested import (
+    ERROR_PREFIX,
+    START_EXECUTION_RESOURCES,
     START_EXECUTION_SYNC2,
     SYNC_RESOURCES,
     TASK_FAILED,
+    describe_execution,
     millis,
-    payload,
+    read_start_request,
 )
-from stepline.service._worker_tasks import Settled
-from stepline.store import ExecutionRecord, TaskClosed
 
-__all__ = [
-    "START_EXECUTION",
-    "START_EXECUTION_SYNC",
-    "START_EXECUTION_SYNC2",
-    "NestedExecutions",
-    "register_nested",
-]
+__all__ = ["NestedExecutions", "register_nested"]
 
-_ERROR_PREFIX: Final = "StepFunctions."
-_PARAMETERS: Final = frozenset({"StateMachineArn", "Input", "Name", "TraceHeader"})
 _NAME_NAMESPACE: Final = uuid.UUID("5d7c1a40-8a53-4f0e-9d8e-6a1f2b3c4d5e")
 
 
 def register_nested(context: ServiceContext) -> None:
     """Serve the three ``startExecution`` resources in ``context.tasks``."""
     nested = NestedExecutions(context)
-    for resource in (START_EXECUTION, START_EXECUTION_SYNC, START_EXECUTION_SYNC2):
+    for resource in START_EXECUTION_RESOURCES:
         context.tasks.register(resource, nested)
 
 
@@ -105,11 +98,12 @@ class NestedExecutions:
                 f"State '{effect.state_name}' ({resource}) needs the service's worker, which "
                 "gives the task the token its child completes.",
             )
-        arn, name, input_text, value, trace_header = _read_parameters(effect)
+        request = read_start_request(effect)
+        name, input_text = request.name, request.input_text
         parent = effect.identity.execution_arn if effect.identity is not None else None
         context = self.context
         try:
-            target = await resolve_target(context, arn)
+            target = await resolve_target(context, request.state_machine_arn)
             name = _child_name(parent, effect.id) if name is None else execution_name(name)
             input_text, value = check_input(context, input_text)
         except ServiceError as refused:
@@ -121,7 +115,7 @@ class NestedExecutions:
             name,
             input_text,
             effect,
-            trace_header=trace_header,
+            trace_header=request.trace_header,
             parent=parent,
             wait_token=effect.task_token if wait else None,
         )
@@ -167,7 +161,7 @@ class NestedExecutions:
             # StartExecution's idempotent answer: a running execution of that name and input
             # that another execution started; this task is not linked to it.
             raise StatesError(
-                f"{_ERROR_PREFIX}ExecutionAlreadyExists",
+                f"{ERROR_PREFIX}ExecutionAlreadyExists",
                 f"State '{effect.state_name}' could not start the child execution: "
                 f"'{child.arn}' is running already, started by another execution. Give the "
                 "child another Name (or none).",
@@ -195,42 +189,6 @@ class NestedExecutions:
         return Settled(submitted, result=described)
 
 
-def _read_parameters(effect: TaskEffect) -> tuple[str, str | None, str | None, Any, str | None]:
-    """``(StateMachineArn, Name, input text, input value, TraceHeader)`` from the parameters."""
-    parameters = effect.parameters
-    where = f"the parameters of state '{effect.state_name}' (resource '{effect.resource}')"
-    if not isinstance(parameters, dict):
-        raise StatesError(
-            RUNTIME,
-            f"{where} must be a JSON object with StateMachineArn (and Input, Name); "
-            f"got {type(parameters).__name__}.",
-        )
-    unknown = sorted(set(parameters) - _PARAMETERS)
-    if unknown:
-        raise StatesError(
-            RUNTIME,
-            f"{where} have unknown fields {', '.join(unknown)}; allowed: "
-            f"{', '.join(sorted(_PARAMETERS))}.",
-        )
-    arn = parameters.get("StateMachineArn")
-    if not isinstance(arn, str) or not arn:
-        raise StatesError(
-            RUNTIME, f"{where} need StateMachineArn: the ARN of the state machine to start."
-        )
-    name = parameters.get("Name")
-    if name is not None and not isinstance(name, str):
-        raise StatesError(RUNTIME, f"Name in {where} must be a string.")
-    trace_header = parameters.get("TraceHeader")
-    if trace_header is not None and not isinstance(trace_header, str):
-        raise StatesError(RUNTIME, f"TraceHeader in {where} must be a string.")
-    if "Input" not in parameters:
-        return arn, name, None, {}, trace_header
-    given = parameters["Input"]
-    # A string is the input's JSON text (AWS accepts both forms); anything else is the value.
-    text = given if isinstance(given, str) else dumps_text(given)
-    return arn, name, text, given, trace_header
-
-
 def _child_name(parent: str | None, effect_id: int) -> str:
     """A child's name when none is given: stable for one task attempt of one parent."""
     if parent is None:
@@ -240,7 +198,7 @@ def _child_name(parent: str | None, effect_id: int) -> str:
 
 def _task_error(refused: ServiceError, effect: TaskEffect) -> StatesError:
     return StatesError(
-        f"{_ERROR_PREFIX}{refused.code}",
+        f"{ERROR_PREFIX}{refused.code}",
         f"State '{effect.state_name}' could not start the child execution: {refused.message}",
     )
 
@@ -248,21 +206,16 @@ def _task_error(refused: ServiceError, effect: TaskEffect) -> StatesError:
 def _describe_express(
     outcome: ExpressOutcome, target: StartTarget, value: Any, *, json_values: bool
 ) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "ExecutionArn": outcome.execution_arn,
-        "StateMachineArn": target.state_machine.arn,
-        "Name": outcome.name,
-        "Status": outcome.status,
-        "StartDate": millis(outcome.start),
-        "StopDate": millis(outcome.stop),
-        "Input": value if json_values else dumps_text(value),
-        "InputDetails": {"Included": True},
-    }
-    if outcome.output is not None:
-        out["Output"] = payload(outcome.output, json_values=json_values)
-        out["OutputDetails"] = {"Included": True}
-    if outcome.error is not None:
-        out["Error"] = outcome.error
-    if outcome.cause is not None:
-        out["Cause"] = outcome.cause
-    return out
+    return describe_execution(
+        execution_arn=outcome.execution_arn,
+        state_machine_arn=target.state_machine.arn,
+        name=outcome.name,
+        status=outcome.status,
+        start_date=outcome.start,
+        input_text=dumps_text(value),
+        json_values=json_values,
+        stop_date=outcome.stop,
+        output_text=outcome.output,
+        error=outcome.error,
+        cause=outcome.cause,
+    )

@@ -15,73 +15,37 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
-from typing import Any, Final
+from typing import Any
 
-from stepline.asl._json import dumps_text, loads
+from stepline.asl._json import dumps_text
 from stepline.engine import Execution, TaskEffect
 from stepline.service._context import ServiceContext
 from stepline.store import ExecutionRecord, TaskTokenRecord
+from stepline.tasks._nested import START_EXECUTION_SYNC2, TASK_FAILED, describe_execution
 
-__all__ = [
-    "START_EXECUTION",
-    "START_EXECUTION_SYNC",
-    "START_EXECUTION_SYNC2",
-    "SYNC_RESOURCES",
-    "TASK_FAILED",
-    "child_outcomes",
-    "describe_child",
-    "millis",
-    "payload",
-]
-
-START_EXECUTION: Final = "arn:aws:states:::states:startExecution"
-START_EXECUTION_SYNC: Final = f"{START_EXECUTION}.sync"
-START_EXECUTION_SYNC2: Final = f"{START_EXECUTION}.sync:2"
-SYNC_RESOURCES: Final = frozenset({START_EXECUTION_SYNC, START_EXECUTION_SYNC2})
-"""The resources whose tasks wait for their child execution (given a token by the worker)."""
-
-TASK_FAILED: Final = "States.TaskFailed"
-
-
-def millis(seconds: float) -> int:
-    """Epoch seconds as integer epoch milliseconds (how the task output shows dates)."""
-    return round(seconds * 1000)
-
-
-def payload(text: str | None, *, json_values: bool) -> Any:
-    """An input/output as the task shows it: JSON text (``.sync``) or its value (``.sync:2``)."""
-    if text is None or not json_values:
-        return text
-    return loads(text)
+__all__ = ["child_outcomes", "describe_child"]
 
 
 def describe_child(record: ExecutionRecord, *, json_values: bool) -> dict[str, Any]:
     """The child's DescribeExecution answer with AWS's PascalCase members (the task output)."""
-    out: dict[str, Any] = {
-        "ExecutionArn": record.arn,
-        "StateMachineArn": record.state_machine_arn,
-        "Name": record.name,
-        "Status": record.status,
-        "StartDate": millis(record.start_date),
-    }
-    if record.stop_date is not None:
-        out["StopDate"] = millis(record.stop_date)
-    out["Input"] = payload(record.input, json_values=json_values)
-    out["InputDetails"] = {"Included": True}
-    if record.output is not None:
-        out["Output"] = payload(record.output, json_values=json_values)
-        out["OutputDetails"] = {"Included": True}
-    if record.error is not None:
-        out["Error"] = record.error
-    if record.cause is not None:
-        out["Cause"] = record.cause
-    if record.state_machine_version_arn is not None:
-        out["StateMachineVersionArn"] = record.state_machine_version_arn
-    if record.state_machine_alias_arn is not None:
-        out["StateMachineAliasArn"] = record.state_machine_alias_arn
-    if record.trace_header is not None:
-        out["TraceHeader"] = record.trace_header
-    return out
+    return describe_execution(
+        execution_arn=record.arn,
+        state_machine_arn=record.state_machine_arn,
+        name=record.name,
+        status=record.status,
+        start_date=record.start_date,
+        input_text=record.input,
+        json_values=json_values,
+        stop_date=record.stop_date,
+        output_text=record.output,
+        error=record.error,
+        cause=record.cause,
+        extra={
+            "StateMachineVersionArn": record.state_machine_version_arn,
+            "StateMachineAliasArn": record.state_machine_alias_arn,
+            "TraceHeader": record.trace_header,
+        },
+    )
 
 
 def _settled(

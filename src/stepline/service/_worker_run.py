@@ -44,7 +44,7 @@ from stepline.service._exec_ends import execution_ended, stop_orphaned_children
 from stepline.service._exec_events import event_records
 from stepline.service._exec_hub import hub_of
 from stepline.service._logs import ExecutionLog
-from stepline.service._nested_outcome import SYNC_RESOURCES, child_outcomes
+from stepline.service._nested_outcome import child_outcomes
 from stepline.service._sm_common import remove_if_idle
 from stepline.service._worker_tasks import Outcome, Settled, run_task
 from stepline.service._worker_tokens import new_token_record, read_claimed_tokens
@@ -60,6 +60,7 @@ from stepline.store import (
     TaskTokenRecord,
     TimerRecord,
 )
+from stepline.tasks._nested import SYNC_RESOURCES
 
 __all__ = ["ClaimedRun", "HistoryLimitReached"]
 
