@@ -133,7 +133,7 @@ class LocalExecutions:
             result = await machine._finish(
                 execution, clock=self.owner.clock, parent_execution_arn=parent, cause=cause
             )
-        except asyncio.CancelledError:
+        except asyncio.CancelledError:  # aborted (and logged) by _finish
             family.children.append(ExecutionResult(execution, parent_execution_arn=parent))
             raise
         family.children.append(result)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
+from stepline._execution_logging import ExecutionLogging
 from stepline._nested import LocalExecutions
 from stepline.asl import CompiledDefinition, StatesError, compile_definition
 from stepline.asl._json import json_problem
@@ -163,6 +164,9 @@ class StateMachine:
             (nested workflows), as a list or a mapping whose values are the machines; the
             ``StateMachineArn`` parameter names one by its ARN. A machine may always start
             itself. More can be added later to :attr:`machines` (ARN → machine).
+        logging: Execution logs as the service writes them for a ``loggingConfiguration``
+            (level, ``includeExecutionData``, and a file, stream or callable as the sink);
+            none when omitted.
 
     Raises:
         InvalidDefinition: With every problem found in the definition.
@@ -184,8 +188,10 @@ class StateMachine:
         http: HttpTask | None = None,
         tokens: TaskTokens | None = None,
         machines: Mapping[str, StateMachine] | Iterable[StateMachine] | None = None,
+        logging: ExecutionLogging | None = None,
     ) -> None:
         self.compiled: CompiledDefinition = compile_definition(definition)
+        self.logging = logging
         self.tokens = tokens if tokens is not None else TaskTokens()
         self.name = name
         self.region = region
@@ -343,7 +349,7 @@ class StateMachine:
         effects = execution.advance()
         if execution.done:
             # Only executions that wait on a task or a timer need an event loop at all.
-            return ExecutionResult(execution)
+            return self._ended(execution)
         return asyncio.run(self._finish(execution, effects, clock=clock))
 
     async def run_async(
@@ -380,8 +386,20 @@ class StateMachine:
                 await drive(execution, self.tasks, clock or self.clock, effects, self.tokens)
         except asyncio.CancelledError:
             execution.abort(None, cause)
+            self._ended(execution, parent_execution_arn=parent_execution_arn)
             raise
         children = await self._nested.settle(execution.identity.execution_arn)
+        return self._ended(execution, children, parent_execution_arn)
+
+    def _ended(
+        self,
+        execution: Execution,
+        children: tuple[ExecutionResult, ...] = (),
+        parent_execution_arn: str | None = None,
+    ) -> ExecutionResult:
+        """Log the ended execution (when configured) and describe how it ended."""
+        if self.logging is not None:
+            self.logging.write(execution.identity.execution_arn, execution.events)
         return ExecutionResult(
             execution, children=children, parent_execution_arn=parent_execution_arn
         )
