@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import pytest
+from test_serve_activities import history
 
 from support.serve_process import ServeProcess, base_environment
 
@@ -63,20 +64,8 @@ def _until(what: str, check: Callable[[], Any]) -> Any:
     raise AssertionError(f"gave up waiting for {what}")
 
 
-def _history(sfn: Any, arn: str) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}
-    for _ in range(20):
-        page = sfn.get_execution_history(**kwargs)
-        events.extend(page["events"])
-        if not page.get("nextToken"):
-            break
-        kwargs["nextToken"] = page["nextToken"]
-    return events
-
-
 def _has_event(sfn: Any, arn: str, kind: str) -> bool:
-    return any(event["type"] == kind for event in _history(sfn, arn))
+    return any(event["type"] == kind for event in history(sfn, arn))
 
 
 def _machine(sfn: Any, name: str, states: dict[str, Any]) -> str:
@@ -168,12 +157,12 @@ def test_waiting_executions_complete_after_a_restart(
     assert child_output["ExecutionArn"] == the_child
     assert child_output["Output"] == {"child": "done"} and child_output["Input"] == {"n": 3}
 
-    activity_kinds = Counter(e["type"] for e in _history(sfn, runs[on_activity]))
+    activity_kinds = Counter(e["type"] for e in history(sfn, runs[on_activity]))
     assert activity_kinds["ActivityStarted"] == activity_kinds["ActivitySucceeded"] == 1
     for arn in (runs[on_callback], runs[on_child]):
-        kinds = Counter(e["type"] for e in _history(sfn, arn))
+        kinds = Counter(e["type"] for e in history(sfn, arn))
         assert kinds["TaskScheduled"] == kinds["TaskSubmitted"] == kinds["TaskSucceeded"] == 1
-    child_kinds = Counter(e["type"] for e in _history(sfn, the_child))
+    child_kinds = Counter(e["type"] for e in history(sfn, the_child))
     assert child_kinds["ActivityStarted"] == child_kinds["ActivitySucceeded"] == 1
     for machine in (child, echo):
         assert len(sfn.list_executions(stateMachineArn=machine)["executions"]) == 1

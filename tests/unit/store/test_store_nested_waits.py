@@ -11,6 +11,7 @@ from dataclasses import replace
 
 import pytest
 from store_kit import PREFIX, T0, events, execution, started, step
+from test_store_task_tokens import _callback, _waiting
 
 from stepline.store import (
     PendingEvent,
@@ -23,30 +24,9 @@ from stepline.store import (
 ACTIVITY = f"{PREFIX}:activity:work"
 
 
-def _wait(arn: str, token: str, effect_id: int = 1, **kwargs: object) -> TaskTokenRecord:
-    fields: dict[str, object] = {
-        "token": token,
-        "execution_arn": arn,
-        "effect_id": effect_id,
-        "status": "STARTED",
-        "scheduled_at": T0,
-        "started_at": T0,
-    }
-    fields.update(kwargs)
-    return TaskTokenRecord(**fields)  # type: ignore[arg-type]
-
-
-async def _parent(store: Store, name: str, *tokens: TaskTokenRecord) -> str:
-    """A parent execution released while its tasks wait on ``tokens``; its ARN."""
-    record = await started(store, "P", name)
-    (claim,) = await store.claim_runnable("w", limit=1, lease_seconds=30, now=T0)
-    await store.commit_step(step(record.arn, claim.lease_token, 2, tokens_add=tokens))
-    return record.arn
-
-
 async def _leased_parent(store: Store, name: str, *tokens: TaskTokenRecord) -> tuple[str, str]:
     """A parent whose worker keeps its lease (another task runs); its ARN and lease token."""
-    record = await started(store, "P", name)
+    record = await started(store, "M", name)
     (claim,) = await store.claim_runnable("w", limit=1, lease_seconds=30, now=T0)
     await store.commit_step(
         step(record.arn, claim.lease_token, 2, tokens_add=tokens, keep_lease_until=T0 + 30)
@@ -87,7 +67,7 @@ async def _end(store: Store, arn: str, status: str, now: float) -> None:
 @pytest.mark.parametrize("status", ["SUCCEEDED", "FAILED", "TIMED_OUT"])
 def test_the_childs_end_completes_the_parents_wait_and_wakes_it(backend, status):
     async def body(store: Store) -> None:
-        parent = await _parent(store, "p", _wait(f"{PREFIX}:execution:P:p", "tok"))
+        parent = await _waiting(store, "p", _callback(f"{PREFIX}:execution:M:p", "tok"))
         assert await store.next_wake_at() is None  # the parent sleeps until its child ends
         child = await _child(store, "c", "tok", parent)
         # Linked, and no longer completable through SendTask*.
@@ -113,9 +93,9 @@ def test_the_childs_end_completes_the_parents_wait_and_wakes_it(backend, status)
     backend.run(body)
 
 
-def test_stopping_the_child_fails_the_parents_wait(backend):
+def test_stopping_the_child_fails_the_parents_callback(backend):
     async def body(store: Store) -> None:
-        parent = await _parent(store, "p", _wait(f"{PREFIX}:execution:P:p", "tok"))
+        parent = await _waiting(store, "p", _callback(f"{PREFIX}:execution:M:p", "tok"))
         child = await _child(store, "c", "tok", parent)
         _, stopped = await store.stop_execution(
             child,
@@ -137,7 +117,9 @@ def test_stopping_the_child_fails_the_parents_wait(backend):
 
 def test_a_child_ending_while_its_parent_is_leased_wakes_it_on_release(backend):
     async def body(store: Store) -> None:
-        parent, lease = await _leased_parent(store, "p", _wait(f"{PREFIX}:execution:P:p", "tok"))
+        parent, lease = await _leased_parent(
+            store, "p", _callback(f"{PREFIX}:execution:M:p", "tok")
+        )
         child = await _child(store, "c", "tok", parent)
         await _end(store, child, "SUCCEEDED", T0 + 1)
         # The holder releases it without a runnable_at: the stored outcome wakes it.
@@ -151,8 +133,10 @@ def test_a_child_ending_while_its_parent_is_leased_wakes_it_on_release(backend):
 
 def test_a_closed_wait_refuses_the_child_and_stores_nothing(backend):
     async def body(store: Store) -> None:
-        arn = f"{PREFIX}:execution:P:p"
-        parent, lease = await _leased_parent(store, "p", _wait(arn, "tok"), _wait(arn, "tok2", 2))
+        arn = f"{PREFIX}:execution:M:p"
+        parent, lease = await _leased_parent(
+            store, "p", _callback(arn, "tok"), _callback(arn, "tok2", 2)
+        )
         await store.commit_step(
             step(parent, lease, 5, tokens_close=("tok",), keep_lease_until=T0 + 30)
         )
@@ -172,9 +156,9 @@ def test_a_closed_wait_refuses_the_child_and_stores_nothing(backend):
 
 def test_orphaned_children_are_the_running_sync_children_no_longer_waited_for(backend):
     async def body(store: Store) -> None:
-        arn = f"{PREFIX}:execution:P:p"
+        arn = f"{PREFIX}:execution:M:p"
         parent, lease = await _leased_parent(
-            store, "p", _wait(arn, "a"), _wait(arn, "b", 2), _wait(arn, "x", 3)
+            store, "p", _callback(arn, "a"), _callback(arn, "b", 2), _callback(arn, "x", 3)
         )
         waited = await _child(store, "waited", "a", parent)
         cancelled = await _child(store, "cancelled", "b", parent)
@@ -196,18 +180,18 @@ def test_orphaned_children_are_the_running_sync_children_no_longer_waited_for(ba
         )
         assert await store.orphaned_children(parent) == tuple(sorted((waited, cancelled)))
         assert plain not in await store.orphaned_children(parent)
-        assert await store.orphaned_children(f"{PREFIX}:execution:P:none") == ()
+        assert await store.orphaned_children(f"{PREFIX}:execution:M:none") == ()
 
     backend.run(body)
 
 
 def test_taking_an_activity_task_starts_its_heartbeat_clock(backend):
     async def body(store: Store) -> None:
-        arn = f"{PREFIX}:execution:P:a"
-        await _parent(
+        arn = f"{PREFIX}:execution:M:a"
+        await _waiting(
             store,
             "a",
-            _wait(
+            _callback(
                 arn,
                 "beats",
                 status="SCHEDULED",
@@ -216,7 +200,7 @@ def test_taking_an_activity_task_starts_its_heartbeat_clock(backend):
                 started_at=None,
                 heartbeat_seconds=10,
             ),
-            _wait(
+            _callback(
                 arn,
                 "quiet",
                 2,
