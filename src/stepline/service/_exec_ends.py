@@ -101,8 +101,11 @@ async def stop_execution(
         events=(PendingEvent(now, "ExecutionAborted", orjson.dumps(details).decode()),),
     )
     if stopped:
-        hub_of(context).cancel_run(arn)
+        hub = hub_of(context)
+        hub.cancel_run(arn)
         execution_ended(context, arn)
+        if record.parent_execution_arn is not None:
+            hub.wake()  # a .sync parent waiting for it is due now
         await context.execution_logs.log_aborted(context.store, record, now, error, cause)
         await remove_if_idle(context, record.state_machine_arn)
         await stop_orphaned_children(context, arn)

@@ -470,6 +470,10 @@ class ClaimedRun:
         if done:
             self.ended = True
             execution_ended(self.context, self.arn)
+            if self.claim.execution.parent_execution_arn is not None:
+                # The commit completed a .sync parent's task (if one waits) and made the parent
+                # due: claim it now rather than at the next poll.
+                hub_of(self.context).wake()
             await remove_if_idle(self.context, self.claim.execution.state_machine_arn)
             return False
         if (
