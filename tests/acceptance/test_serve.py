@@ -25,6 +25,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from stepline.cli import main
+from support.postgres import POSTGRES_URL, SKIP_REASON, drop_schema, new_schema, schema_url
 from support.serve_process import (
     START_TIMEOUT,
     ServeProcess,
@@ -106,8 +107,30 @@ def assert_one_line_refusal(result: subprocess.CompletedProcess[str], *fragments
         assert fragment in lines[0]
 
 
-def test_boto3_round_trip_and_clean_sigterm(start_server: Any, tmp_path: Path) -> None:
-    server = start_server()
+@pytest.fixture(
+    params=[
+        "default",
+        pytest.param(
+            "postgres", marks=pytest.mark.skipif(POSTGRES_URL is None, reason=SKIP_REASON)
+        ),
+    ]
+)
+def database_args(request: pytest.FixtureRequest) -> Iterator[tuple[str, ...]]:
+    """No ``--database`` (the default SQLite file), or a PostgreSQL schema of its own."""
+    if request.param == "default":
+        yield ()
+        return
+    schema = new_schema()
+    try:
+        yield ("--database", schema_url(schema))
+    finally:
+        drop_schema(schema)
+
+
+def test_boto3_round_trip_and_clean_sigterm(
+    start_server: Any, tmp_path: Path, database_args: tuple[str, ...]
+) -> None:
+    server = start_server(*database_args)
     assert str(tmp_path) in server.announcement
     assert SECRET_KEY not in server.announcement
     sfn = server.client("stepfunctions")
@@ -285,11 +308,11 @@ def test_startup_problems_are_one_line_errors(tmp_path: Path) -> None:
         port = str(taken.getsockname()[1])
         assert_one_line_refusal(run_failing(["--port", port], env), f"127.0.0.1:{port}", "--port")
 
-    assert_one_line_refusal(
-        run_failing(["--port", "0", "--database", "postgresql://u:hunter2@db/x"], env),
-        "PostgreSQL",
-    )
-    assert "hunter2" not in run_failing(["--database", "postgresql://u:hunter2@db/x"], env).stderr
+    # Port 1 on this machine: nothing listens there.
+    unreachable = "postgresql://u:hunter2@127.0.0.1:1/x"
+    refusal = run_failing(["--port", "0", "--database", unreachable], env)
+    assert_one_line_refusal(refusal, "postgresql://u:***@127.0.0.1:1/x", "unavailable")
+    assert "hunter2" not in refusal.stderr
 
     not_a_directory = tmp_path / "file"
     not_a_directory.write_text("")

@@ -5,6 +5,8 @@
 - :class:`MemoryStore` — in process memory (tests, Express, ``stepline run``).
 - :class:`SqliteStore` — one file, WAL, a single writer thread with group commit.
 - :func:`open_store` — a store from a database URL.
+- Wake-up signals across processes: ``subscribe``/``signal`` on the channels
+  :data:`CHANNEL_EXECUTIONS` and :data:`CHANNEL_ACTIVITIES`.
 
 Records are frozen dataclasses (:mod:`stepline.store._records`); errors derive from
 :class:`StoreError`.
@@ -21,6 +23,7 @@ from stepline.store._errors import (
     StoreClosed,
     StoreConflict,
     StoreError,
+    StoreUnavailable,
     TaskClosed,
 )
 from stepline.store._memory import MemoryStore
@@ -49,10 +52,13 @@ from stepline.store._records import (
     TaskTokenStatus,
     TimerRecord,
 )
+from stepline.store._signals import CHANNEL_ACTIVITIES, CHANNEL_EXECUTIONS
 from stepline.store._sql import SCHEMA_VERSION
 from stepline.store._sqlite import SqliteStore
 
 __all__ = [
+    "CHANNEL_ACTIVITIES",
+    "CHANNEL_EXECUTIONS",
     "DEFAULT_PAGE_SIZE",
     "MAX_PAGE_SIZE",
     "SCHEMA_VERSION",
@@ -84,6 +90,7 @@ __all__ = [
     "StoreClosed",
     "StoreConflict",
     "StoreError",
+    "StoreUnavailable",
     "TaskClosed",
     "TaskTokenRecord",
     "TaskTokenStatus",

@@ -18,6 +18,7 @@ __all__ = [
     "StoreClosed",
     "StoreConflict",
     "StoreError",
+    "StoreUnavailable",
     "TaskClosed",
 ]
 
@@ -121,3 +122,27 @@ class TaskClosed(StoreError):
     def __init__(self, reason: str) -> None:
         super().__init__(f"The task of this token is closed: {reason}.")
         self.reason = reason
+
+
+# -- issue #7: PostgreSQL ---------------------------------------------------------------------
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached, or the connection broke during a write.
+
+    Attributes:
+        outcome_unknown: The connection broke after the write was sent: it may have been
+            committed (read the record again before retrying a write that is not idempotent).
+    """
+
+    def __init__(self, location: str, reason: str, *, outcome_unknown: bool = False) -> None:
+        detail = (
+            " The write may or may not have been committed: read the record again before retrying."
+            if outcome_unknown
+            else ""
+        )
+        super().__init__(
+            f"The database {location} is unavailable ({reason}): check that the server runs "
+            f"and accepts this URL's user, and retry.{detail}"
+        )
+        self.outcome_unknown = outcome_unknown

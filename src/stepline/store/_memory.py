@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bisect
 import secrets
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from stepline.store._errors import RecordNotFound, StoreClosed, StoreConflict
@@ -36,6 +36,7 @@ from stepline.store._rules import (
     one_subject,
     sorted_timers,
 )
+from stepline.store._signals import CHANNEL_EXECUTIONS, LocalSignals, due_now
 
 __all__ = ["MemoryStore"]
 
@@ -74,6 +75,7 @@ class MemoryStore(MemoryTokensMixin):
         self._seq = 0
         self._tokens = PageTokens(secrets.token_bytes(32))
         self._closed = False
+        self._signals = LocalSignals()
         self._init_task_tokens()
 
     async def close(self) -> None:
@@ -388,6 +390,8 @@ class MemoryStore(MemoryTokensMixin):
             run.lease_owner = lease.owner
             run.lease_token = lease.token
             run.lease_expires_at = run.wake_at = lease.expires_at
+        elif due_now(run.wake_at):
+            self._signals.fire((CHANNEL_EXECUTIONS,))
         if parent_task_token is not None:
             self._link_child(parent_task_token, record.arn)
         return stored
@@ -507,6 +511,7 @@ class MemoryStore(MemoryTokensMixin):
         self._end(run)
         self._close_execution_tokens(execution_arn)
         self._finish_child_wait(execution_arn, "ABORTED", stop_date)
+        self._signals.fire((CHANNEL_EXECUTIONS,))
         return run.record, True
 
     @staticmethod
@@ -588,6 +593,8 @@ class MemoryStore(MemoryTokensMixin):
             run.lease_owner = run.lease_token = None
             run.lease_expires_at = None
             run.wake_at = self._wake_of(run, step.runnable_at)
+            if due_now(run.wake_at):
+                self._signals.fire((CHANNEL_EXECUTIONS,))
 
     async def renew_lease(
         self, execution_arn: str, lease_token: str, *, lease_seconds: float, now: float
@@ -605,7 +612,18 @@ class MemoryStore(MemoryTokensMixin):
         run.lease_owner = run.lease_token = None
         run.lease_expires_at = None
         run.wake_at = self._wake_of(run, runnable_at)
+        if due_now(run.wake_at):
+            self._signals.fire((CHANNEL_EXECUTIONS,))
 
     async def next_wake_at(self) -> float | None:
         self._open()
         return min((r.wake_at for r in self._runs.values() if r.wake_at is not None), default=None)
+
+    # -- wake-up signals (issue #7) --------------------------------------------------------
+
+    def subscribe(self, channel: str, callback: Callable[[], None]) -> Callable[[], None]:
+        return self._signals.subscribe(channel, callback)
+
+    async def signal(self, channel: str) -> None:
+        self._open()
+        self._signals.signal(channel)

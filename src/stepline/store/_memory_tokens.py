@@ -13,6 +13,13 @@ from stepline.store._errors import TaskClosed
 from stepline.store._paging import PageTokens, page_size
 from stepline.store._records import ActivityRecord, Page, StepCommit, TaskTokenRecord
 from stepline.store._rules import check_task_open, started_activity, wake_time
+from stepline.store._signals import (
+    CHANNEL_ACTIVITIES,
+    CHANNEL_EXECUTIONS,
+    LocalSignals,
+    due_now,
+    schedules_activity,
+)
 
 __all__ = ["MemoryTokensMixin"]
 
@@ -23,6 +30,7 @@ class MemoryTokensMixin:
     if TYPE_CHECKING:
         _runs: dict[str, Any]
         _tokens: PageTokens
+        _signals: LocalSignals
 
         def _open(self) -> None: ...
 
@@ -64,6 +72,8 @@ class MemoryTokensMixin:
                 self._token_order += 1
                 self._token_seq[record.token] = self._token_order
                 self._task_tokens[record.token] = record
+        if schedules_activity(step.tokens_add):
+            self._signals.fire((CHANNEL_ACTIVITIES,))
         for token in step.tokens_reported:
             reported = self._task_tokens.get(token)
             if reported is not None:
@@ -88,6 +98,8 @@ class MemoryTokensMixin:
             return  # a leased run looks at its tokens when it releases
         if run.wake_at is None or at < run.wake_at:
             run.wake_at = at
+            if due_now(at):
+                self._signals.fire((CHANNEL_EXECUTIONS,))
 
     # -- nested workflows: a .sync parent's wait for its child --------------------------------
 
@@ -205,6 +217,8 @@ class MemoryTokensMixin:
         )
         self._task_tokens[token] = done
         self._wake_run(done.execution_arn, now)
+        # Also when the execution is leased: its holder may be waiting for this outcome.
+        self._signals.fire((CHANNEL_EXECUTIONS,))
         return done
 
     async def heartbeat_task(self, token: str, *, now: float) -> TaskTokenRecord:

@@ -7,7 +7,10 @@ Accepted:
   the path is what follows ``sqlite:///``); ``~`` is expanded. ``sqlite:///:memory:`` is refused
   (the writer and readers could not share it): use ``memory://``.
 - A bare file path (no scheme) — SQLite.
-- ``postgresql://…`` — arrives with issue #7; refused with a message saying so until then.
+- ``postgresql://user[:password]@host[:port]/database`` (or ``postgres://``) —
+  :class:`~stepline.store._postgres.PostgresStore`; ``?schema=name`` puts the store in that
+  schema (created if missing), ``?pool_size=n`` sets its connections (default 4); other
+  parameters go to libpq (``sslmode``, ``connect_timeout``…).
 """
 
 from __future__ import annotations
@@ -46,14 +49,14 @@ async def open_store(url: str) -> Store:
             )
         return await asyncio.to_thread(SqliteStore, path)
     if url.startswith(("postgresql://", "postgres://")):
-        raise ValueError(
-            "PostgreSQL databases are not supported yet in this version of stepline; use "
-            "sqlite:///path/to/file.db or memory://."
-        )
+        # Imported here: psycopg is loaded only by those who use PostgreSQL.
+        from stepline.store._postgres import PostgresStore
+
+        return await asyncio.to_thread(PostgresStore, url)
     if "://" in url or url.startswith("sqlite:"):
         scheme = url.split(":", 1)[0]
         raise ValueError(
             f"Unsupported database URL scheme {scheme!r}: use sqlite:///path/to/file.db, "
-            "memory://, or a file path."
+            "postgresql://user@host/database, memory://, or a file path."
         )
     return await asyncio.to_thread(SqliteStore, url)

@@ -23,7 +23,7 @@ Rules every backend keeps:
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Protocol
 
 from stepline.store._records import (
@@ -392,4 +392,27 @@ class Store(Protocol):
         Raises:
             RecordNotFound: As for :meth:`complete_task`.
             TaskClosed: As for :meth:`complete_task`.
+        """
+
+    # -- wake-up signals (issue #7) ----------------------------------------------------------
+
+    def subscribe(self, channel: str, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback`` on the event loop whenever ``channel`` is signalled by this or any
+        other process sharing the store; returns the function that unsubscribes.
+
+        Channels are :data:`~stepline.store.CHANNEL_EXECUTIONS` and
+        :data:`~stepline.store.CHANNEL_ACTIVITIES`; the store signals them itself in the
+        transactions that cause them (callers need not). Signals are hints, coalesced until
+        the callback runs and lost while a backend reconnects: subscribers must still poll.
+        Call it from the event loop that should run ``callback``.
+
+        Raises:
+            ValueError: An unknown channel.
+        """
+
+    async def signal(self, channel: str) -> None:
+        """Signal ``channel`` to every subscriber of every process sharing the store.
+
+        Raises:
+            ValueError: An unknown channel.
         """

@@ -432,6 +432,12 @@ DELETE FROM task_tokens WHERE seq = ?
 UPDATE execution_runtime SET wake_at = ?
 WHERE seq = ? AND lease_token IS NULL AND (wake_at IS NULL OR wake_at > ?)
 
+-- name: notify
+SELECT pg_notify(?, '')
+-- name: mark_task_token_reported
+UPDATE task_tokens SET started_reported = 1 WHERE token = ?
+-- name: lock_task_execution
+SELECT seq FROM task_tokens WHERE token = ?
 -- name: link_child_execution
 UPDATE task_tokens SET child_execution_arn = ?
 WHERE token = ? AND status = 'STARTED' AND child_execution_arn IS NULL
@@ -447,6 +453,15 @@ JOIN executions c ON c.arn = t.child_execution_arn
 WHERE p.arn = ? AND t.status = 'CLOSED' AND c.status = 'RUNNING'
 ORDER BY c.arn
 """
+
+# Issue #7 (the queries after wake_unleased_runtime): ``notify`` signals a wake-up channel at
+# commit (PostgreSQL's NOTIFY; a function of that name on SQLite's writer, see
+# ``_signals.py``). ``mark_task_token_reported`` sets one field only, so that it never writes
+# back stale values of a row that another transaction changed (SendTaskSuccess racing the step
+# that records ActivityStarted). ``lock_task_execution``: PostgreSQL locks the execution's
+# runtime row there, before any token row, so that every transaction touching an execution's
+# tokens locks in one order (runtime, then tokens) and then reads the latest committed rows;
+# SQLite's single writer needs no lock, so its version only reads.
 
 _MARKER = re.compile(r"^-- (name|migration): (.+)$", re.MULTILINE)
 

@@ -46,7 +46,9 @@ from stepline.store._records import (
     TaskTokenRecord,
 )
 from stepline.store._rules import check_step, one_subject
+from stepline.store._signals import LocalSignals, PendingSignals
 from stepline.store._sql import MIGRATIONS, QUERIES, SCHEMA_VERSION, split_statements
+from stepline.store._sql_connection import SqlConnection
 from stepline.store._sqlite_threads import ReaderPool, WriterThread
 
 __all__ = ["SqliteStore", "migrate"]
@@ -160,7 +162,16 @@ class SqliteStore:
         finally:
             setup.close()
         self._tokens = PageTokens(bytes(key))
-        self._writer = WriterThread(connect, max_batch)
+        self._signals = LocalSignals()
+        pending = PendingSignals(self._signals)
+
+        def connect_writer() -> sqlite3.Connection:
+            connection = connect()
+            # The ``notify`` query's function: signals fire after the batch commits.
+            connection.create_function("pg_notify", 2, pending.record)
+            return connection
+
+        self._writer = WriterThread(connect_writer, max_batch, pending)
         self._readers = ReaderPool(connect, readers)
         self._inline = inline_point_reads
 
@@ -174,13 +185,13 @@ class SqliteStore:
         await asyncio.to_thread(self._writer.close)
         self._readers.close()
 
-    async def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    async def _write(self, work: Callable[[SqlConnection], T]) -> T:
         return await self._writer.submit(work)
 
-    async def _read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    async def _read(self, work: Callable[[SqlConnection], T]) -> T:
         return await self._readers.run(work)
 
-    async def _point(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    async def _point(self, work: Callable[[SqlConnection], T]) -> T:
         if self._inline:
             return self._readers.run_inline(work)
         return await self._readers.run(work)
@@ -461,7 +472,7 @@ class SqliteStore:
 
     async def commit_step(self, step: StepCommit) -> None:
         check_step(step)
-        await self._writer.submit(partial(runs.commit_step, step=step))
+        await self._write(partial(runs.commit_step, step=step))
 
     async def renew_lease(
         self, execution_arn: str, lease_token: str, *, lease_seconds: float, now: float
@@ -543,13 +554,21 @@ class SqliteStore:
     async def heartbeat_task(self, token: str, *, now: float) -> TaskTokenRecord:
         return await self._write(partial(tokens.heartbeat_task, token=token, now=now))
 
+    # -- wake-up signals (issue #7) --------------------------------------------------------
+
+    def subscribe(self, channel: str, callback: Callable[[], None]) -> Callable[[], None]:
+        return self._signals.subscribe(channel, callback)
+
+    async def signal(self, channel: str) -> None:
+        self._signals.signal(channel)
+
 
 def _in_read_transaction(
-    work: Callable[[sqlite3.Connection], T],
-) -> Callable[[sqlite3.Connection], T]:
+    work: Callable[[SqlConnection], T],
+) -> Callable[[SqlConnection], T]:
     """Run a multi-statement read on one WAL snapshot."""
 
-    def run(connection: sqlite3.Connection) -> T:
+    def run(connection: SqlConnection) -> T:
         connection.execute("BEGIN")
         try:
             return work(connection)

@@ -10,7 +10,6 @@ on a reader connection. All SQL comes from :mod:`stepline.store._sql` by name.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -22,6 +21,7 @@ from stepline.store._records import (
     StateMachineVersionRecord,
 )
 from stepline.store._sql import QUERIES as Q
+from stepline.store._sql_connection import SqlConnection
 
 Row = tuple[Any, ...]
 
@@ -43,7 +43,7 @@ def version_from(row: Row) -> StateMachineVersionRecord:
     return StateMachineVersionRecord(row[0], row[1], row[2], row[3], revision_from(row, 5), row[4])
 
 
-def _alias(connection: sqlite3.Connection, row: Row) -> AliasRecord:
+def _alias(connection: SqlConnection, row: Row) -> AliasRecord:
     routes = tuple(
         (version_arn, weight)
         for version_arn, weight in connection.execute(Q["get_routes"], (row[0],))
@@ -54,7 +54,7 @@ def _alias(connection: sqlite3.Connection, row: Row) -> AliasRecord:
 # -- state machines -----------------------------------------------------------------------------
 
 
-def _insert_revision(connection: sqlite3.Connection, revision: StateMachineRevisionRecord) -> None:
+def _insert_revision(connection: SqlConnection, revision: StateMachineRevisionRecord) -> None:
     if connection.execute(Q["revision_exists"], (revision.revision_id,)).fetchone():
         raise StoreConflict(f"Revision id {revision.revision_id!r} is already used.")
     connection.execute(
@@ -72,13 +72,13 @@ def _insert_revision(connection: sqlite3.Connection, revision: StateMachineRevis
     )
 
 
-def _machine_row(connection: sqlite3.Connection, arn: str) -> Row | None:
+def _machine_row(connection: SqlConnection, arn: str) -> Row | None:
     row: Row | None = connection.execute(Q["get_state_machine"], (arn,)).fetchone()
     return row
 
 
 def _publish(
-    connection: sqlite3.Connection, row: Row, creation_date: float, description: str | None
+    connection: SqlConnection, row: Row, creation_date: float, description: str | None
 ) -> StateMachineVersionRecord:
     arn, number = row[0], row[6]
     connection.execute(Q["take_version_number"], (arn,))
@@ -93,7 +93,7 @@ def _publish(
 
 
 def create_state_machine(
-    connection: sqlite3.Connection,
+    connection: SqlConnection,
     record: StateMachineRecord,
     tags: Mapping[str, str] | None,
     publish: bool,
@@ -130,7 +130,7 @@ def create_state_machine(
 
 
 def update_state_machine(
-    connection: sqlite3.Connection,
+    connection: SqlConnection,
     arn: str,
     revision: StateMachineRevisionRecord,
     publish: bool,
@@ -152,16 +152,14 @@ def update_state_machine(
     return machine_from(row), version
 
 
-def mark_state_machine_deleting(
-    connection: sqlite3.Connection, arn: str
-) -> StateMachineRecord | None:
+def mark_state_machine_deleting(connection: SqlConnection, arn: str) -> StateMachineRecord | None:
     """Set status DELETING."""
     connection.execute(Q["set_state_machine_status"], ("DELETING", arn))
     row = _machine_row(connection, arn)
     return None if row is None else machine_from(row)
 
 
-def remove_state_machine(connection: sqlite3.Connection, arn: str) -> bool:
+def remove_state_machine(connection: SqlConnection, arn: str) -> bool:
     """Delete the state machine with its versions, aliases and tags."""
     if connection.execute(Q["delete_state_machine"], (arn,)).rowcount == 0:
         return False
@@ -172,14 +170,14 @@ def remove_state_machine(connection: sqlite3.Connection, arn: str) -> bool:
     return True
 
 
-def get_state_machine(connection: sqlite3.Connection, arn: str) -> StateMachineRecord | None:
+def get_state_machine(connection: SqlConnection, arn: str) -> StateMachineRecord | None:
     """Read one state machine."""
     row = _machine_row(connection, arn)
     return None if row is None else machine_from(row)
 
 
 def list_state_machines(
-    connection: sqlite3.Connection, after: str, limit: int
+    connection: SqlConnection, after: str, limit: int
 ) -> list[StateMachineRecord]:
     """State machines with ARN after ``after``."""
     return [
@@ -187,9 +185,7 @@ def list_state_machines(
     ]
 
 
-def get_revision(
-    connection: sqlite3.Connection, revision_id: str
-) -> StateMachineRevisionRecord | None:
+def get_revision(connection: SqlConnection, revision_id: str) -> StateMachineRevisionRecord | None:
     """Read one revision."""
     row = connection.execute(Q["get_revision"], (revision_id,)).fetchone()
     return None if row is None else revision_from(row, 0)
@@ -199,7 +195,7 @@ def get_revision(
 
 
 def publish_version(
-    connection: sqlite3.Connection,
+    connection: SqlConnection,
     arn: str,
     creation_date: float,
     description: str | None,
@@ -223,21 +219,21 @@ def publish_version(
     return _publish(connection, row, creation_date, description), True
 
 
-def get_version(connection: sqlite3.Connection, arn: str) -> StateMachineVersionRecord | None:
+def get_version(connection: SqlConnection, arn: str) -> StateMachineVersionRecord | None:
     """Read one version."""
     row = connection.execute(Q["get_version"], (arn,)).fetchone()
     return None if row is None else version_from(row)
 
 
 def list_versions(
-    connection: sqlite3.Connection, arn: str, below: int, limit: int
+    connection: SqlConnection, arn: str, below: int, limit: int
 ) -> list[StateMachineVersionRecord]:
     """Versions numbered below ``below``, newest first."""
     rows = connection.execute(Q["list_versions"], (arn, below, limit))
     return [version_from(row) for row in rows]
 
 
-def delete_version(connection: sqlite3.Connection, arn: str) -> bool:
+def delete_version(connection: SqlConnection, arn: str) -> bool:
     """Delete a version no alias routes to."""
     alias = connection.execute(Q["alias_routing_to_version"], (arn,)).fetchone()
     if alias is not None:
@@ -247,14 +243,14 @@ def delete_version(connection: sqlite3.Connection, arn: str) -> bool:
     return connection.execute(Q["delete_version"], (arn,)).rowcount > 0
 
 
-def _check_routes(connection: sqlite3.Connection, record: AliasRecord) -> None:
+def _check_routes(connection: SqlConnection, record: AliasRecord) -> None:
     for version_arn, _ in record.routing:
         version = get_version(connection, version_arn)
         if version is None or version.state_machine_arn != record.state_machine_arn:
             raise RecordNotFound("state machine version", version_arn)
 
 
-def _insert_routes(connection: sqlite3.Connection, record: AliasRecord) -> None:
+def _insert_routes(connection: SqlConnection, record: AliasRecord) -> None:
     connection.executemany(
         Q["insert_route"],
         [
@@ -264,7 +260,7 @@ def _insert_routes(connection: sqlite3.Connection, record: AliasRecord) -> None:
     )
 
 
-def create_alias(connection: sqlite3.Connection, record: AliasRecord) -> AliasRecord:
+def create_alias(connection: SqlConnection, record: AliasRecord) -> AliasRecord:
     """Insert an alias and its routes."""
     machine = _machine_row(connection, record.state_machine_arn)
     if machine is None:
@@ -290,21 +286,19 @@ def create_alias(connection: sqlite3.Connection, record: AliasRecord) -> AliasRe
     return record
 
 
-def get_alias(connection: sqlite3.Connection, arn: str) -> AliasRecord | None:
+def get_alias(connection: SqlConnection, arn: str) -> AliasRecord | None:
     """Read one alias with its routes."""
     row = connection.execute(Q["get_alias"], (arn,)).fetchone()
     return None if row is None else _alias(connection, row)
 
 
-def list_aliases(
-    connection: sqlite3.Connection, arn: str, after: str, limit: int
-) -> list[AliasRecord]:
+def list_aliases(connection: SqlConnection, arn: str, after: str, limit: int) -> list[AliasRecord]:
     """Aliases of a state machine with ARN after ``after``."""
     rows = connection.execute(Q["list_aliases"], (arn, after, limit)).fetchall()
     return [_alias(connection, row) for row in rows]
 
 
-def update_alias(connection: sqlite3.Connection, record: AliasRecord) -> AliasRecord:
+def update_alias(connection: SqlConnection, record: AliasRecord) -> AliasRecord:
     """Replace description, routes and update date."""
     existing = get_alias(connection, record.arn)
     if existing is None:
@@ -325,7 +319,7 @@ def update_alias(connection: sqlite3.Connection, record: AliasRecord) -> AliasRe
     return checked
 
 
-def delete_alias(connection: sqlite3.Connection, arn: str) -> bool:
+def delete_alias(connection: SqlConnection, arn: str) -> bool:
     """Delete an alias and its routes."""
     connection.execute(Q["delete_routes"], (arn,))
     return connection.execute(Q["delete_alias"], (arn,)).rowcount > 0
@@ -334,16 +328,16 @@ def delete_alias(connection: sqlite3.Connection, arn: str) -> bool:
 # -- tags -------------------------------------------------------------------------------------
 
 
-def tag_resource(connection: sqlite3.Connection, arn: str, tags: Mapping[str, str]) -> None:
+def tag_resource(connection: SqlConnection, arn: str, tags: Mapping[str, str]) -> None:
     """Add or overwrite tags."""
     connection.executemany(Q["put_tag"], [(arn, key, value) for key, value in tags.items()])
 
 
-def untag_resource(connection: sqlite3.Connection, arn: str, keys: Collection[str]) -> None:
+def untag_resource(connection: SqlConnection, arn: str, keys: Collection[str]) -> None:
     """Remove tags by key."""
     connection.executemany(Q["delete_tag"], [(arn, key) for key in keys])
 
 
-def list_tags(connection: sqlite3.Connection, arn: str) -> dict[str, str]:
+def list_tags(connection: SqlConnection, arn: str) -> dict[str, str]:
     """All tags of a resource in key order."""
     return dict(connection.execute(Q["list_tags"], (arn,)).fetchall())

@@ -8,7 +8,6 @@ SQL comes from :mod:`stepline.store._sql` by name.
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -25,7 +24,9 @@ from stepline.store._records import (
     TimerRecord,
 )
 from stepline.store._rules import check_continuation, lease_lost, wake_time
+from stepline.store._signals import CHANNEL_EXECUTIONS, due_now, notify
 from stepline.store._sql import QUERIES as Q
+from stepline.store._sql_connection import SqlConnection
 
 Row = tuple[Any, ...]
 
@@ -38,14 +39,14 @@ def execution_from(row: Row) -> ExecutionRecord:
 # -- executions: reads ------------------------------------------------------------------------
 
 
-def get_execution(connection: sqlite3.Connection, arn: str) -> ExecutionRecord | None:
+def get_execution(connection: SqlConnection, arn: str) -> ExecutionRecord | None:
     """Read one execution."""
     row = connection.execute(Q["get_execution"], (arn,)).fetchone()
     return None if row is None else execution_from(row)
 
 
 def list_executions(
-    connection: sqlite3.Connection,
+    connection: SqlConnection,
     *,
     field: str,
     subject: str,
@@ -68,7 +69,7 @@ def list_executions(
 
 
 def get_history(
-    connection: sqlite3.Connection, arn: str, reverse: bool, after: int | None, limit: int
+    connection: SqlConnection, arn: str, reverse: bool, after: int | None, limit: int
 ) -> list[HistoryEventRecord] | None:
     """A page of events after (or, reversed, before) event ``after``; ``None``: no execution."""
     row = connection.execute(Q["execution_seq"], (arn,)).fetchone()
@@ -82,12 +83,12 @@ def get_history(
     return [HistoryEventRecord(*event) for event in rows]
 
 
-def has_running_executions(connection: sqlite3.Connection, arn: str) -> bool:
+def has_running_executions(connection: SqlConnection, arn: str) -> bool:
     """Whether a RUNNING execution of the state machine exists."""
     return connection.execute(Q["running_execution_of_machine"], (arn,)).fetchone() is not None
 
 
-def next_wake_at(connection: sqlite3.Connection) -> float | None:
+def next_wake_at(connection: SqlConnection) -> float | None:
     """The earliest wake time."""
     value: float | None = connection.execute(Q["next_wake_at"]).fetchone()[0]
     return value
@@ -100,7 +101,7 @@ _LEASE_STATE = Q["lease_state"]
 
 
 def _insert_events(
-    connection: sqlite3.Connection, seq: int, events: Sequence[HistoryEventRecord]
+    connection: SqlConnection, seq: int, events: Sequence[HistoryEventRecord]
 ) -> None:
     connection.executemany(
         _INSERT_EVENT,
@@ -108,14 +109,14 @@ def _insert_events(
     )
 
 
-def _purge(connection: sqlite3.Connection, seq: int) -> None:
+def _purge(connection: SqlConnection, seq: int) -> None:
     tokens.purge(connection, seq)
     for name in ("purge_history", "delete_timers", "purge_runtime", "purge_execution"):
         connection.execute(Q[name], (seq,))
 
 
 def create_execution(
-    connection: sqlite3.Connection,
+    connection: SqlConnection,
     *,
     record: ExecutionRecord,
     events: Sequence[HistoryEventRecord],
@@ -153,6 +154,8 @@ def create_execution(
     else:
         wake = runnable_at if record.status == "RUNNING" else None
         connection.execute(Q["insert_runtime"], (seq, len(events), snapshot, wake))
+        if due_now(wake):
+            notify(connection, CHANNEL_EXECUTIONS)
     _insert_events(connection, seq, events)
     if parent_task_token is not None:
         tokens.link_child(connection, parent_task_token, record.arn)
@@ -185,7 +188,7 @@ def _execution_values(record: ExecutionRecord) -> tuple[Any, ...]:
 
 
 def stop_execution(
-    connection: sqlite3.Connection,
+    connection: SqlConnection,
     *,
     arn: str,
     stop_date: float,
@@ -212,13 +215,15 @@ def stop_execution(
         connection.execute(Q["end_runtime"], (last, None, seq))
         tokens.close_all(connection, seq)
         tokens.finish_child_wait(connection, arn, "ABORTED", stop_date)
+        # Its holder, in whichever process, learns that the lease is gone.
+        notify(connection, CHANNEL_EXECUTIONS)
     record = get_execution(connection, arn)
     assert record is not None
     return record, status == "RUNNING"
 
 
 def claim_runnable(
-    connection: sqlite3.Connection, owner: str, limit: int, lease_seconds: float, now: float
+    connection: SqlConnection, owner: str, limit: int, lease_seconds: float, now: float
 ) -> list[ClaimedExecution]:
     """Lease due executions (the single writer makes select-then-update race-free)."""
     seqs = [row[0] for row in connection.execute(Q["due_executions"], (now, limit))]
@@ -245,7 +250,7 @@ def claim_runnable(
     return claimed
 
 
-def _leased_seq(connection: sqlite3.Connection, arn: str, token: str) -> tuple[int, int]:
+def _leased_seq(connection: SqlConnection, arn: str, token: str) -> tuple[int, int]:
     state = connection.execute(_LEASE_STATE, (arn,)).fetchone()
     if state is None:
         raise RecordNotFound("execution", arn)
@@ -262,7 +267,7 @@ _STEP_RELEASE = Q["step_runtime_release"]
 _STEP_KEEP = Q["step_runtime_keep_lease"]
 
 
-def commit_step(connection: sqlite3.Connection, step: StepCommit) -> None:
+def commit_step(connection: SqlConnection, step: StepCommit) -> None:
     """One worker step: events, snapshot, timers, end or wake time, lease."""
     seq, last = _leased_seq(connection, step.execution_arn, step.lease_token)
     events = step.events
@@ -290,19 +295,20 @@ def commit_step(connection: sqlite3.Connection, step: StepCommit) -> None:
         until = step.keep_lease_until
         connection.execute(_STEP_KEEP, (last, step.snapshot, until, until, seq))
         return
-    connection.execute(
-        _STEP_RELEASE, (last, step.snapshot, _wake(connection, seq, step.runnable_at), seq)
-    )
+    wake = _wake(connection, seq, step.runnable_at)
+    connection.execute(_STEP_RELEASE, (last, step.snapshot, wake, seq))
+    if due_now(wake):
+        notify(connection, CHANNEL_EXECUTIONS)
 
 
-def _wake(connection: sqlite3.Connection, seq: int, runnable_at: float | None) -> float | None:
+def _wake(connection: SqlConnection, seq: int, runnable_at: float | None) -> float | None:
     earliest = connection.execute(_EARLIEST_TIMER, (seq,)).fetchone()[0]
     task_wake = tokens.earliest_wake(connection, seq)
     return wake_time(runnable_at, [due for due in (earliest, task_wake) if due is not None])
 
 
 def renew_lease(
-    connection: sqlite3.Connection, arn: str, token: str, lease_seconds: float, now: float
+    connection: SqlConnection, arn: str, token: str, lease_seconds: float, now: float
 ) -> float:
     """Move the caller's lease expiry."""
     seq, _ = _leased_seq(connection, arn, token)
@@ -311,9 +317,10 @@ def renew_lease(
     return expires
 
 
-def release(
-    connection: sqlite3.Connection, arn: str, token: str, runnable_at: float | None
-) -> None:
+def release(connection: SqlConnection, arn: str, token: str, runnable_at: float | None) -> None:
     """Give the caller's lease up."""
     seq, _ = _leased_seq(connection, arn, token)
-    connection.execute(Q["release_lease"], (_wake(connection, seq, runnable_at), seq))
+    wake = _wake(connection, seq, runnable_at)
+    connection.execute(Q["release_lease"], (wake, seq))
+    if due_now(wake):
+        notify(connection, CHANNEL_EXECUTIONS)

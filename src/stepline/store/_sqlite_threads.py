@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final, TypeVar
 
 from stepline.store._errors import StoreClosed
+from stepline.store._signals import PendingSignals
 
 __all__ = ["ReaderPool", "WriterThread"]
 
@@ -49,9 +50,17 @@ class WriterThread:
     Args:
         connect: Opens the write connection (called on the writer thread).
         max_batch: Most transactions committed together.
+        signals: Where the connection's ``pg_notify`` records wake-up signals: fired after
+            the batch committed, minus those of transactions that rolled back.
     """
 
-    def __init__(self, connect: Callable[[], sqlite3.Connection], max_batch: int = 512) -> None:
+    def __init__(
+        self,
+        connect: Callable[[], sqlite3.Connection],
+        max_batch: int = 512,
+        signals: PendingSignals | None = None,
+    ) -> None:
+        self._signals = signals
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._max_batch = max_batch
         self._closed = False
@@ -110,14 +119,18 @@ class WriterThread:
     def _commit(self, connection: sqlite3.Connection, batch: list[Any]) -> None:
         outcomes: list[_Outcome] = []
         single = len(batch) == 1
+        signals = self._signals
         try:
             connection.execute("BEGIN IMMEDIATE")
             for work, future in batch:
                 if not single:
                     connection.execute("SAVEPOINT tx")
+                mark = 0 if signals is None else signals.mark()
                 try:
                     result = work(connection)
                 except Exception as error:
+                    if signals is not None:
+                        signals.undo(mark)
                     if single:
                         connection.execute("ROLLBACK")
                     else:
@@ -132,6 +145,8 @@ class WriterThread:
                 connection.execute("COMMIT")
         except Exception as error:
             # The commit itself failed (disk full, I/O error): nothing of the batch is durable.
+            if signals is not None:
+                signals.discard()
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             outcomes = [
@@ -139,6 +154,8 @@ class WriterThread:
             ] + [(future, False, error) for _, future in batch[len(outcomes) :]]
         self.batches += 1
         self.transactions += len(batch)
+        if signals is not None:
+            signals.flush()
         by_loop: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
         for outcome in outcomes:
             by_loop.setdefault(outcome[0].get_loop(), []).append(outcome)

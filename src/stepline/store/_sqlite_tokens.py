@@ -8,7 +8,6 @@ on a reader connection; all SQL comes from :mod:`stepline.store._sql` by name.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -16,7 +15,15 @@ from typing import Any
 from stepline.store._errors import TaskClosed
 from stepline.store._records import ActivityRecord, StepCommit, TaskTokenRecord
 from stepline.store._rules import check_task_open, started_activity
+from stepline.store._signals import (
+    CHANNEL_ACTIVITIES,
+    CHANNEL_EXECUTIONS,
+    due_now,
+    notify,
+    schedules_activity,
+)
 from stepline.store._sql import QUERIES as Q
+from stepline.store._sql_connection import SqlConnection
 
 Row = tuple[Any, ...]
 
@@ -34,7 +41,7 @@ def token_from(row: Row) -> TaskTokenRecord:
 
 
 def create_activity(
-    connection: sqlite3.Connection, record: ActivityRecord
+    connection: SqlConnection, record: ActivityRecord
 ) -> tuple[ActivityRecord, bool]:
     """Insert an activity unless the ARN is taken."""
     cursor = connection.execute(
@@ -47,19 +54,19 @@ def create_activity(
     return existing, False
 
 
-def get_activity(connection: sqlite3.Connection, arn: str) -> ActivityRecord | None:
+def get_activity(connection: SqlConnection, arn: str) -> ActivityRecord | None:
     """Read one activity."""
     row = connection.execute(Q["get_activity"], (arn,)).fetchone()
     return None if row is None else ActivityRecord(*row)
 
 
-def list_activities(connection: sqlite3.Connection, after: str, limit: int) -> list[ActivityRecord]:
+def list_activities(connection: SqlConnection, after: str, limit: int) -> list[ActivityRecord]:
     """Activities with an ARN after ``after``, in ARN order."""
     rows = connection.execute(Q["list_activities"], (after, limit))
     return [ActivityRecord(*row) for row in rows]
 
 
-def delete_activity(connection: sqlite3.Connection, arn: str) -> bool:
+def delete_activity(connection: SqlConnection, arn: str) -> bool:
     """Delete an activity."""
     return connection.execute(Q["delete_activity"], (arn,)).rowcount == 1
 
@@ -67,33 +74,34 @@ def delete_activity(connection: sqlite3.Connection, arn: str) -> bool:
 # -- used by the execution transactions ------------------------------------------------------
 
 
-def open_tokens(connection: sqlite3.Connection, seq: int) -> tuple[TaskTokenRecord, ...]:
+def open_tokens(connection: SqlConnection, seq: int) -> tuple[TaskTokenRecord, ...]:
     """An execution's tokens that are not closed."""
     return tuple(token_from(row) for row in connection.execute(Q["open_task_tokens"], (seq,)))
 
 
-def earliest_wake(connection: sqlite3.Connection, seq: int) -> float | None:
+def earliest_wake(connection: SqlConnection, seq: int) -> float | None:
     """When the execution's tokens need it next."""
     value: float | None = connection.execute(Q["earliest_task_wake"], (seq,)).fetchone()[0]
     return value
 
 
-def apply_step(connection: sqlite3.Connection, seq: int, step: StepCommit, ended: bool) -> None:
+def apply_step(connection: SqlConnection, seq: int, step: StepCommit, ended: bool) -> None:
     """Store, mark and close the tokens of one step (all of them when the execution ended)."""
     if step.tokens_add:
         connection.executemany(Q["insert_task_token"], [_values(seq, t) for t in step.tokens_add])
-    for token in step.tokens_reported:
-        row = connection.execute(Q["get_task_token"], (token,)).fetchone()
-        if row is not None:
-            record = token_from(row)
-            _update(connection, replace(record, started_reported=True), record.status)
+        if schedules_activity(step.tokens_add):
+            notify(connection, CHANNEL_ACTIVITIES)
+    if step.tokens_reported:
+        connection.executemany(
+            Q["mark_task_token_reported"], [(token,) for token in step.tokens_reported]
+        )
     if ended:
         close_all(connection, seq)
     elif step.tokens_close:
         connection.executemany(Q["close_task_token"], [(seq, t) for t in step.tokens_close])
 
 
-def close_all(connection: sqlite3.Connection, seq: int) -> None:
+def close_all(connection: SqlConnection, seq: int) -> None:
     """Close every token of an execution (it ended or was stopped)."""
     connection.execute(Q["close_execution_task_tokens"], (seq,))
 
@@ -122,7 +130,7 @@ def _values(seq: int, t: TaskTokenRecord) -> tuple[Any, ...]:
     )
 
 
-def _update(connection: sqlite3.Connection, record: TaskTokenRecord, expected: str) -> None:
+def _update(connection: SqlConnection, record: TaskTokenRecord, expected: str) -> None:
     cursor = connection.execute(
         Q["update_task_token"],
         (
@@ -144,20 +152,22 @@ def _update(connection: sqlite3.Connection, record: TaskTokenRecord, expected: s
         raise TaskClosed("another request changed it first")
 
 
-def _wake_execution(connection: sqlite3.Connection, record: TaskTokenRecord) -> None:
+def _wake_execution(connection: SqlConnection, record: TaskTokenRecord) -> None:
     wake = record.wake_at
     if wake is None:
         return
     seq = connection.execute(Q["execution_seq"], (record.execution_arn,)).fetchone()[0]
     # A leased execution is not touched: its worker looks at its tokens when it releases.
-    connection.execute(Q["wake_unleased_runtime"], (wake, seq, wake))
+    woken = connection.execute(Q["wake_unleased_runtime"], (wake, seq, wake)).rowcount
+    if woken and due_now(wake):
+        notify(connection, CHANNEL_EXECUTIONS)
 
 
 # -- task operations -----------------------------------------------------------------------
 
 
 def take_activity_task(
-    connection: sqlite3.Connection, activity_arn: str, worker_name: str | None, now: float
+    connection: SqlConnection, activity_arn: str, worker_name: str | None, now: float
 ) -> TaskTokenRecord | None:
     """Hand the oldest scheduled task of the activity to this caller."""
     row = connection.execute(Q["oldest_scheduled_task"], (activity_arn,)).fetchone()
@@ -169,7 +179,8 @@ def take_activity_task(
     return taken
 
 
-def _open_task(connection: sqlite3.Connection, token: str, now: float) -> TaskTokenRecord:
+def _open_task(connection: SqlConnection, token: str, now: float) -> TaskTokenRecord:
+    connection.execute(Q["lock_task_execution"], (token,))
     row = connection.execute(Q["get_task_token"], (token,)).fetchone()
     return check_task_open(
         None if row is None else token_from(row),
@@ -179,7 +190,7 @@ def _open_task(connection: sqlite3.Connection, token: str, now: float) -> TaskTo
 
 
 def complete_task(
-    connection: sqlite3.Connection,
+    connection: SqlConnection,
     token: str,
     *,
     failed: bool,
@@ -200,10 +211,12 @@ def complete_task(
     )
     _update(connection, done, "STARTED")
     _wake_execution(connection, done)
+    # Also when the execution is leased: its holder may be waiting for this outcome.
+    notify(connection, CHANNEL_EXECUTIONS)
     return done
 
 
-def heartbeat_task(connection: sqlite3.Connection, token: str, now: float) -> TaskTokenRecord:
+def heartbeat_task(connection: SqlConnection, token: str, now: float) -> TaskTokenRecord:
     """Push a task's heartbeat deadline."""
     record = _open_task(connection, token, now)
     if record.heartbeat_seconds is None:
@@ -216,37 +229,45 @@ def heartbeat_task(connection: sqlite3.Connection, token: str, now: float) -> Ta
 # -- nested workflows: a .sync parent's wait for its child ----------------------------------
 
 
-def link_child(connection: sqlite3.Connection, token: str, child_arn: str) -> None:
+def link_child(connection: SqlConnection, token: str, child_arn: str) -> None:
     """Link the parent's waiting token to the child being inserted.
 
     Raises:
         TaskClosed: The parent no longer waits on that token (its task was cancelled, timed
             out, or its execution ended): the child must not start.
     """
+    # The parent's runtime row before its token (PostgreSQL's lock order; a read on SQLite).
+    connection.execute(Q["lock_task_execution"], (token,))
     cursor = connection.execute(Q["link_child_execution"], (child_arn, token))
     if cursor.rowcount != 1:
         raise TaskClosed("the parent's task no longer waits for a child execution")
 
 
-def finish_child_wait(
-    connection: sqlite3.Connection, child_arn: str, status: str, now: float
-) -> None:
-    """The child ended: complete its parent's waiting task and wake the parent."""
+def finish_child_wait(connection: SqlConnection, child_arn: str, status: str, now: float) -> None:
+    """The child ended: complete its parent's waiting task and wake the parent.
+
+    Runs in the child's ending transaction, which holds the child's runtime row: locks go from
+    a child to its parent, never back, so they cannot deadlock.
+    """
     row = connection.execute(Q["child_wait_of"], (child_arn,)).fetchone()
     if row is None:
         return
     token, seq = row
+    connection.execute(Q["lock_task_execution"], (token,))
     outcome = "SUCCEEDED" if status == "SUCCEEDED" else "FAILED"
-    connection.execute(Q["finish_child_wait"], (outcome, now, now, token))
+    if connection.execute(Q["finish_child_wait"], (outcome, now, now, token)).rowcount != 1:
+        return  # the parent stopped waiting meanwhile
     connection.execute(Q["wake_unleased_runtime"], (now, seq, now))
+    # Also when the parent is leased: its holder may be waiting for this outcome.
+    notify(connection, CHANNEL_EXECUTIONS)
 
 
-def orphaned_children(connection: sqlite3.Connection, parent_arn: str) -> list[str]:
+def orphaned_children(connection: SqlConnection, parent_arn: str) -> list[str]:
     """Running children whose parent's ``.sync`` task no longer waits for them."""
     return [row[0] for row in connection.execute(Q["orphaned_children"], (parent_arn,))]
 
 
-def purge(connection: sqlite3.Connection, seq: int) -> None:
+def purge(connection: SqlConnection, seq: int) -> None:
     """Delete an execution's tokens (its name is reused)."""
     connection.execute(Q["purge_task_tokens"], (seq,))
 

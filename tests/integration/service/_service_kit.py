@@ -11,8 +11,10 @@ Fixtures (this directory's ``conftest.py`` provides them to every test module he
 them by name, without importing them):
 
 - ``service``: one server per test module and store kind, parametrised over
-  :data:`STORE_KINDS` (``memory`` and ``sqlite`` in a temporary directory). Shared by the
-  module's tests, so give resources unique names (:func:`unique`).
+  :data:`STORE_KINDS` (``memory`` and ``sqlite`` in a temporary directory) and, in the
+  modules that set ``RUN_ON_POSTGRES = True`` when ``STEPLINE_TEST_POSTGRES_URL`` is set,
+  ``postgres`` (a schema of its own, dropped afterwards). Shared by the module's tests, so
+  give resources unique names (:func:`unique`).
 - ``serve_service``: a factory ``serve_service(kind, **config_overrides) -> ServiceServer``
   for tests that need their own server (a special configuration, a restart on the same
   SQLite file); every server it started is stopped at teardown.
@@ -41,6 +43,7 @@ import uvicorn
 from botocore.config import Config
 
 from stepline.service import ServiceConfig, ServiceContext, build_app, open_context
+from support.postgres import POSTGRES_URL, drop_schema, new_schema, schema_url
 
 __all__ = [
     "ACCOUNT",
@@ -53,10 +56,11 @@ __all__ = [
     "serve",
     "serve_service",
     "service",
+    "service_kinds",
     "unique",
 ]
 
-StoreKind = Literal["memory", "sqlite"]
+StoreKind = Literal["memory", "sqlite", "postgres"]
 STORE_KINDS: Final[tuple[StoreKind, ...]] = ("memory", "sqlite")
 REGION: Final = "us-east-1"
 ACCOUNT: Final = "123456789012"
@@ -79,9 +83,16 @@ def unique(prefix: str = "sm") -> str:
     return f"{prefix}-{next(_NAMES)}-{time.monotonic_ns() % 1_000_000}"
 
 
-def config_for(kind: StoreKind, directory: Path, **overrides: Any) -> ServiceConfig:
-    """A :class:`ServiceConfig` for ``kind``, keeping any SQLite file in ``directory``."""
-    url = "memory://" if kind == "memory" else f"sqlite:///{directory / 'stepline.db'}"
+def config_for(
+    kind: StoreKind, directory: Path, *, schema: str | None = None, **overrides: Any
+) -> ServiceConfig:
+    """A :class:`ServiceConfig` for ``kind``, keeping any SQLite file in ``directory`` (and a
+    PostgreSQL store in ``schema``)."""
+    if kind == "postgres":
+        assert schema is not None
+        url = schema_url(schema)
+    else:
+        url = "memory://" if kind == "memory" else f"sqlite:///{directory / 'stepline.db'}"
     values: dict[str, Any] = {
         "database_url": url,
         "host": "127.0.0.1",
@@ -298,15 +309,30 @@ def serve(
             yield server
 
 
-@pytest.fixture(scope="module", params=STORE_KINDS)
+def service_kinds(module: object) -> tuple[StoreKind, ...]:
+    """The store kinds the ``service`` fixture runs a module's tests on: PostgreSQL too for a
+    module with ``RUN_ON_POSTGRES = True``, when ``STEPLINE_TEST_POSTGRES_URL`` is set."""
+    if POSTGRES_URL is not None and getattr(module, "RUN_ON_POSTGRES", False):
+        return (*STORE_KINDS, "postgres")
+    return STORE_KINDS
+
+
+@pytest.fixture(scope="module")
 def service(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServiceServer]:
-    """One server per test module and store kind (``memory``, ``sqlite``)."""
+    """One server per test module and store kind (parametrised by this directory's
+    ``pytest_generate_tests`` with :func:`service_kinds`)."""
     kind: StoreKind = request.param
     directory = tmp_path_factory.mktemp(f"service-{kind}")
-    with serve(config_for(kind, directory), data_dir=directory, kind=kind) as server:
-        yield server
+    schema = new_schema() if kind == "postgres" else None
+    try:
+        config = config_for(kind, directory, schema=schema)
+        with serve(config, data_dir=directory, kind=kind) as server:
+            yield server
+    finally:
+        if schema is not None:
+            drop_schema(schema)
 
 
 @pytest.fixture

@@ -16,6 +16,8 @@ from test_service_executions import create_machine, history, wait_until_done
 
 from stepline.service import _ops_activities
 
+# The service fixture runs these on PostgreSQL too when STEPLINE_TEST_POSTGRES_URL is set.
+RUN_ON_POSTGRES = True
 _JOIN_SECONDS = 30.0
 
 

@@ -21,6 +21,8 @@ from _service_kit import ServiceServer, unique
 from botocore.exceptions import ClientError
 from test_service_executions import create_machine, history, wait_until_done
 
+# The service fixture runs these on PostgreSQL too when STEPLINE_TEST_POSTGRES_URL is set.
+RUN_ON_POSTGRES = True
 _BOUND_SECONDS = 20.0
 
 

@@ -14,6 +14,8 @@ import pytest
 from _service_kit import ROLE_ARN, ServiceServer, unique
 from botocore.exceptions import ClientError
 
+# The service fixture runs these on PostgreSQL too when STEPLINE_TEST_POSTGRES_URL is set.
+RUN_ON_POSTGRES = True
 _WAIT_LIMIT_SECONDS = 20.0
 
 

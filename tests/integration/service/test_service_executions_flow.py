@@ -24,6 +24,8 @@ from stepline.asl import StatesError
 from stepline.service._exec_hub import hub_of
 from support.fake_apis import FakeApis
 
+# The service fixture runs these on PostgreSQL too when STEPLINE_TEST_POSTGRES_URL is set.
+RUN_ON_POSTGRES = True
 _BOUND_SECONDS = 20.0
 
 

@@ -14,6 +14,8 @@ from _service_kit import ServiceServer, unique
 from botocore.exceptions import ClientError
 from test_service_executions import create_machine, history, pass_chain, wait_until_done
 
+# The service fixture runs these on PostgreSQL too when STEPLINE_TEST_POSTGRES_URL is set.
+RUN_ON_POSTGRES = True
 # A loop that never waits and never ends (its way out is never taken).
 ENDLESS_STATES: dict[str, Any] = {
     "A": {"Type": "Pass", "Next": "B"},

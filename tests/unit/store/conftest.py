@@ -9,18 +9,17 @@ otherwise). A backend hands out stores through ``open()``; ``reopen`` says wheth
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 
-from stepline.store import MemoryStore, SqliteStore, Store
+from stepline.store import MemoryStore, SqliteStore, Store, open_store
+from support.postgres import POSTGRES_URL, SKIP_REASON, drop_schema, new_schema, schema_url
 
 T = TypeVar("T")
 
-POSTGRES_URL = os.environ.get("STEPLINE_TEST_POSTGRES_URL")
 TEST_TIMEOUT = 60.0
 
 
@@ -31,14 +30,24 @@ class Backend:
         self.name = name
         self.reopen = name != "memory"
         self._path = tmp_path / "db" / "store.db"
+        self.schema = new_schema()
+
+    @property
+    def url(self) -> str:
+        """The PostgreSQL URL of this test's schema."""
+        return schema_url(self.schema)
 
     async def open(self) -> Store:
         if self.name == "memory":
             return MemoryStore()
         if self.name == "sqlite":
             return await asyncio.to_thread(SqliteStore, self._path)
-        # PostgreSQL (issue #7): open POSTGRES_URL in a schema made for this test.
-        raise NotImplementedError("the PostgreSQL backend arrives with issue #7")
+        return await open_store(self.url)
+
+    def drop(self) -> None:
+        """Drop this test's PostgreSQL schema (if it was made)."""
+        if self.name == "postgres":
+            drop_schema(self.schema)
 
     def run(self, body: Callable[[Store], Awaitable[T]]) -> T:
         """Open a store, run ``body`` with it (bounded in time), close it."""
@@ -56,20 +65,34 @@ class Backend:
 _BACKENDS: list[Any] = [
     "memory",
     "sqlite",
-    # Issue #7 replaces this mark with `skipif(POSTGRES_URL is None, ...)` when it adds the
-    # backend; CI sets STEPLINE_TEST_POSTGRES_URL already, so the mark must not depend on it.
     pytest.param(
         "postgres",
-        marks=pytest.mark.skip(reason="the PostgreSQL store arrives with issue #7"),
+        marks=pytest.mark.skipif(POSTGRES_URL is None, reason=SKIP_REASON),
     ),
 ]
 
 
 @pytest.fixture(params=_BACKENDS)
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    yield Backend(request.param, tmp_path)
+    chosen = Backend(request.param, tmp_path)
+    try:
+        yield chosen
+    finally:
+        chosen.drop()
 
 
 @pytest.fixture
 def sqlite_backend(tmp_path: Path) -> Backend:
     return Backend("sqlite", tmp_path)
+
+
+@pytest.fixture
+def postgres_backend(tmp_path: Path) -> Iterator[Backend]:
+    """PostgreSQL only (tests of what only a shared database does: several stores at once)."""
+    if POSTGRES_URL is None:
+        pytest.skip(SKIP_REASON)
+    chosen = Backend("postgres", tmp_path)
+    try:
+        yield chosen
+    finally:
+        chosen.drop()

@@ -105,7 +105,8 @@ def test_open_store_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         for bad, hint in [
             ("sqlite:///:memory:", "memory://"),
             ("sqlite:///", "names no file"),
-            ("postgresql://u@h/db", "not supported yet"),
+            ("postgresql://u@h/db?schema=1bad", "not a plain PostgreSQL name"),
+            ("postgresql://u@h/db?pool_size=0", "pool_size must be a whole number"),
             ("mysql://h/db", "Unsupported database URL scheme 'mysql'"),
         ]:
             with pytest.raises(ValueError, match=hint):
