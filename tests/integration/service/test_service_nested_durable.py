@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from _service_kit import ServiceServer, unique
 from test_service_executions import create_machine, history, wait_until_done
 from test_service_nested import NESTED, parent_machine, wait_for_status
 
 from stepline.service._exec_hub import hub_of
+from support.postgres import POSTGRES_URL, SKIP_REASON, drop_schema, new_schema
+
+RUN_ON_POSTGRES = True
 
 
 def activity_child(activity: str) -> dict[str, Any]:
@@ -165,3 +170,43 @@ def test_another_server_stops_the_sync_child_of_a_parent_it_stops(
     stopped = wait_for_status(second, _child_arn(child, name), "ABORTED")
     assert arn in stopped["cause"]
     wait_for_status(second, _child_arn(grandchild, leaf), "ABORTED")
+
+
+@pytest.fixture
+def schema() -> Iterator[str]:
+    if POSTGRES_URL is None:
+        pytest.skip(SKIP_REASON)
+    name = new_schema()
+    try:
+        yield name
+    finally:
+        drop_schema(name)
+
+
+def test_two_servers_on_postgresql_share_sync_waits_and_stops(
+    serve_service: Any, tmp_path: Path, schema: str
+) -> None:
+    first = serve_service("postgres", directory=tmp_path / "a", schema=schema)
+    second = serve_service("postgres", directory=tmp_path / "b", schema=schema)
+    activity = first.sfn.create_activity(name=unique("work"))["activityArn"]
+    child = create_machine(first, activity_child(activity))
+    long = create_machine(first, LONG_CHILD)
+    done_name, stopped_name = unique("child"), unique("child")
+    waits = create_machine(first, parent_machine(f"{NESTED}.sync:2", child, Name=done_name))
+    stops = create_machine(first, parent_machine(f"{NESTED}.sync", long, Name=stopped_name))
+    waiting = first.sfn.start_execution(stateMachineArn=waits)["executionArn"]
+    stopping = first.sfn.start_execution(stateMachineArn=stops)["executionArn"]
+    wait_for_status(second, _child_arn(long, stopped_name), "RUNNING")
+    # The other server answers the child's activity: whichever process runs the child, its
+    # end completes the parent's task in the database.
+    task = second.sfn.get_activity_task(activityArn=activity, workerName="b")
+    second.sfn.send_task_success(taskToken=task["taskToken"], output='{"from": "b"}')
+    done = wait_until_done(first, waiting)
+    assert done["status"] == "SUCCEEDED", done
+    assert json.loads(done["output"])["Output"] == {"from": "b"}
+    # Stopped through the other server, the parent's child stops wherever it runs.
+    second.sfn.stop_execution(executionArn=stopping)
+    stopped = wait_for_status(first, _child_arn(long, stopped_name), "ABORTED")
+    assert stopping in stopped["cause"]
+    types = [e["type"] for e in history(first, waiting)]
+    assert types.count("TaskSubmitted") == 1 and types.count("TaskSucceeded") == 1
