@@ -144,11 +144,17 @@ def test_waiting_executions_complete_after_a_restart(
     )
     sfn.send_task_success(taskToken=child_task, output='{"child": "done"}')
 
+    statuses: dict[str, str] = {}
+
     def all_ended() -> dict[str, Any] | None:
         described = {arn: sfn.describe_execution(executionArn=arn) for arn in runs.values()}
+        statuses.update((arn, d["status"]) for arn, d in described.items())
         return described if all(d["status"] != "RUNNING" for d in described.values()) else None
 
-    described = _until("every execution's end", all_ended)
+    try:
+        described = _until("every execution's end", all_ended)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; statuses {statuses}; {second.stderr_tail()}") from None
     for arn, done in described.items():
         assert done["status"] == "SUCCEEDED", (arn, done, second.stderr_tail())
     assert json.loads(described[runs[on_activity]]["output"]) == {"activity": "done"}

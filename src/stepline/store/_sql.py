@@ -435,7 +435,15 @@ WHERE seq = ? AND lease_token IS NULL AND (wake_at IS NULL OR wake_at > ?)
 -- name: notify
 SELECT pg_notify(?, '')
 -- name: mark_task_token_reported
-UPDATE task_tokens SET started_reported = 1 WHERE token = ?
+UPDATE task_tokens SET started_reported = 1,
+    wake_at = CASE
+        WHEN status IN ('SUCCEEDED', 'FAILED') THEN completed_at
+        WHEN status <> 'STARTED' THEN NULL
+        WHEN timeout_at IS NULL THEN heartbeat_due
+        WHEN heartbeat_due IS NULL OR timeout_at <= heartbeat_due THEN timeout_at
+        ELSE heartbeat_due
+    END
+WHERE token = ?
 -- name: lock_task_execution
 SELECT seq FROM task_tokens WHERE token = ?
 -- name: link_child_execution
@@ -456,12 +464,15 @@ ORDER BY c.arn
 
 # Issue #7 (the queries after wake_unleased_runtime): ``notify`` signals a wake-up channel at
 # commit (PostgreSQL's NOTIFY; a function of that name on SQLite's writer, see
-# ``_signals.py``). ``mark_task_token_reported`` sets one field only, so that it never writes
-# back stale values of a row that another transaction changed (SendTaskSuccess racing the step
-# that records ActivityStarted). ``lock_task_execution``: PostgreSQL locks the execution's
-# runtime row there, before any token row, so that every transaction touching an execution's
-# tokens locks in one order (runtime, then tokens) and then reads the latest committed rows;
-# SQLite's single writer needs no lock, so its version only reads.
+# ``_signals.py``). ``mark_task_token_reported`` sets the flag and the wake time it implies
+# (TaskTokenRecord.wake_at) from the row's own columns, so that it never writes back stale
+# values of a row that another transaction changed (SendTaskSuccess racing the step that
+# records ActivityStarted); without the new wake time, a released execution would be due again
+# at once (its token still asking for ActivityStarted) and be claimed over and over.
+# ``lock_task_execution``: PostgreSQL locks the execution's runtime row there, before any token
+# row, so that every transaction touching an execution's tokens locks in one order (runtime,
+# then tokens) and then reads the latest committed rows; SQLite's single writer needs no lock,
+# so its version only reads.
 
 _MARKER = re.compile(r"^-- (name|migration): (.+)$", re.MULTILINE)
 

@@ -224,3 +224,36 @@ def test_taking_an_activity_task_starts_its_heartbeat_clock(backend):
         assert by_token["beats"].heartbeat_due == T0 + 15
 
     backend.run(body)
+
+
+def test_a_reported_activity_start_no_longer_wakes_its_execution(backend):
+    async def body(store: Store) -> None:
+        arn = f"{PREFIX}:execution:M:r"
+        await _waiting(
+            store,
+            "r",
+            _callback(
+                arn,
+                "tok",
+                status="SCHEDULED",
+                activity_arn=ACTIVITY,
+                input="{}",
+                timeout_at=T0 + 100,
+                heartbeat_seconds=10,
+            ),
+        )
+        assert await store.take_activity_task(ACTIVITY, worker_name="w", now=T0 + 5)
+        (claim,) = await store.claim_runnable("w", limit=1, lease_seconds=30, now=T0 + 5)
+        # The worker records ActivityStarted and lets go: the execution sleeps until the
+        # heartbeat is due (not at once again, which would claim it over and over).
+        await store.commit_step(step(arn, claim.lease_token, 5, tokens_reported=("tok",)))
+        assert await store.next_wake_at() == T0 + 15
+        assert await store.claim_runnable("w", limit=1, lease_seconds=30, now=T0 + 6) == []
+        beat = await store.heartbeat_task("tok", now=T0 + 12)
+        assert beat.heartbeat_due == T0 + 22
+        done = await store.complete_task("tok", failed=False, output="1", now=T0 + 13)
+        assert done.status == "SUCCEEDED"
+        (woken,) = await store.claim_runnable("w", limit=1, lease_seconds=30, now=T0 + 13)
+        assert [t.status for t in woken.tokens] == ["SUCCEEDED"]
+
+    backend.run(body)
