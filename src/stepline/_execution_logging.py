@@ -103,12 +103,15 @@ class ExecutionLogging:
             f"include_execution_data={self.include_execution_data!r})"
         )
 
-    def write(self, execution_arn: str, events: Iterable[HistoryEvent]) -> None:
+    def write(
+        self, execution_arn: str, events: Iterable[HistoryEvent], *, redrive_count: int = 0
+    ) -> None:
         """Log an execution's events (those its level logs), in order."""
         settings = self.settings
         if settings is None:
             return
-        lines = log_lines(settings, execution_arn, 0, (_record(event) for event in events))
+        records = (_record(event) for event in events)
+        lines = log_lines(settings, execution_arn, redrive_count, records)
         if not lines:
             return
         sink = self.sink

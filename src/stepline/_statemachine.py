@@ -35,7 +35,7 @@ from stepline.tasks._resources import HTTP_INVOKE
 
 if TYPE_CHECKING:
     from stepline.connections import Connections
-    from stepline.engine import HeartbeatSink, TaskEffect
+    from stepline.engine import HeartbeatSink, TaskEffect, TimerEffect
     from stepline.policy import Roles
     from stepline.tasks import HttpTask
 
@@ -69,6 +69,8 @@ class ExecutionResult:
         children: The executions this one started with ``states:startExecution`` (nested
             workflows), in start order.
         parent_execution_arn: The execution that started this one, if any.
+        redrive_count: How many times the execution had been redriven
+            (:meth:`StateMachine.redrive`).
     """
 
     __slots__ = (
@@ -80,6 +82,7 @@ class ExecutionResult:
         "execution_arn",
         "output",
         "parent_execution_arn",
+        "redrive_count",
         "start_date",
         "status",
         "stop_date",
@@ -106,6 +109,7 @@ class ExecutionResult:
         self.transitions = execution.transitions
         self.children = children
         self.parent_execution_arn = parent_execution_arn
+        self.redrive_count = execution.redrive_count
 
     @property
     def execution(self) -> Execution:
@@ -335,15 +339,7 @@ class StateMachine:
             clock: Overrides the state machine's clock for this run.
             rng: Randomness for retry jitter.
         """
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            pass
-        else:
-            raise RuntimeError(
-                "StateMachine.run() was called inside a running event loop; "
-                "use 'await StateMachine.run_async(...)' there."
-            )
+        _refuse_running_loop("run")
         clock = clock or self.clock
         execution = self.start(execution_input, name=name, clock=clock, rng=rng)
         effects = execution.advance()
@@ -373,11 +369,13 @@ class StateMachine:
         clock: Clock | None = None,
         parent_execution_arn: str | None = None,
         cause: str = "The run was cancelled.",
+        logged: int = 0,
     ) -> ExecutionResult:
         """Drive a started execution to its end, then wait for the children it started.
 
         Cancelled, the execution is aborted (``ExecutionAborted`` with ``cause``) — how a
-        ``.sync`` parent that stops waiting stops its child.
+        ``.sync`` parent that stops waiting stops its child. ``logged``: how many of its first
+        events were logged already (a redriven execution's).
         """
         if effects is None:
             effects = execution.advance()
@@ -386,23 +384,94 @@ class StateMachine:
                 await drive(execution, self.tasks, clock or self.clock, effects, self.tokens)
         except asyncio.CancelledError:
             execution.abort(None, cause)
-            self._ended(execution, parent_execution_arn=parent_execution_arn)
+            self._ended(execution, parent_execution_arn=parent_execution_arn, logged=logged)
             raise
         children = await self._nested.settle(execution.identity.execution_arn)
-        return self._ended(execution, children, parent_execution_arn)
+        return self._ended(execution, children, parent_execution_arn, logged=logged)
 
     def _ended(
         self,
         execution: Execution,
         children: tuple[ExecutionResult, ...] = (),
         parent_execution_arn: str | None = None,
+        *,
+        logged: int = 0,
     ) -> ExecutionResult:
-        """Log the ended execution (when configured) and describe how it ended."""
+        """Log the ended execution's events after the first ``logged`` (when configured) and
+        describe how it ended."""
         if self.logging is not None:
-            self.logging.write(execution.identity.execution_arn, execution.events)
+            self.logging.write(
+                execution.identity.execution_arn,
+                execution.events[logged:],
+                redrive_count=execution.redrive_count,
+            )
         return ExecutionResult(
             execution, children=children, parent_execution_arn=parent_execution_arn
         )
+
+    # -- redrive ----------------------------------------------------------------------------
+
+    def redrive(self, result: ExecutionResult, *, clock: Clock | None = None) -> ExecutionResult:
+        """Redrive an execution that ended unsuccessfully, as AWS's RedriveExecution does.
+
+        The execution continues from its unsuccessful state(s) with their original input; the
+        states that succeeded are not run again (an inline Map or Parallel state reruns only
+        its unsuccessful iterations or branches); its history goes on with
+        ``ExecutionRedriven``. ``result`` keeps describing the ended run; the returned result
+        describes the redriven one.
+
+        Not for use inside a running event loop: use :meth:`redrive_async` there.
+
+        Args:
+            result: What :meth:`run` (or an earlier redrive) returned for this state machine.
+            clock: Overrides the state machine's clock for this run.
+
+        Raises:
+            stepline.engine.RedriveError: The execution succeeded (nothing to redrive).
+            ValueError: ``result`` is of another state machine's execution.
+        """
+        _refuse_running_loop("redrive")
+        clock = clock or self.clock
+        logged = len(result.history)  # the ended run's events, logged when it ended
+        execution, effects = self._redriven(result)
+        if execution.done:
+            return self._ended(execution, logged=logged)
+        return asyncio.run(self._finish(execution, effects, clock=clock, logged=logged))
+
+    async def redrive_async(
+        self, result: ExecutionResult, *, clock: Clock | None = None
+    ) -> ExecutionResult:
+        """Like :meth:`redrive`, awaited inside an event loop."""
+        clock = clock or self.clock
+        logged = len(result.history)
+        execution, effects = self._redriven(result)
+        return await self._finish(execution, effects, clock=clock, logged=logged)
+
+    def _redriven(
+        self, result: ExecutionResult
+    ) -> tuple[Execution, list[TaskEffect | TimerEffect]]:
+        execution = result._execution
+        if execution.definition is not self.compiled:
+            raise ValueError(
+                f"The execution {result.execution_arn!r} ran another state machine's "
+                "definition; redrive it with the StateMachine that ran it."
+            )
+        if result._history is None:
+            result._history = execution.events  # the result keeps describing its own run
+        execution.redrive()
+        return execution, execution.advance()
+
+
+def _refuse_running_loop(method: str) -> None:
+    """The blocking ``run``/``redrive`` start their own event loop: refuse inside one."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise RuntimeError(
+        f"StateMachine.{method}() was called inside a running event loop; "
+        f"use 'await StateMachine.{method}_async(...)' there."
+    )
 
 
 class _DeferredHttpTask:

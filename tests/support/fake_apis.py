@@ -15,6 +15,8 @@ The APIs (paths mirror the real services' shapes; nothing here talks to them):
 * misbehaving endpoints: flaky (503 twice, then 200), hanging, any status code (with
   ``Retry-After`` on 429/503), a huge body, a binary body, and a slow one that counts the
   requests in flight (``max_in_flight``; each takes ``slow_seconds``).
+* repairable endpoints (``/repairable/{key}``): 500 while ``key`` is in ``broken``, then
+  200 with the key and the request body — an outage a test fixes (for redrive).
 """
 
 from __future__ import annotations
@@ -103,6 +105,7 @@ class FakeApis:
         self._runner: web.AppRunner | None = None
         self.port = 0
         self.hang_release = threading.Event()
+        self.broken: set[str] = set()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -156,6 +159,7 @@ class FakeApis:
         app.router.add_get("/binary", self._binary)
         app.router.add_route("*", "/echo", self._echo)
         app.router.add_route("*", "/slow", self._slow)
+        app.router.add_route("*", "/repairable/{key}", self._repairable)
         return app
 
     # ------------------------------------------------------------------ helpers
@@ -177,6 +181,21 @@ class FakeApis:
     def recorded(self, path_prefix: str) -> list[Recorded]:
         """The requests whose path starts with ``path_prefix``, in arrival order."""
         return [r for r in self.requests if r.path.startswith(path_prefix)]
+
+    def api_key_connection(self, events: Any, name: str) -> str:
+        """Create a connection sending this server's license key (API key) through an
+        EventBridge client (``events``); its ARN."""
+        answer = events.create_connection(
+            Name=name,
+            AuthorizationType="API_KEY",
+            AuthParameters={
+                "ApiKeyAuthParameters": {
+                    "ApiKeyName": "Authorization",
+                    "ApiKeyValue": f"Bearer {self.secrets.license_key}",
+                }
+            },
+        )
+        return str(answer["ConnectionArn"])
 
     def revoke_tokens(self) -> None:
         """Make every issued token invalid, as a provider rotating keys would."""
@@ -316,6 +335,13 @@ class FakeApis:
         finally:
             self.in_flight -= 1
         return web.json_response({"ok": True})
+
+    async def _repairable(self, request: web.Request) -> web.Response:
+        key = request.match_info["key"]
+        if key in self.broken:
+            return web.json_response({"error": f"{key} is down"}, status=500)
+        body = await request.read()
+        return web.json_response({"key": key, "body": json.loads(body) if body else None})
 
     async def _echo(self, request: web.Request) -> web.Response:
         return web.json_response(

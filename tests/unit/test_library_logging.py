@@ -132,3 +132,29 @@ def test_bad_settings_are_refused_with_what_to_do() -> None:
         ExecutionLogging("DEBUG", sink=print)
     with pytest.raises(ValueError, match="file path, a stream or a callable"):
         ExecutionLogging("ALL", sink=42)  # type: ignore[arg-type]
+
+
+def test_a_redriven_execution_logs_only_what_happened_since() -> None:
+    lines: list[str] = []
+    calls: list[int] = []
+
+    def flaky(_: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("down")
+        return {"ok": True}
+
+    machine = StateMachine(
+        {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "flaky:x", "End": True}}},
+        tasks={"flaky:x": flaky},
+        logging=ExecutionLogging("ALL", sink=lines.append),
+    )
+    failed = machine.run()
+    redriven = machine.redrive(failed)
+    assert redriven.succeeded
+    records = [json.loads(line) for line in lines]
+    assert [r["id"] for r in records] == [str(e.id) for e in redriven.history]
+    after = [r for r in records if int(r["id"]) > len(failed.history)]
+    assert after[0]["type"] == "ExecutionRedriven"
+    assert {r["redrive_count"] for r in after} == {"1"}
+    assert {r["redrive_count"] for r in records[: len(failed.history)]} == {"0"}

@@ -42,6 +42,7 @@ PUBLIC = {
         "ExecutionIdentity",
         "HeartbeatSink",
         "HistoryEvent",
+        "RedriveError",
         "Status",
         "SystemClock",
         "TaskEffect",

@@ -25,6 +25,7 @@ from stepline.engine._ports import (
     VirtualClock,
 )
 from stepline.engine._recovery import error_matches
+from stepline.engine._redrive import RedriveError
 
 __all__ = [
     "DEFAULT_MAX_PAYLOAD_BYTES",
@@ -34,6 +35,7 @@ __all__ = [
     "ExecutionIdentity",
     "HeartbeatSink",
     "HistoryEvent",
+    "RedriveError",
     "Status",
     "SystemClock",
     "TaskEffect",

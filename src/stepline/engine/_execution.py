@@ -43,6 +43,7 @@ from stepline.engine._recovery import (
     find_retrier,
     retry_delay,
 )
+from stepline.engine._redrive import RedriveMixin
 from stepline.engine._simple import SimpleStatesMixin
 from stepline.engine._tasks import TaskMixin
 
@@ -101,7 +102,9 @@ def iso_time(timestamp: float) -> str:
     return f"{cached[1]}{micros // 1000:03d}Z"
 
 
-class Execution(SimpleStatesMixin, JsonataStatesMixin, TaskMixin, FanoutMixin, DurableMixin):
+class Execution(
+    SimpleStatesMixin, JsonataStatesMixin, TaskMixin, FanoutMixin, DurableMixin, RedriveMixin
+):
     """One run of a compiled definition, advanced step by step by a driver.
 
     Args:
@@ -174,6 +177,8 @@ class Execution(SimpleStatesMixin, JsonataStatesMixin, TaskMixin, FanoutMixin, D
         self.error: str | None = None
         self.cause: str | None = None
         self.transitions = 0
+        self.redrive_count = 0
+        self._redrive_root: Frame | None = None
         self.start_time = 0.0
         self.stop_time: float | None = None
         self.deadline = None
@@ -279,6 +284,7 @@ class Execution(SimpleStatesMixin, JsonataStatesMixin, TaskMixin, FanoutMixin, D
                 if frame.fresh:
                     frame.fresh = False
                     frame.retry_counts = None
+                    frame.redrive = None
                     frame.entered_at = entered_at = now()
                     input_json = frame.input_json
                     if input_json is None:
@@ -373,7 +379,7 @@ class Execution(SimpleStatesMixin, JsonataStatesMixin, TaskMixin, FanoutMixin, D
                 "Name": identity.name,
                 "RoleArn": identity.role_arn,
                 "StartTime": iso_time(self.start_time),
-                "RedriveCount": 0,
+                "RedriveCount": self.redrive_count,
             }
         counts = frame.retry_counts
         return ScopedContext(
@@ -514,6 +520,7 @@ class Execution(SimpleStatesMixin, JsonataStatesMixin, TaskMixin, FanoutMixin, D
                         counts[index] += 1
                         frame.retry_counts = counts
                         frame.resume = None
+                        frame.redrive = None  # the retry runs the whole state again
                         self._start_timer(frame, self.now() + delay, "retry")
                         return BLOCKED
             if state.catch:
@@ -561,7 +568,7 @@ class Execution(SimpleStatesMixin, JsonataStatesMixin, TaskMixin, FanoutMixin, D
                 details["error"] = error
             if cause is not None:
                 details["cause"] = cause
-            self._finish("FAILED", "ExecutionFailed", details, frame.last_event_id)
+            self._finish("FAILED", "ExecutionFailed", details, frame.last_event_id, frame)
         else:
             self._child_failed(frame, error or "", cause or "")
         return ENDED
@@ -588,7 +595,10 @@ class Execution(SimpleStatesMixin, JsonataStatesMixin, TaskMixin, FanoutMixin, D
         event_type: str,
         details: dict[str, Any],
         previous: int | None = None,
+        failed: Frame | None = None,
     ) -> None:
+        if status != "SUCCEEDED":
+            self._keep_redrive_point(failed)
         self.status = status
         if status != "SUCCEEDED" and self.error is None:
             self.error = details.get("error")

@@ -260,6 +260,7 @@ class FanoutMixin(ExecutionMixin):
         if fanout is None or fanout.error is not None:
             return
         state = fanout.state
+        fanout.failed[child.index] = child  # a redrive runs it again from its failed state
         if isinstance(state, MapState):
             fanout.failures += 1
             if self._tolerated(fanout):
@@ -312,12 +313,13 @@ class FanoutMixin(ExecutionMixin):
         state = fanout.state
         for index, child in list(fanout.children.items()):
             self._abort_frame(child)
+            fanout.failed[index] = child  # a redrive resumes it
             if isinstance(state, MapState):
                 self._emit(
                     child.last_event_id, "MapIterationAborted", {"name": state.name, "index": index}
                 )
         fanout.children.clear()
-        fanout.waiting.clear()
+        # ``waiting`` stays: nothing starts from a failed fan-out, and a redrive starts these.
 
     def _abort_frame(self, frame: Frame) -> None:
         """Mark a frame and its descendants aborted and cancel what they wait on."""
@@ -338,6 +340,7 @@ class FanoutMixin(ExecutionMixin):
         frame.fanout = None
         kind = "Map" if isinstance(state, MapState) else "Parallel"
         if fanout.error is not None:
+            frame.redrive = fanout
             self._emit_in(frame, kind + "StateFailed", None)
             raise StatesError(*fanout.error)
         self._emit_in(frame, kind + "StateSucceeded", None)

@@ -67,6 +67,9 @@ class Frame:
             replaces the mapping, so a child frame (a Map iteration, a Parallel branch) can
             share its parent's and its own assignments never flow out.
         aborted: Set when a sibling's failure (or a stop) ends this frame from outside.
+        redrive: The fan-out of the Parallel/Map state that failed this frame (what a redrive
+            resumes: its results, failed and unstarted children), kept until the state runs
+            again.
     """
 
     __slots__ = (
@@ -82,6 +85,7 @@ class Frame:
         "last_event_id",
         "parent",
         "pending_effect",
+        "redrive",
         "resume",
         "retry_counts",
         "state_name",
@@ -111,6 +115,7 @@ class Frame:
         self.pending_effect: int | None = None
         self.fanout: Fanout | None = None
         self.aborted = False
+        self.redrive: Fanout | None = None
         self.variables: Mapping[str, Any] = (
             parent.variables if parent is not None else _NO_VARIABLES
         )
@@ -131,6 +136,8 @@ class Fanout:
         tolerated_count: Failures allowed by count (``None``: no limit by count).
         tolerated_percentage: Failures allowed by percentage (``None``: no limit by percentage).
         children: The running child frames.
+        failed: Child frames that failed (tolerated or not) or were aborted by a sibling's
+            failure, by index: what a redrive runs again from their unsuccessful state.
         error: ``(name, cause)`` once the fan-out has failed.
     """
 
@@ -140,6 +147,7 @@ class Fanout:
         "context",
         "effective_input",
         "error",
+        "failed",
         "failures",
         "is_map",
         "raw_input",
@@ -168,5 +176,6 @@ class Fanout:
         self.tolerated_count: int | None = None
         self.tolerated_percentage: float | None = None
         self.children: dict[int, Frame] = {}
+        self.failed: dict[int, Frame] = {}
         self.error: tuple[str, str] | None = None
         self.context: Any = None

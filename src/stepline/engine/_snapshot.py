@@ -23,8 +23,16 @@ Format, version 1 (a JSON object)::
       "tasks": [ {"id", "frame", "resource_type", "resource", "parameters",
                   "timeout", "heartbeat", "token"?, "progress"?}, ... ],  # no outcome yet
       "timers": [ [effect id, frame, "wait" | "retry", due], ... ],
-      "cancelled": [ids]           # cancellations the driver has not taken yet
-    }
+      "cancelled": [ids],          # cancellations the driver has not taken yet
+      "redrives": 0,               # times redriven ($$.Execution.RedriveCount); may be absent
+      "redrive": [ {frame}, ... ]  # a closed, unsuccessful execution only: where a redrive
+    }                              # continues (frames numbered apart from "frames")
+
+A closed execution's snapshot has no ``frames``, ``ready``, ``tasks`` or ``timers``; when it
+ended unsuccessfully, ``redrive`` holds its redrive point (see :mod:`stepline.engine._redrive`):
+the top-level frame first, each Parallel/Map frame's fan-out listing the children to resume.
+``"redrives"`` and ``"redrive"`` were added to version 1 without a version change: a release
+that does not know them ignores them (and cannot redrive).
 
 A frame is ``{"graph": [...], "state", "input", "parent", "index", "fresh", "last_event",
 "entered_event", "entered_at", "retry_counts", "resume", "pending_effect", "aborted",
@@ -36,8 +44,9 @@ nest). ``variables`` is left out when the frame shares its parent's (or has none
 ``["timer"]``. A fan-out (the frame's Parallel or Map state in progress) is
 ``{"total", "results", "waiting": [[index, item]], "running", "remaining", "failures",
 "concurrency", "tolerated_count", "tolerated_percentage", "children": [[index, frame]],
-"error", "raw_input"?, "effective_input"?}`` (the two inputs left out when they are the frame's
-input); its evaluation context is rebuilt from the frame on restore.
+"failed"?: [[index, frame]], "error", "raw_input"?, "effective_input"?}`` (the two inputs
+left out when they are the frame's input; ``failed``: children that failed or were aborted,
+which a redrive runs again); its evaluation context is rebuilt from the frame on restore.
 
 Versioning: ``"v"`` changes whenever a snapshot written by one release could be misread by
 another. Restore refuses a version it does not know with :class:`SnapshotError` rather than
@@ -82,6 +91,7 @@ __all__ = [
     "decode_snapshot",
     "definition_digest",
     "encode_snapshot",
+    "live_frames",
     "restore_into",
     "take_snapshot",
 ]
@@ -163,7 +173,7 @@ def _definition_facts(execution: Execution) -> tuple[str, dict[int, list[Any]]]:
 # ------------------------------------------------------------------------------ snapshot
 
 
-def _live_frames(execution: Execution) -> list[Frame]:
+def live_frames(execution: Execution) -> list[Frame]:
     """Every frame that can still matter, each parent before its children.
 
     A frame matters when it is ready to run, waits on a task or a timer, or is an ancestor of
@@ -184,6 +194,8 @@ def _live_frames(execution: Execution) -> list[Frame]:
         fanout = frame.fanout
         if fanout is not None:
             for child in fanout.children.values():
+                visit(child)
+            for child in fanout.failed.values():
                 visit(child)
 
     for frame in execution._ready:
@@ -248,6 +260,8 @@ def _fanout_record(frame: Frame, fanout: Fanout, numbers: dict[int, int]) -> dic
         "children": [[index, numbers[id(child)]] for index, child in fanout.children.items()],
         "error": None if fanout.error is None else list(fanout.error),
     }
+    if fanout.failed:
+        record["failed"] = [[index, numbers[id(child)]] for index, child in fanout.failed.items()]
     if fanout.raw_input is not frame.input:
         record["raw_input"] = fanout.raw_input
     if fanout.effective_input is not frame.input:
@@ -258,10 +272,11 @@ def _fanout_record(frame: Frame, fanout: Fanout, numbers: dict[int, int]) -> dic
 def take_snapshot(execution: Execution) -> dict[str, Any]:
     """The snapshot of ``execution`` now (see the module docstring for the format)."""
     digest, graph_paths = _definition_facts(execution)
-    frames = _live_frames(execution)
+    frames = live_frames(execution) if execution.status == "RUNNING" else []
     numbers = {id(frame): number for number, frame in enumerate(frames)}
     tasks = []
-    for effect_id, (frame, _state, resource_type, resource, effect) in execution._tasks.items():
+    live_tasks = execution._tasks if execution.status == "RUNNING" else {}
+    for effect_id, (frame, _state, resource_type, resource, effect) in live_tasks.items():
         tasks.append(
             {
                 "id": effect_id,
@@ -278,7 +293,7 @@ def take_snapshot(execution: Execution) -> dict[str, Any]:
         progress = execution._task_progress.get(effect_id)
         if progress is not None:
             tasks[-1]["progress"] = progress
-    return {
+    snapshot: dict[str, Any] = {
         "v": SNAPSHOT_VERSION,
         "definition": digest,
         "execution": execution.identity.execution_arn,
@@ -300,9 +315,31 @@ def take_snapshot(execution: Execution) -> dict[str, Any]:
         "timers": [
             [effect_id, numbers[id(frame)], kind, due]
             for effect_id, (frame, kind, due) in execution._timers.items()
-        ],
+        ]
+        if frames
+        else [],
         "cancelled": list(execution._cancelled),
     }
+    if execution.redrive_count:
+        snapshot["redrives"] = execution.redrive_count
+    root = execution._redrive_root
+    if root is not None and execution.status != "RUNNING":
+        tree = _tree_frames(root)
+        tree_numbers = {id(frame): number for number, frame in enumerate(tree)}
+        snapshot["redrive"] = [_frame_record(frame, tree_numbers, graph_paths) for frame in tree]
+    return snapshot
+
+
+def _tree_frames(root: Frame) -> list[Frame]:
+    """The redrive point's frames, each parent before its children."""
+    ordered = [root]
+    position = 0
+    while position < len(ordered):
+        fanout = ordered[position].fanout
+        if fanout is not None:
+            ordered.extend(fanout.children.values())
+        position += 1
+    return ordered
 
 
 # ------------------------------------------------------------------------------- restore
@@ -343,7 +380,6 @@ def restore_into(execution: Execution, snapshot: Mapping[str, Any]) -> None:
 
 
 def _restore(execution: Execution, snapshot: Mapping[str, Any]) -> None:
-    definition = execution.definition
     execution.status = snapshot["status"]
     execution.output = snapshot["output"]
     if execution.status == "SUCCEEDED":
@@ -361,36 +397,11 @@ def _restore(execution: Execution, snapshot: Mapping[str, Any]) -> None:
     execution._next_effect_id = int(snapshot["next_effect"])
     execution.region = snapshot["region"]
 
-    records = snapshot["frames"]
-    frames: list[Frame] = []
-    for record in records:
-        parent_number = record["parent"]
-        parent = None if parent_number is None else frames[parent_number]
-        graph = _resolve_graph(definition, record["graph"])
-        frame = Frame(graph, record["input"], parent, record["index"], record["last_event"])
-        state_name = record["state"]
-        if state_name not in graph.states:
-            raise KeyError(f"no state {state_name!r} in the scope {record['graph']}")
-        frame.state_name = state_name
-        frame.fresh = record["fresh"]
-        if not frame.fresh:
-            # Entering a state encodes its input once; a state that passes its input through
-            # reuses that text. The same encoder gives the same text again.
-            frame.input_json = dumps_text(frame.input)
-        frame.entered_event_id = record["entered_event"]
-        frame.entered_at = record["entered_at"]
-        frame.retry_counts = record["retry_counts"]
-        frame.resume = _resume(record["resume"])
-        frame.pending_effect = record["pending_effect"]
-        frame.aborted = record["aborted"]
-        if "variables" in record:
-            frame.variables = record["variables"]
-        frames.append(frame)
-    # Fan-outs second: they refer to children listed after their parent.
-    for frame, record in zip(frames, records, strict=True):
-        fanout_record = record.get("fanout")
-        if fanout_record is not None:
-            frame.fanout = _fanout(execution, frame, fanout_record, frames)
+    execution.redrive_count = int(snapshot.get("redrives", 0))
+    frames = _restore_frames(execution, snapshot["frames"])
+    redrive = snapshot.get("redrive")
+    if redrive:
+        execution._redrive_root = _restore_frames(execution, redrive)[0]
 
     execution._ready.extend(frames[number] for number in snapshot["ready"])
     for task in snapshot["tasks"]:
@@ -429,6 +440,41 @@ def _restore(execution: Execution, snapshot: Mapping[str, Any]) -> None:
     execution._cancelled.extend(snapshot["cancelled"])
 
 
+def _restore_frames(execution: Execution, records: list[dict[str, Any]]) -> list[Frame]:
+    """Frames from their records (parents first), fan-outs included."""
+    definition = execution.definition
+    frames: list[Frame] = []
+    for record in records:
+        parent_number = record["parent"]
+        parent = None if parent_number is None else frames[parent_number]
+        graph = _resolve_graph(definition, record["graph"])
+        frame = Frame(graph, record["input"], parent, record["index"], record["last_event"])
+        state_name = record["state"]
+        if state_name not in graph.states:
+            raise KeyError(f"no state {state_name!r} in the scope {record['graph']}")
+        frame.state_name = state_name
+        frame.fresh = record["fresh"]
+        if not frame.fresh:
+            # Entering a state encodes its input once; a state that passes its input through
+            # reuses that text. The same encoder gives the same text again.
+            frame.input_json = dumps_text(frame.input)
+        frame.entered_event_id = record["entered_event"]
+        frame.entered_at = record["entered_at"]
+        frame.retry_counts = record["retry_counts"]
+        frame.resume = _resume(record["resume"])
+        frame.pending_effect = record["pending_effect"]
+        frame.aborted = record["aborted"]
+        if "variables" in record:
+            frame.variables = record["variables"]
+        frames.append(frame)
+    # Fan-outs second: they refer to children listed after their parent.
+    for frame, record in zip(frames, records, strict=True):
+        fanout_record = record.get("fanout")
+        if fanout_record is not None:
+            frame.fanout = _fanout(execution, frame, fanout_record, frames)
+    return frames
+
+
 def _resume(record: list[Any] | None) -> tuple[str, Any] | None:
     if record is None:
         return None
@@ -464,6 +510,8 @@ def _fanout(
     fanout.tolerated_percentage = record["tolerated_percentage"]
     for index, number in record["children"]:
         fanout.children[index] = frames[number]
+    for index, number in record.get("failed", ()):
+        fanout.failed[index] = frames[number]
     error = record["error"]
     fanout.error = None if error is None else (error[0], error[1])
     if fanout.is_map:

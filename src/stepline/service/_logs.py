@@ -246,6 +246,20 @@ class ExecutionLogs:
 
         Reads the execution's revision only when it is not known here yet and logging is on.
         """
+        last = execution.last_event_id
+        await self.log_stored(
+            store,
+            execution,
+            HistoryEventRecord(
+                last, last - 1, timestamp, "ExecutionAborted", _error_details(error, cause)
+            ),
+        )
+
+    async def log_stored(
+        self, store: Store, execution: ExecutionRecord, event: HistoryEventRecord
+    ) -> None:
+        """Log one event an operation stored itself (``ExecutionAborted``,
+        ``ExecutionRedriven``), as the worker logs the events it commits."""
         if self._writer is None:
             return
         if execution.revision_id in self._by_revision:
@@ -255,13 +269,8 @@ class ExecutionLogs:
             settings = self.settings_for(revision) if revision is not None else None
         if settings is None:
             return
-        last = execution.last_event_id
         ExecutionLog(self._writer, settings, execution.arn, execution.redrive_count).records(
-            (
-                HistoryEventRecord(
-                    last, last - 1, timestamp, "ExecutionAborted", _error_details(error, cause)
-                ),
-            )
+            (event,)
         )
 
     def flush(self, timeout: float = 10.0) -> bool:

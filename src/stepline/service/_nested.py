@@ -104,7 +104,7 @@ class NestedExecutions:
         context = self.context
         try:
             target = await resolve_target(context, request.state_machine_arn)
-            name = _child_name(parent, effect.id) if name is None else execution_name(name)
+            name = _child_name(parent, effect) if name is None else execution_name(name)
             input_text, value = check_input(context, input_text)
         except ServiceError as refused:
             raise _task_error(refused, effect) from None
@@ -189,11 +189,17 @@ class NestedExecutions:
         return Settled(submitted, result=described)
 
 
-def _child_name(parent: str | None, effect_id: int) -> str:
-    """A child's name when none is given: stable for one task attempt of one parent."""
+def _child_name(parent: str | None, effect: TaskEffect) -> str:
+    """A child's name when none is given: stable for one task attempt of one parent.
+
+    A redriven parent starts a new child (as AWS does): the redrive count is part of the name.
+    """
     if parent is None:
         return str(uuid.uuid4())
-    return str(uuid.uuid5(_NAME_NAMESPACE, f"{parent}#{effect_id}"))
+    execution = effect.context.get("Execution") if isinstance(effect.context, dict) else None
+    redrives = execution.get("RedriveCount", 0) if isinstance(execution, dict) else 0
+    attempt = f"{parent}#{effect.id}" if not redrives else f"{parent}#{effect.id}#r{redrives}"
+    return str(uuid.uuid5(_NAME_NAMESPACE, attempt))
 
 
 def _task_error(refused: ServiceError, effect: TaskEffect) -> StatesError:

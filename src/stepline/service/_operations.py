@@ -19,6 +19,7 @@ def _modules() -> tuple[ModuleType, ...]:
         _ops_iam,
         _ops_state_machines,
         _ops_test_state,
+        _redrive,
     )
 
     return (
@@ -28,6 +29,7 @@ def _modules() -> tuple[ModuleType, ...]:
         _ops_events,
         _ops_iam,
         _ops_test_state,
+        _redrive,
     )
 
 

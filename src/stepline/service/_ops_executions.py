@@ -40,6 +40,7 @@ from stepline.service._exec_start import (
     start_standard,
 )
 from stepline.service._express import run_express, start_express_async
+from stepline.service._redrive import with_redrive_status
 from stepline.store import ExecutionRecord, InvalidPageToken, RecordNotFound
 
 __all__ = ["handlers"]
@@ -172,6 +173,7 @@ class _ExecutionOps:
 
     async def describe(self, request: dict[str, Any], _: RequestContext) -> dict[str, Any]:
         record = await self._record(request["executionArn"])
+        record = await with_redrive_status(self.context, record)
         return describe_execution(record, included_data=request.get("includedData"))
 
     async def list(self, request: dict[str, Any], _: RequestContext) -> dict[str, Any]:

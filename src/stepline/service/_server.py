@@ -20,11 +20,10 @@ __all__ = ["build_app", "open_context"]
 _log = logging.getLogger("stepline.service")
 
 # The operations the next issue brings; until then they answer with this hint.
-_LATER = "It comes with a later release of stepline (redrive, map runs)."
+_LATER = "It comes with a later release of stepline (map runs)."
 _UNSUPPORTED_HINTS: Mapping[str, str] = {
     f"states:{op}": _LATER
     for op in (
-        "RedriveExecution",
         "DescribeMapRun",
         "ListMapRuns",
         "UpdateMapRun",

@@ -161,7 +161,7 @@ class ClaimedRun:
         self.log = self.context.execution_logs.for_revision(
             revision, record.arn, redrive_count=record.redrive_count
         )
-        if self.log is not None and self.claim.snapshot is None:
+        if self.log is not None and self.claim.snapshot is None and record.redrive_count == 0:
             self.log.started(record, revision.role_arn)
         guard = _GuardedClock(self.clock, config.max_history_events)
         identity = ExecutionIdentity(record.state_machine_arn, record.arn, revision.role_arn)
@@ -190,6 +190,10 @@ class ClaimedRun:
                     max_payload_bytes=config.max_payload_bytes,
                     keep_events=False,
                 )
+            if execution.redrive_count < record.redrive_count:
+                # RedriveExecution stored ExecutionRedriven (the last event) already.
+                execution.redrive(record.redrive_count, previous_event_id=record.last_event_id - 1)
+                execution.take_new_events()
         except Exception as exc:  # an invalid definition, a damaged snapshot, a bad input
             _log.error("execution %s cannot be loaded: %s", record.arn, exc)
             await self._fail_unloadable(f"The execution cannot be resumed: {exc}")
@@ -435,7 +439,11 @@ class ClaimedRun:
             self.arn,
             self.token,
             events=event_records(events),
-            snapshot=None if done else encode_snapshot(execution.snapshot()),
+            # A closed, unsuccessful execution keeps the snapshot of its end: a redrive
+            # continues from it.
+            snapshot=None
+            if done and execution.status == "SUCCEEDED"
+            else encode_snapshot(execution.snapshot()),
             status=execution.status if done else None,
             stop_date=execution.stop_time if done else None,
             output=execution.output_json if done else None,

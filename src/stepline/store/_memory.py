@@ -12,6 +12,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from stepline.store._errors import RecordNotFound, StoreClosed, StoreConflict
+from stepline.store._memory_redrive import MemoryRedriveMixin
 from stepline.store._memory_tokens import MemoryTokensMixin
 from stepline.store._paging import PageTokens, page_size
 from stepline.store._records import (
@@ -33,6 +34,7 @@ from stepline.store._rules import (
     check_continuation,
     check_step,
     lease_lost,
+    numbered,
     one_subject,
     sorted_timers,
 )
@@ -54,6 +56,7 @@ class _Run:
     lease_owner: str | None = None
     lease_token: str | None = None
     lease_expires_at: float | None = None
+    redrives: list[tuple[str, float]] = field(default_factory=list)  # (client token, date)
 
 
 @dataclass(slots=True)
@@ -62,7 +65,7 @@ class _Machine:
     next_version: int = 1
 
 
-class MemoryStore(MemoryTokensMixin):
+class MemoryStore(MemoryTokensMixin, MemoryRedriveMixin):
     """The in-memory :class:`~stepline.store.Store`."""
 
     def __init__(self) -> None:
@@ -493,13 +496,9 @@ class MemoryStore(MemoryTokensMixin):
             raise RecordNotFound("execution", execution_arn)
         if run.record.status != "RUNNING":
             return run.record, False
-        last = run.record.last_event_id
-        for pending in events:
-            last += 1
-            previous = last - 1 if pending.previous_event_id is None else pending.previous_event_id
-            run.events.append(
-                HistoryEventRecord(last, previous, pending.timestamp, pending.type, pending.details)
-            )
+        appended = numbered(run.record.last_event_id, events)
+        run.events.extend(appended)
+        last = appended[-1].id if appended else run.record.last_event_id
         run.record = replace(
             run.record,
             status="ABORTED",

@@ -295,6 +295,36 @@ class Store(Protocol):
             RecordNotFound: No such execution.
         """
 
+    # -- redrive (RedriveExecution) ------------------------------------------------------------
+
+    async def redrive_execution(
+        self,
+        execution_arn: str,
+        *,
+        redrive_count: int,
+        redrive_date: float,
+        events: Sequence[PendingEvent],
+        client_token: str | None = None,
+    ) -> tuple[ExecutionRecord, float | None]:
+        """Turn a closed, unsuccessful execution back into a running one, atomically.
+
+        Only when the execution is ``FAILED``, ``TIMED_OUT`` or ``ABORTED`` and has been
+        redriven ``redrive_count`` times so far (so of two concurrent redrives one wins and
+        the other changes nothing): sets it ``RUNNING`` with no stop date, output, error or
+        cause, one more redrive and ``redrive_date``, appends ``events`` (ids after the last
+        one; ``ExecutionRedriven``), and makes it runnable at ``redrive_date`` without a lease
+        (its stored snapshot stays: the worker redrives the engine from it). The client
+        token, if given, is kept with the redrive date.
+
+        Returns:
+            The execution and the date of the redrive this call made, or of the earlier one
+            ``client_token`` was used for within AWS's idempotency window (15 minutes, the
+            last 10 redrives: nothing changes then); ``None`` when nothing changed.
+
+        Raises:
+            RecordNotFound: No such execution.
+        """
+
     # -- workers --------------------------------------------------------------------------
 
     async def claim_runnable(

@@ -6,17 +6,38 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from stepline.store._errors import HistoryConflict, LeaseLost, RecordNotFound, TaskClosed
-from stepline.store._records import HistoryEventRecord, StepCommit, TaskTokenRecord, TimerRecord
+from stepline.store._records import (
+    HistoryEventRecord,
+    PendingEvent,
+    StepCommit,
+    TaskTokenRecord,
+    TimerRecord,
+)
 
 __all__ = [
     "check_continuation",
     "check_step",
     "check_task_open",
     "lease_lost",
+    "numbered",
     "one_subject",
     "started_activity",
     "wake_time",
 ]
+
+
+def numbered(last_event_id: int, events: Iterable[PendingEvent]) -> list[HistoryEventRecord]:
+    """Events an operation appends (StopExecution, RedriveExecution) with ids after
+    ``last_event_id``; each follows the one before unless it names its previous event."""
+    records = []
+    last = last_event_id
+    for pending in events:
+        last += 1
+        previous = last - 1 if pending.previous_event_id is None else pending.previous_event_id
+        records.append(
+            HistoryEventRecord(last, previous, pending.timestamp, pending.type, pending.details)
+        )
+    return records
 
 
 def check_continuation(

@@ -185,7 +185,15 @@ CREATE TABLE task_tokens (
 CREATE INDEX task_tokens_open_by_execution ON task_tokens (seq) WHERE status <> 'CLOSED';
 CREATE INDEX task_tokens_scheduled_by_activity ON task_tokens (activity_arn, scheduled_at, position)
     WHERE status = 'SCHEDULED';
--- migration: 3 nested workflow waits
+-- migration: 3 redrives
+-- One row per successful RedriveExecution with a client token: the idempotency rule's memory.
+CREATE TABLE execution_redrives (
+    seq INTEGER NOT NULL,
+    client_token TEXT NOT NULL,
+    redrive_date REAL NOT NULL,
+    PRIMARY KEY (seq, client_token)
+);
+-- migration: 4 nested workflow waits
 -- A .sync/.sync:2 startExecution task waits on a token like a callback; child_execution_arn
 -- links that token to the child execution it started (set in the child's insert), so that
 -- the child's terminal commit completes the parent's task in the same transaction.
@@ -428,6 +436,28 @@ WHERE seq = ? AND status <> 'CLOSED'
 SELECT MIN(wake_at) FROM task_tokens WHERE seq = ? AND status <> 'CLOSED'
 -- name: purge_task_tokens
 DELETE FROM task_tokens WHERE seq = ?
+-- ---- redrive (RedriveExecution) -----------------------------------------------------------
+-- name: redrive_execution
+UPDATE executions SET status = 'RUNNING', stop_date = NULL, output = NULL, error = NULL,
+    cause = NULL, redrive_count = redrive_count + 1, redrive_date = ?, redrive_status = NULL,
+    redrive_status_reason = NULL
+WHERE seq = ? AND status IN ('FAILED', 'TIMED_OUT', 'ABORTED') AND redrive_count = ?
+-- name: redrive_runtime
+UPDATE execution_runtime SET last_event_id = ?, wake_at = ?, lease_owner = NULL,
+    lease_token = NULL, lease_expires_at = NULL
+WHERE seq = ?
+-- name: record_redrive
+INSERT INTO execution_redrives (seq, client_token, redrive_date) VALUES (?, ?, ?)
+ON CONFLICT (seq, client_token) DO UPDATE SET redrive_date = excluded.redrive_date
+-- name: earlier_redrive
+SELECT redrive_date FROM execution_redrives
+WHERE seq = ? AND client_token = ? AND redrive_date >= ? AND redrive_date >= COALESCE(
+    (SELECT redrive_date FROM execution_redrives WHERE seq = ?
+     ORDER BY redrive_date DESC LIMIT 1 OFFSET ?), 0)
+-- name: purge_redrives
+DELETE FROM execution_redrives WHERE seq = ?
+-- ---- end of redrive ------------------------------------------------------------------------
+
 -- name: wake_unleased_runtime
 UPDATE execution_runtime SET wake_at = ?
 WHERE seq = ? AND lease_token IS NULL AND (wake_at IS NULL OR wake_at > ?)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Final, TypeVar
 
 from stepline.store import _sqlite_ops as ops
+from stepline.store import _sqlite_redrive as redrive_ops
 from stepline.store import _sqlite_runs as runs
 from stepline.store import _sqlite_tokens as tokens
 from stepline.store._errors import RecordNotFound, SchemaTooNew
@@ -456,6 +457,28 @@ class SqliteStore:
                 error=error,
                 cause=cause,
                 events=tuple(events),
+            )
+        )
+
+    # -- redrive ----------------------------------------------------------------------------
+
+    async def redrive_execution(
+        self,
+        execution_arn: str,
+        *,
+        redrive_count: int,
+        redrive_date: float,
+        events: Sequence[PendingEvent],
+        client_token: str | None = None,
+    ) -> tuple[ExecutionRecord, float | None]:
+        return await self._write(
+            partial(
+                redrive_ops.redrive_execution,
+                arn=execution_arn,
+                redrive_count=redrive_count,
+                redrive_date=redrive_date,
+                events=tuple(events),
+                client_token=client_token,
             )
         )
 

@@ -23,7 +23,7 @@ from stepline.store._records import (
     StepCommit,
     TimerRecord,
 )
-from stepline.store._rules import check_continuation, lease_lost, wake_time
+from stepline.store._rules import check_continuation, lease_lost, numbered, wake_time
 from stepline.store._signals import CHANNEL_EXECUTIONS, due_now, notify
 from stepline.store._sql import QUERIES as Q
 from stepline.store._sql_connection import SqlConnection
@@ -111,7 +111,13 @@ def _insert_events(
 
 def _purge(connection: SqlConnection, seq: int) -> None:
     tokens.purge(connection, seq)
-    for name in ("purge_history", "delete_timers", "purge_runtime", "purge_execution"):
+    for name in (
+        "purge_history",
+        "delete_timers",
+        "purge_redrives",
+        "purge_runtime",
+        "purge_execution",
+    ):
         connection.execute(Q[name], (seq,))
 
 
@@ -202,14 +208,9 @@ def stop_execution(
         raise RecordNotFound("execution", arn)
     seq, last, _, status = state
     if status == "RUNNING":
-        records = []
-        for pending in events:
-            last += 1
-            previous = last - 1 if pending.previous_event_id is None else pending.previous_event_id
-            records.append(
-                HistoryEventRecord(last, previous, pending.timestamp, pending.type, pending.details)
-            )
+        records = numbered(last, events)
         _insert_events(connection, seq, records)
+        last = records[-1].id if records else last
         connection.execute(Q["end_execution"], ("ABORTED", stop_date, None, error, cause, seq))
         connection.execute(Q["delete_timers"], (seq,))
         connection.execute(Q["end_runtime"], (last, None, seq))
