@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import pytest
 from store_kit import PREFIX, T0, events, execution, started, step
-from test_store_task_tokens import _callback, _waiting
+from test_store_task_tokens import ACTIVITY, _activity_task, _callback, _waiting
 
 from stepline.store import (
     PendingEvent,
@@ -20,8 +20,6 @@ from stepline.store import (
     TaskClosed,
     TaskTokenRecord,
 )
-
-ACTIVITY = f"{PREFIX}:activity:work"
 
 
 async def _leased_parent(store: Store, name: str, *tokens: TaskTokenRecord) -> tuple[str, str]:
@@ -191,25 +189,8 @@ def test_taking_an_activity_task_starts_its_heartbeat_clock(backend):
         await _waiting(
             store,
             "a",
-            _callback(
-                arn,
-                "beats",
-                status="SCHEDULED",
-                activity_arn=ACTIVITY,
-                input="{}",
-                started_at=None,
-                heartbeat_seconds=10,
-            ),
-            _callback(
-                arn,
-                "quiet",
-                2,
-                status="SCHEDULED",
-                activity_arn=ACTIVITY,
-                input="{}",
-                started_at=None,
-                scheduled_at=T0 + 1,
-            ),
+            _activity_task(arn, "beats", heartbeat_seconds=10),
+            _activity_task(arn, "quiet", 2, scheduled_at=T0 + 1),
         )
         taken = await store.take_activity_task(ACTIVITY, worker_name="w", now=T0 + 5)
         assert taken is not None and taken.token == "beats"
@@ -232,15 +213,7 @@ def test_a_reported_activity_start_no_longer_wakes_its_execution(backend):
         await _waiting(
             store,
             "r",
-            _callback(
-                arn,
-                "tok",
-                status="SCHEDULED",
-                activity_arn=ACTIVITY,
-                input="{}",
-                timeout_at=T0 + 100,
-                heartbeat_seconds=10,
-            ),
+            _activity_task(arn, "tok", timeout_at=T0 + 100, heartbeat_seconds=10),
         )
         assert await store.take_activity_task(ACTIVITY, worker_name="w", now=T0 + 5)
         (claim,) = await store.claim_runnable("w", limit=1, lease_seconds=30, now=T0 + 5)
