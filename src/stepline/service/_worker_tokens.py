@@ -98,7 +98,13 @@ def read_claimed_tokens(
             found.close.append(record.token)  # left over from an effect already resolved
             continue
         status = record.status
-        if status == "STARTED" and record.activity_arn is not None and not record.started_reported:
+        if (
+            record.activity_arn is not None
+            and not record.started_reported
+            and record.started_at is not None
+        ):
+            # Taken by a worker: ActivityStarted comes first, also when the worker answered
+            # before this execution was claimed again (its outcome is then fed right after).
             execution.task_started(effect_id, record.worker_name, record.started_at)
             found.reported.append(record.token)
         if status == "SUCCEEDED":
