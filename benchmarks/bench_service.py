@@ -428,18 +428,26 @@ def main(argv: list[str] | None = None) -> int:
     if args.url:
         asyncio.run(measure(args, args.url))
         return 0
+    with_server(lambda url: measure(args, url), args.database, args.loop)
+    return 0
+
+
+def with_server(
+    work: Callable[[str], Awaitable[None]], database: str = "sqlite", loop: str = "asyncio"
+) -> None:
+    """Run ``work(url)`` against a fresh ``stepline serve`` (a temporary data directory, SQLite
+    there or memory://); stop it and print what it wrote to stderr."""
     data_dir = Path(tempfile.mkdtemp(prefix="stepline-bench-"))
-    database = "memory://" if args.database == "memory" else f"sqlite:///{data_dir}/stepline.db"
-    server = ServeProcess(data_dir, database, args.loop)
+    url = "memory://" if database == "memory" else f"sqlite:///{data_dir}/stepline.db"
+    server = ServeProcess(data_dir, url, loop)
     try:
-        asyncio.run(measure(args, server.url))
+        asyncio.run(work(server.url))
     finally:
         server.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
         errors = "".join(server.errors).strip()
         if errors:
             print(f"server stderr:\n{errors[-3000:]}")
-    return 0
 
 
 if __name__ == "__main__":

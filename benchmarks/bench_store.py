@@ -13,12 +13,18 @@ doing the same statements (lease check, 3 inserts, snapshot update) with one COM
 what one thread gets without any event loop or thread hop. It also times small reads
 (``get_execution``) run inline on the loop thread (the default) against a hop to a reader
 pool of 1 or 2 threads. Every loop is bounded by its count.
+
+With ``STEPLINE_TEST_POSTGRES_URL`` set, each concurrency also runs on
+:class:`~stepline.store._postgres.PostgresStore` (a schema of its own, dropped afterwards) and
+the line gains a PostgreSQL column: its commits/s and its ratio to SQLite's in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import secrets
 import sqlite3
 import tempfile
 import time
@@ -29,6 +35,7 @@ from stepline.store import (
     HistoryEventRecord,
     SqliteStore,
     StepCommit,
+    Store,
 )
 from stepline.store import _sqlite_runs as runs
 from stepline.store._sql import QUERIES
@@ -38,11 +45,11 @@ SNAPSHOT = b"x" * 1024
 DETAILS = '{"name": "Pass1", "input": "{\\"orderId\\": 12345, \\"items\\": [1, 2, 3]}"}'
 
 
-def record(index: int) -> ExecutionRecord:
+def record(index: int, prefix: str = "e") -> ExecutionRecord:
     return ExecutionRecord(
-        arn=f"{PREFIX}:execution:Bench:e{index}",
+        arn=f"{PREFIX}:execution:Bench:{prefix}{index}",
         state_machine_arn=f"{PREFIX}:stateMachine:Bench",
-        name=f"e{index}",
+        name=f"{prefix}{index}",
         revision_id="r",
         status="RUNNING",
         start_date=0.0,
@@ -58,34 +65,58 @@ def three_events(last: int) -> tuple[HistoryEventRecord, ...]:
 
 
 async def store_run(path: Path, concurrency: int, steps: int) -> tuple[float, float]:
-    """Commits/s and mean batch size for ``steps`` commits at ``concurrency``."""
+    """Commits/s and mean batch size for ``steps`` commits at ``concurrency`` on SQLite."""
     store = SqliteStore(path)
     try:
-        start_event = HistoryEventRecord(1, 0, 0.0, "ExecutionStarted", DETAILS)
-        for index in range(concurrency):
-            await store.create_execution(record(index), [start_event], runnable_at=0.0)
-        claims = await store.claim_runnable("bench", limit=concurrency, lease_seconds=1e9, now=1)
-        per_worker = steps // concurrency
         batches, transactions = store.writer.batches, store.writer.transactions
-
-        async def worker(arn: str, token: str) -> None:
-            last = 1
-            for _ in range(per_worker):
-                await store.commit_step(
-                    StepCommit(arn, token, three_events(last), SNAPSHOT, keep_lease_until=1e12)
-                )
-                last += 3
-
-        began = time.perf_counter()
-        await asyncio.gather(*[worker(c.execution.arn, c.lease_token) for c in claims])
-        elapsed = time.perf_counter() - began
-        done = per_worker * concurrency
+        rate = await commit_rate(store, concurrency, steps)
         mean_batch = (store.writer.transactions - transactions) / max(
             1, store.writer.batches - batches
         )
-        return done / elapsed, mean_batch
+        return rate, mean_batch
     finally:
         await store.close()
+
+
+async def postgres_run(url: str, concurrency: int, steps: int) -> float:
+    """Commits/s on PostgreSQL, in a schema made and dropped for the run."""
+    import psycopg
+    from psycopg import sql
+
+    from stepline.store._postgres import PostgresStore
+
+    schema = f"bench_store_{secrets.token_hex(4)}"
+    store = await asyncio.to_thread(
+        PostgresStore, f"{url}{'&' if '?' in url else '?'}schema={schema}"
+    )
+    try:
+        return await commit_rate(store, concurrency, steps)
+    finally:
+        await store.close()
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+async def commit_rate(store: Store, concurrency: int, steps: int) -> float:
+    """Commits/s of ``concurrency`` executions each driven by its own coroutine."""
+    start_event = HistoryEventRecord(1, 0, 0.0, "ExecutionStarted", DETAILS)
+    for index in range(concurrency):
+        await store.create_execution(record(index), [start_event], runnable_at=0.0)
+    claims = await store.claim_runnable("bench", limit=concurrency, lease_seconds=1e9, now=1)
+    per_worker = steps // concurrency
+
+    async def worker(arn: str, token: str) -> None:
+        last = 1
+        for _ in range(per_worker):
+            await store.commit_step(
+                StepCommit(arn, token, three_events(last), SNAPSHOT, keep_lease_until=1e12)
+            )
+            last += 3
+
+    began = time.perf_counter()
+    await asyncio.gather(*[worker(c.execution.arn, c.lease_token) for c in claims])
+    elapsed = time.perf_counter() - began
+    return per_worker * concurrency / elapsed
 
 
 def raw_run(path: Path, steps: int) -> float:
@@ -152,7 +183,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20000)
     parser.add_argument("--concurrency", default="1,10,100")
     parser.add_argument("--reads", type=int, default=10000)
+    parser.add_argument(
+        "--postgres-steps", type=int, default=4000, help="commits per concurrency on PostgreSQL"
+    )
     args = parser.parse_args()
+    postgres = os.environ.get("STEPLINE_TEST_POSTGRES_URL")
     with tempfile.TemporaryDirectory(prefix="stepline-bench-store-") as directory:
         root = Path(directory)
         raw = raw_run(root / "raw.db", args.steps)
@@ -163,9 +198,14 @@ def main() -> None:
         for concurrency in (int(c) for c in args.concurrency.split(",")):
             path = root / f"store-{concurrency}.db"
             rate, batch = asyncio.run(store_run(path, concurrency, args.steps))
+            column = ""
+            if postgres:
+                pg = asyncio.run(postgres_run(postgres, concurrency, args.postgres_steps))
+                column = f" | PostgreSQL {pg:8,.0f} steps/s, {pg / rate:5.2f}x SQLite"
             print(
                 f"SqliteStore.commit_step, concurrency {concurrency:>3}: {rate:10,.0f} steps/s "
                 f"({3 * rate:,.0f} events/s), mean batch {batch:6.1f}, {rate / raw:5.2f}x raw"
+                + column
             )
         path = root / "reads.db"
         for concurrency in (1, 10):

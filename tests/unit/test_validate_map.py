@@ -391,3 +391,35 @@ def test_labels_must_be_unique() -> None:
         "States": {"M1": distributed_map("M1", "M2"), "M2": distributed_map("M2", None)},
     }
     assert errors(definition) == [("DUPLICATE_LABEL_NAME", "/States/M2/Label")]
+
+
+@pytest.mark.parametrize(
+    ("language", "field", "hint"),
+    [
+        ("JSONPath", "ItemReader", "select them with ItemsPath instead"),
+        ("JSONata", "ItemReader", "select them with Items (a JSONata expression) instead"),
+        ("JSONata", "ResultWriter", "reduce them with Output"),
+    ],
+)
+def test_s3_fields_say_what_to_do_instead_in_either_mode(
+    language: str, field: str, hint: str
+) -> None:
+    for config in (None, {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"}):
+        processor: dict[str, Any] = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+        if config is not None:
+            processor["ProcessorConfig"] = config
+        definition = {
+            "QueryLanguage": language,
+            "StartAt": "A",
+            "States": {
+                "A": {
+                    "Type": "Map",
+                    field: {"Resource": "arn:aws:states:::s3:getObject"},
+                    "ItemProcessor": processor,
+                    "End": True,
+                }
+            },
+        }
+        (found,) = validate_definition(definition)
+        assert found.location == f"/States/A/{field}"
+        assert "Amazon S3" in found.message and hint in found.message

@@ -68,6 +68,24 @@ _ALSO_INLINE: Final = frozenset(
     }
 )
 
+# The Distributed Map fields that need Amazon S3: what each does there, and what to do instead.
+_NEEDS_S3: Final = {
+    "ItemReader": "it reads the items from",
+    "ResultWriter": "it writes the results to",
+}
+_S3_INSTEAD: Final = {
+    "ItemReader": lambda language: (
+        "Put the items in the state input and select them with "
+        + ("Items (a JSONata expression)" if language == JSONATA else "ItemsPath")
+        + " instead."
+    ),
+    "ResultWriter": lambda language: (
+        "Remove it; the Map state's output then holds the results (reduce them with "
+        + ("Output" if language == JSONATA else "ResultSelector or OutputPath")
+        + " if they are large)."
+    ),
+}
+
 _PROCESSOR_CONFIG_FIELDS: Final = frozenset({"Mode", "ExecutionType"})
 _BATCHER_FIELDS: Final[Mapping[Language, frozenset[str]]] = {
     JSONPATH: frozenset(
@@ -129,6 +147,15 @@ def validate_map(
                 '"ExecutionType": "STANDARD"} to stay portable.',
                 location + pointer(name),
             )
+        elif name in body and mode != "DISTRIBUTED" and name in _NEEDS_S3:
+            ctx.error(
+                SCHEMA_VALIDATION_FAILED,
+                f"Field '{name}' is only supported by a Distributed Map (Mode 'DISTRIBUTED'), "
+                f"and stepline does not support it in any mode: {_NEEDS_S3[name]} Amazon S3 "
+                f"(Resource {_resource_of(body[name])}), which stepline does not have. "
+                + _S3_INSTEAD[name](language),
+                location + pointer(name),
+            )
         elif name in body and mode != "DISTRIBUTED":
             ctx.error(
                 SCHEMA_VALIDATION_FAILED,
@@ -139,22 +166,15 @@ def validate_map(
             )
     if mode != "DISTRIBUTED":
         return
-    if "ItemReader" in body:
-        ctx.error(
-            UNSUPPORTED_FEATURE,
-            "Field 'ItemReader' is not supported: it reads the items from Amazon S3 "
-            f"(Resource {_resource_of(body['ItemReader'])}), and stepline has no S3. Put the "
-            "items in the state input and select them with ItemsPath instead.",
-            location + "/ItemReader",
-        )
-    if "ResultWriter" in body:
-        ctx.error(
-            UNSUPPORTED_FEATURE,
-            "Field 'ResultWriter' is not supported: it writes the results to Amazon S3 "
-            f"(Resource {_resource_of(body['ResultWriter'])}), and stepline has no S3. Remove "
-            "it; the Map state's output then holds the results.",
-            location + "/ResultWriter",
-        )
+    for name, does in _NEEDS_S3.items():
+        if name in body:
+            ctx.error(
+                UNSUPPORTED_FEATURE,
+                f"Field '{name}' is not supported: {does} Amazon S3 "
+                f"(Resource {_resource_of(body[name])}), and stepline has no S3. "
+                + _S3_INSTEAD[name](language),
+                location + pointer(name),
+            )
     if "ItemBatcher" in body:
         _validate_item_batcher(ctx, body["ItemBatcher"], location + "/ItemBatcher", language)
     if "Label" in body:

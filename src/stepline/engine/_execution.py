@@ -36,6 +36,7 @@ from stepline.engine._fanout import FanoutMixin
 from stepline.engine._frames import BLOCKED, CONTINUE, ENDED, Frame, ScopedContext
 from stepline.engine._history import HistoryEvent
 from stepline.engine._jsonata_states import JsonataStatesMixin
+from stepline.engine._map_runs import MapRunMixin
 from stepline.engine._ports import TaskEffect, TimerEffect
 from stepline.engine._recovery import (
     TERMINAL_ERRORS,
@@ -103,7 +104,13 @@ def iso_time(timestamp: float) -> str:
 
 
 class Execution(
-    SimpleStatesMixin, JsonataStatesMixin, TaskMixin, FanoutMixin, DurableMixin, RedriveMixin
+    SimpleStatesMixin,
+    JsonataStatesMixin,
+    TaskMixin,
+    FanoutMixin,
+    MapRunMixin,
+    DurableMixin,
+    RedriveMixin,
 ):
     """One run of a compiled definition, advanced step by step by a driver.
 

@@ -61,6 +61,8 @@ class FanoutMixin(ExecutionMixin):
         fanout = frame.fanout
         if fanout is not None:
             return self._fanout_done(frame, state, fanout)
+        if frame.resume is not None:  # a map run (Distributed Map) reported back
+            return self._map_run_ended(frame, state)
         context = self._context(frame, state)
         effective = apply_input_path(state, frame.input, context)
         items = effective
@@ -130,6 +132,10 @@ class FanoutMixin(ExecutionMixin):
                 QUERY_EVALUATION_ERROR,
                 f"The Items of the Map state '{state.name}' must be an array, got "
                 f"{json_type(items)}.",
+            )
+        if state.mode == "DISTRIBUTED" and self.distributed_map_runs:
+            return self._start_map_run(
+                frame, state, items, effective=effective, context=context, limits=limits
             )
         fanout = Fanout(state, frame.input, effective, len(items))
         fanout.concurrency, fanout.tolerated_count, fanout.tolerated_percentage = limits
@@ -272,7 +278,11 @@ class FanoutMixin(ExecutionMixin):
                 "MapIterationFailed",
                 {"name": state.name, "index": child.index},
             )
-            if fanout.tolerated_count is not None or fanout.tolerated_percentage is not None:
+            if (
+                fanout.tolerated_count is not None
+                or fanout.tolerated_percentage is not None
+                or state.mode == "DISTRIBUTED"  # a Map Run fails so even with no threshold set
+            ):
                 error = EXCEED_TOLERATED_FAILURE_THRESHOLD
                 cause = (
                     f"The Map state '{state.name}' failed because {fanout.failures} of "

@@ -124,6 +124,11 @@ _TYPES = [
     "WaitStateExited",
     "ExecutionRedriven",
     "EvaluationFailed",
+    "MapRunAborted",
+    "MapRunFailed",
+    "MapRunRedriven",
+    "MapRunStarted",
+    "MapRunSucceeded",
 ]
 
 DETAILS_MEMBER: dict[str, str | None] = {event_type: _member(event_type) for event_type in _TYPES}

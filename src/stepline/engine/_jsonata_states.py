@@ -250,6 +250,8 @@ class JsonataStatesMixin(ExecutionMixin):
     def _run_map_jsonata(self, frame: Frame, state: MapState) -> int:
         if frame.fanout is not None:  # the iterations are done
             return self._fanout_done(frame, state, frame.fanout)
+        if frame.resume is not None:  # a map run (Distributed Map) reported back
+            return self._map_run_ended(frame, state)
         bindings = self.bindings(frame, state)
         items = self._scalar(state, "Items", frame.input, bindings)
         if not isinstance(items, list):

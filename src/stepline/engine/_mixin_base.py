@@ -110,5 +110,20 @@ class ExecutionMixin:
             self, frame: Frame, state: ParallelState | MapState, fanout: Fanout
         ) -> int: ...
 
+        # --- owned by MapRunMixin
+        distributed_map_runs: bool
+
+        def _start_map_run(
+            self,
+            frame: Frame,
+            state: MapState,
+            items: list[Any],
+            *,
+            effective: Any,
+            context: Any,
+            limits: tuple[int, int | None, float | None],
+        ) -> int: ...
+        def _map_run_ended(self, frame: Frame, state: MapState) -> int: ...
+
         # --- owned by JsonataStatesMixin
         def _finish_jsonata(self, frame: Frame, state: State, result: Any) -> int: ...

@@ -79,6 +79,7 @@ from stepline.asl._model import (
 )
 from stepline.engine._event_log import EventLog
 from stepline.engine._frames import Fanout, Frame
+from stepline.engine._map_runs import MAP_RUN_FAMILY, MAP_RUN_RESOURCE
 from stepline.engine._ports import TaskEffect
 from stepline.engine._tasks import waits_for_token
 
@@ -407,15 +408,20 @@ def _restore(execution: Execution, snapshot: Mapping[str, Any]) -> None:
     for task in snapshot["tasks"]:
         frame = frames[task["frame"]]
         state = frame.graph.states[frame.state_name]
-        if not isinstance(state, TaskState):
-            raise TypeError(f"the state {state.name!r} awaiting a task is not a Task state")
-        context = execution.context_object(frame, state)
         token = task.get("token")
-        if token is not None and waits_for_token(state.resource):
-            context["Task"] = {"Token": token}
+        if isinstance(state, MapState) and task["resource_type"] == MAP_RUN_FAMILY:
+            resource = MAP_RUN_RESOURCE
+            context: dict[str, Any] = {}
+        elif not isinstance(state, TaskState):
+            raise TypeError(f"the state {state.name!r} awaiting a task is not a Task state")
+        else:
+            resource = state.resource
+            context = execution.context_object(frame, state)
+            if token is not None and waits_for_token(resource):
+                context["Task"] = {"Token": token}
         effect = TaskEffect(
             id=task["id"],
-            resource=state.resource,
+            resource=resource,
             parameters=task["parameters"],
             state_name=state.name,
             context=context,

@@ -41,6 +41,7 @@ from stepline.engine._mixin_base import ExecutionMixin
 from stepline.engine._ports import TaskEffect
 
 __all__ = [
+    "MAP_RUN_FAMILY",
     "WAIT_FOR_TASK_TOKEN",
     "TaskMixin",
     "base_resource",
@@ -58,6 +59,8 @@ _LAMBDA_FUNCTION = re.compile(r"^arn:[^:]+:lambda:[^:]*:[^:]*:function:.+$")
 _LAMBDA_FAMILY = "lambda-function"  # internal marker: record LambdaFunction* events
 _ACTIVITY_ARN = re.compile(r"^arn:[^:]+:states:[^:]*:[^:]*:activity:[^:]+$")
 _ACTIVITY_FAMILY = "activity-task"  # internal marker: record Activity* events
+MAP_RUN_FAMILY: Final = "map-run"
+"""Internal resource type of a Distributed Map's map-run effect (``MapRun*`` events)."""
 
 
 def new_task_token() -> str:
@@ -310,6 +313,18 @@ class TaskMixin(ExecutionMixin):
                 error, cause = failure.error, failure.cause
         lambda_family = resource_type == _LAMBDA_FAMILY
         activity = resource_type == _ACTIVITY_FAMILY
+        if resource_type == MAP_RUN_FAMILY:
+            if error is None:
+                self._emit_in(frame, "MapRunSucceeded", None)
+                frame.resume = ("result", copied)
+            else:
+                failed = {"error": error}
+                if cause is not None:
+                    failed["cause"] = cause
+                self._emit_in(frame, "MapRunFailed", failed)
+                frame.resume = ("error", (error, cause or "", None))
+            self._ready.append(frame)
+            return
         if error is None:
             if activity:
                 self._emit_in(frame, "ActivitySucceeded", {"output": output_json})
@@ -362,6 +377,16 @@ class TaskMixin(ExecutionMixin):
         if frame.aborted:
             return
         self._task_progress[effect_id] = "submitted"
+        if resource_type == MAP_RUN_FAMILY:
+            # The map run's start answers {"mapRunArn"} (and "redriveCount" when the parent's
+            # redrive took an earlier map run up again).
+            started = output if isinstance(output, dict) else {}
+            arn, redrives = started.get("mapRunArn"), started.get("redriveCount")
+            if redrives:
+                self._emit_in(frame, "MapRunRedriven", {"mapRunArn": arn, "redriveCount": redrives})
+            else:
+                self._emit_in(frame, "MapRunStarted", {"mapRunArn": arn} if arn else None)
+            return
         details: dict[str, Any] = {"resourceType": resource_type, "resource": resource}
         if output is not None:
             # Too large or not JSON: the event goes without it.

@@ -45,7 +45,7 @@ class ServiceConfig:
 
     Attributes:
         database_url: ``sqlite:///path`` (the default: :func:`default_database_url`),
-            ``memory://``, later ``postgresql://…``.
+            ``memory://`` or ``postgresql://…`` (docs/service.md).
         host: The address to listen on.
         port: The port to listen on.
         region: The Region in every ARN.

@@ -24,6 +24,7 @@ import orjson
 
 from stepline.service._context import ServiceContext
 from stepline.service._exec_hub import hub_of
+from stepline.service._map_run_driver import wake_map_runs
 from stepline.service._sm_common import remove_if_idle
 from stepline.store import ExecutionRecord, PendingEvent, StoreError
 
@@ -41,6 +42,9 @@ _WAITERS: Final[weakref.WeakKeyDictionary[ServiceContext, dict[str, set[asyncio.
 
 def execution_ended(context: ServiceContext, execution_arn: str) -> None:
     """Tell this process's waiters that ``execution_arn`` has ended (it is committed)."""
+    if "/" in execution_arn.rsplit(":", 2)[-2]:
+        # A Distributed Map child (…:execution:<machine>/<label>:<name>): its map run looks.
+        wake_map_runs(context)
     waiters = _WAITERS.get(context)
     if not waiters:
         return
@@ -93,14 +97,14 @@ async def stop_execution(
     if cause is not None:
         details["cause"] = cause
     now = time.time()
+    events = [PendingEvent(now, "ExecutionAborted", orjson.dumps(details).decode())]
+    if await _has_running_map_run(context, arn):
+        events.insert(0, PendingEvent(now, "MapRunAborted"))
     record, stopped = await context.store.stop_execution(
-        arn,
-        stop_date=now,
-        error=error,
-        cause=cause,
-        events=(PendingEvent(now, "ExecutionAborted", orjson.dumps(details).decode()),),
+        arn, stop_date=now, error=error, cause=cause, events=events
     )
     if stopped:
+        wake_map_runs(context)  # the execution's map runs end with it
         hub = hub_of(context)
         hub.cancel_run(arn)
         execution_ended(context, arn)
@@ -128,3 +132,9 @@ async def stop_orphaned_children(context: ServiceContext, parent_arn: str) -> No
             await stop_execution(context, child, error=None, cause=cause)
     except StoreError as exc:
         _log.warning("could not stop the children of %s: %s", parent_arn, exc)
+
+
+async def _has_running_map_run(context: ServiceContext, execution_arn: str) -> bool:
+    """Whether a map run of the execution is RUNNING (its stop records ``MapRunAborted``)."""
+    page = await context.store.list_map_runs(execution_arn, max_results=1)
+    return any(run.status == "RUNNING" for run in page.items)

@@ -17,6 +17,7 @@ def _modules() -> tuple[ModuleType, ...]:
         _ops_events,
         _ops_executions,
         _ops_iam,
+        _ops_map_runs,
         _ops_state_machines,
         _ops_test_state,
         _redrive,
@@ -30,6 +31,7 @@ def _modules() -> tuple[ModuleType, ...]:
         _ops_iam,
         _ops_test_state,
         _redrive,
+        _ops_map_runs,
     )
 
 

@@ -40,6 +40,7 @@ from stepline.service._exec_start import (
     start_standard,
 )
 from stepline.service._express import run_express, start_express_async
+from stepline.service._map_run_list import list_map_run_executions
 from stepline.service._redrive import with_redrive_status
 from stepline.store import ExecutionRecord, InvalidPageToken, RecordNotFound
 
@@ -186,11 +187,7 @@ class _ExecutionOps:
                 f"got {'both' if machine_arn is not None else 'neither'}.",
             )
         if map_run_arn is not None:
-            raise ServiceError(
-                "ResourceNotFound",
-                f"Map Run Does Not Exist: '{map_run_arn}'. stepline runs no Distributed Map "
-                "yet; list executions by stateMachineArn.",
-            )
+            return await list_map_run_executions(self.context, request)
         assert machine_arn is not None
         parsed = parse_machine_arn(machine_arn)
         machine = await self.store.get_state_machine(parsed.state_machine_arn)
@@ -277,6 +274,7 @@ class _ExecutionOps:
         }
         if record.map_run_arn is not None:
             out["mapRunArn"] = record.map_run_arn
+            out["label"] = record.state_machine_arn.rsplit("/", 1)[-1]
         if revision.encryption_configuration is not None:
             out["encryptionConfiguration"] = orjson.loads(revision.encryption_configuration)
         return out

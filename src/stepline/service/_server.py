@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import Any
 
 from stepline.api import AwsApi, Handler, SigV4Verifier, create_app
@@ -18,17 +18,6 @@ from stepline.service._context import ServiceConfig, ServiceContext
 __all__ = ["build_app", "open_context"]
 
 _log = logging.getLogger("stepline.service")
-
-# The operations the next issue brings; until then they answer with this hint.
-_LATER = "It comes with a later release of stepline (map runs)."
-_UNSUPPORTED_HINTS: Mapping[str, str] = {
-    f"states:{op}": _LATER
-    for op in (
-        "DescribeMapRun",
-        "ListMapRuns",
-        "UpdateMapRun",
-    )
-}
 
 
 async def open_context(config: ServiceConfig) -> ServiceContext:
@@ -79,6 +68,11 @@ async def open_context(config: ServiceConfig) -> ServiceContext:
         execution_logs=execution_logs,
     )
     register_nested(context)
+    # Distributed Map: map runs (begin)
+    from stepline.service._map_run_start import register_map_runs
+
+    register_map_runs(context)
+    # Distributed Map: map runs (end)
     return context
 
 
@@ -99,15 +93,20 @@ def build_app(context: ServiceContext, *, auth: SigV4Verifier | None = None) -> 
 
     @contextlib.asynccontextmanager
     async def lifespan() -> AsyncIterator[object]:
+        from stepline.service._map_run_driver import resume_map_runs, stop_map_runs
         from stepline.service._worker import Worker
 
         worker = Worker(context) if context.config.worker else None
         if worker is not None:
             await worker.start()
+            # Distributed Map: the map runs a previous process left running go on here.
+            await resume_map_runs(context)
         _log.info("stepline service started: %s", context.describe())
         try:
             yield context
         finally:
+            # Map runs first: their drivers start children that the worker would run.
+            await stop_map_runs(context)
             if worker is not None:
                 await worker.stop()
             # After the worker: the runs it let finish have logged their last events.
@@ -119,6 +118,5 @@ def build_app(context: ServiceContext, *, auth: SigV4Verifier | None = None) -> 
     return create_app(
         _all_handlers(context),
         auth=auth,
-        unsupported_hints=_UNSUPPORTED_HINTS,
         lifespan=lifespan,
     )

@@ -137,6 +137,8 @@ class ClaimedRun:
         self.tokens_reported: list[str] = []
         self.tokens_close: list[str] = []
         self.token_news: list[TaskTokenRecord] = []
+        self.early_outcomes: dict[int, Outcome] = {}
+        """Token outcomes that arrived while their submission call was still in flight."""
         """Token records this process's operations stored while the run holds the lease."""
         self.token_wake: asyncio.Future[None] | None = None
         self.child_waits: set[str] = set()
@@ -201,6 +203,8 @@ class ClaimedRun:
         # `.sync` nested workflows wait for their child on a token, durably (no lease held).
         execution.token_resources = SYNC_RESOURCES
         guard.execution = execution
+        # Distributed Map states start map runs of child executions (the service runs them).
+        execution.distributed_map_runs = True
         return execution
 
     async def _fail_unloadable(self, cause: str) -> None:
@@ -316,7 +320,15 @@ class ClaimedRun:
                     del self.open_tokens[effect_id]
         self.tokens_reported.extend(claimed.reported)
         self.tokens_close.extend(claimed.close)
-        return claimed.outcomes
+        outcomes = []
+        for outcome in claimed.outcomes:
+            if outcome[0] in self.submitting:
+                # Completed before its submission call returned (a map run of instant
+                # children, a fast callback): fed right after the submission.
+                self.early_outcomes[outcome[0]] = outcome
+            else:
+                outcomes.append(outcome)
+        return outcomes
 
     def _start(self, effect: TaskEffect) -> None:
         if effect.task_token is not None:
@@ -340,16 +352,20 @@ class ClaimedRun:
         """Feed outcomes and due timers, advance; return the ids of timers fired or dropped."""
         gone: list[int] = []
         running, timers, clock = self.running, self.timers, self.clock
-        for outcome in outcomes:
-            effect_id, result, error, cause, retry_after = outcome
+        pending = list(outcomes)
+        while pending:
+            effect_id, result, error, cause, retry_after = pending.pop(0)
             if effect_id in self.submitting:
                 self.submitting.discard(effect_id)
+                early = self.early_outcomes.pop(effect_id, None)
                 if isinstance(result, Settled):
                     # The base call settled the task itself (an Express `.sync` child).
                     execution.task_submitted(effect_id, result.submitted)
                     result, error, cause = result.result, result.error, result.cause
                 elif error is None:
                     execution.task_submitted(effect_id, result)
+                    if early is not None:
+                        pending.insert(0, early)
                     continue
                 # The base resource failed (so does the task) or settled it: the token is
                 # used up.

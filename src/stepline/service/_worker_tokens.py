@@ -60,6 +60,9 @@ def new_token_record(effect: TaskEffect, execution_arn: str, now: float) -> Task
     )
 
 
+_TAKEN = frozenset({"STARTED", "SUCCEEDED", "FAILED"})
+
+
 @dataclass(slots=True)
 class ClaimedTokens:
     """What a claim's tokens mean for the run.
@@ -98,13 +101,14 @@ def read_claimed_tokens(
             found.close.append(record.token)  # left over from an effect already resolved
             continue
         status = record.status
+        # A task taken and completed before this run saw it taken (the news missed it, or it
+        # came between two claims) still gets its ActivityStarted, before its outcome.
         if (
-            record.activity_arn is not None
+            status in _TAKEN
+            and record.activity_arn is not None
             and not record.started_reported
             and record.started_at is not None
         ):
-            # Taken by a worker: ActivityStarted comes first, also when the worker answered
-            # before this execution was claimed again (its outcome is then fed right after).
             execution.task_started(effect_id, record.worker_name, record.started_at)
             found.reported.append(record.token)
         if status == "SUCCEEDED":

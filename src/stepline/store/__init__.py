@@ -26,6 +26,14 @@ from stepline.store._errors import (
     StoreUnavailable,
     TaskClosed,
 )
+from stepline.store._map_run_records import (
+    MapRunChildRecord,
+    MapRunChildStatus,
+    MapRunCounts,
+    MapRunRecord,
+    MapRunStatus,
+    MapRunStatusCounts,
+)
 from stepline.store._memory import MemoryStore
 from stepline.store._open import open_store
 from stepline.store._paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
@@ -73,6 +81,12 @@ __all__ = [
     "InvalidPageToken",
     "Lease",
     "LeaseLost",
+    "MapRunChildRecord",
+    "MapRunChildStatus",
+    "MapRunCounts",
+    "MapRunRecord",
+    "MapRunStatus",
+    "MapRunStatusCounts",
     "MemoryStore",
     "Page",
     "PendingEvent",

@@ -12,6 +12,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from stepline.store._errors import RecordNotFound, StoreClosed, StoreConflict
+from stepline.store._memory_maps import MemoryMapRunsMixin
 from stepline.store._memory_redrive import MemoryRedriveMixin
 from stepline.store._memory_tokens import MemoryTokensMixin
 from stepline.store._paging import PageTokens, page_size
@@ -65,7 +66,7 @@ class _Machine:
     next_version: int = 1
 
 
-class MemoryStore(MemoryTokensMixin, MemoryRedriveMixin):
+class MemoryStore(MemoryTokensMixin, MemoryRedriveMixin, MemoryMapRunsMixin):
     """The in-memory :class:`~stepline.store.Store`."""
 
     def __init__(self) -> None:
@@ -80,6 +81,7 @@ class MemoryStore(MemoryTokensMixin, MemoryRedriveMixin):
         self._closed = False
         self._signals = LocalSignals()
         self._init_task_tokens()
+        self._init_map_runs()
 
     async def close(self) -> None:
         """Mark the store closed (the data goes with the object)."""

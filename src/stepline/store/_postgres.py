@@ -173,6 +173,9 @@ class PostgresStore(SqliteStore):
             migrate(setup, settings)
             key = PgConnection(setup).execute(QUERIES["get_setting"], (_TOKEN_KEY,)).fetchone()[0]
             schema = setup.execute("SELECT current_schema()").fetchone()
+        except psycopg.Error as error:
+            # A refusal such as "permission denied for schema …": one line, as for the login.
+            raise StoreUnavailable(self.location, _reason(error)) from None
         finally:
             setup.close()
         assert schema is not None
@@ -189,6 +192,11 @@ class PostgresStore(SqliteStore):
         except psycopg.OperationalError as error:
             self._executor.shutdown()
             raise StoreUnavailable(self.location, _reason(error)) from None
+
+    @property
+    def listener(self) -> Listener:
+        """The LISTEN connection's thread (its ``backend_pid`` shows which backend it uses)."""
+        return self._listener
 
     async def close(self) -> None:
         if self._closed:
@@ -249,16 +257,14 @@ class PostgresStore(SqliteStore):
         for attempt in range(_ATTEMPTS):
             connection = self._connection()
             raw = connection.raw
+            committing = False
             try:
-                raw.execute(begin)
-            except psycopg.OperationalError as error:
-                # Nothing was sent yet: a connection that broke while idle is replaced.
-                self._drop(connection)
-                conflict = error
-                continue
-            try:
-                result = work(connection)
-                raw.execute("COMMIT")
+                with raw.pipeline() as pipeline:
+                    connection.pipeline = pipeline
+                    raw.execute(begin)
+                    result = work(connection)
+                    committing = True
+                    raw.execute("COMMIT")
                 return result
             except _RETRYABLE as error:
                 conflict = error
@@ -267,6 +273,11 @@ class PostgresStore(SqliteStore):
                 time.sleep(random.uniform(0, _BACKOFF * (1 << min(attempt, 6))))
             except psycopg.OperationalError as error:
                 self._drop(connection)
+                if not committing:
+                    # COMMIT was never sent: the server rolled the transaction back. A
+                    # connection that broke while idle in the pool ends up here too.
+                    conflict = error
+                    continue
                 raise StoreUnavailable(
                     self.location, _reason(error), outcome_unknown=True
                 ) from None
@@ -274,6 +285,8 @@ class PostgresStore(SqliteStore):
                 with contextlib.suppress(psycopg.Error):
                     raw.execute("ROLLBACK")
                 raise
+            finally:
+                connection.pipeline = None
         if isinstance(conflict, psycopg.OperationalError):
             raise StoreUnavailable(self.location, _reason(conflict)) from None
         raise StoreConflict(

@@ -7,6 +7,13 @@ params)`` returning a cursor with ``fetchone``/``fetchall``/``rowcount``/``lastr
 PostgreSQL text (:func:`~stepline.store._postgres_sql.translate`). psycopg prepares a
 statement on the server after a few executions, so the hot statements are parsed once per
 connection.
+
+Writes run in psycopg's pipeline mode (:attr:`PgConnection.pipeline`): statements whose
+results the function does not look at (``BEGIN``, most INSERTs and UPDATEs, NOTIFY,
+``COMMIT``) are sent without waiting for their answers, so a transaction costs a round trip
+per result it reads instead of one per statement. Reading a row or ``rowcount`` waits for the
+answers (``rowcount`` asks for them explicitly); an error of a statement sent earlier is raised
+there, or at the latest when the pipeline ends, before the outcome is returned.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
@@ -80,7 +87,9 @@ def parse_url(url: str) -> PgSettings:
         else:
             kept.append((key, value))
     scheme = "postgresql" if parts.scheme == "postgres" else parts.scheme
-    conninfo = urlunsplit((scheme, parts.netloc, parts.path, urlencode(kept), parts.fragment))
+    # %20, not '+', for spaces: libpq decodes only %XX escapes (``options=-c a=b -c c=d``).
+    query = urlencode(kept, quote_via=quote)
+    conninfo = urlunsplit((scheme, parts.netloc, parts.path, query, parts.fragment))
     return PgSettings(conninfo, schema, pool_size, display)
 
 
@@ -108,10 +117,11 @@ def connect(settings: PgSettings) -> psycopg.Connection[Any]:
 class PgCursor:
     """A psycopg cursor seen through the sqlite3-style :class:`SqlCursor` surface."""
 
-    __slots__ = ("_cursor",)
+    __slots__ = ("_cursor", "_pipeline")
 
-    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
+    def __init__(self, cursor: psycopg.Cursor[Any], pipeline: psycopg.Pipeline | None) -> None:
         self._cursor = cursor
+        self._pipeline = pipeline
 
     def fetchone(self) -> Any:
         return self._cursor.fetchone()
@@ -124,6 +134,8 @@ class PgCursor:
 
     @property
     def rowcount(self) -> int:
+        if self._pipeline is not None:
+            self._pipeline.sync()  # the count arrives with the statement's answer
         return self._cursor.rowcount
 
     @property
@@ -141,15 +153,17 @@ class PgConnection:
             runs the store's functions (``BEGIN``/``COMMIT`` pass through :meth:`execute`).
     """
 
-    __slots__ = ("raw",)
+    __slots__ = ("pipeline", "raw")
 
     def __init__(self, raw: psycopg.Connection[Any]) -> None:
         self.raw = raw
+        self.pipeline: psycopg.Pipeline | None = None
+        """The pipeline a write runs in (set by the store around the transaction)."""
 
     def execute(self, sql_text: str, parameters: Sequence[Any] = (), /) -> PgCursor:
-        return PgCursor(self.raw.execute(translate(sql_text), parameters))
+        return PgCursor(self.raw.execute(translate(sql_text), parameters), self.pipeline)
 
     def executemany(self, sql_text: str, parameters: Iterable[Sequence[Any]], /) -> PgCursor:
         cursor = self.raw.cursor()
         cursor.executemany(translate(sql_text), parameters)
-        return PgCursor(cursor)
+        return PgCursor(cursor, self.pipeline)

@@ -54,6 +54,8 @@ class Listener:
         # A private channel: close() notifies it so that the thread stops without waiting.
         self.stop_channel = f"stepline.stop.{secrets.token_hex(8)}"
         self._stopping = threading.Event()
+        self.backend_pid = 0
+        """The PostgreSQL backend of the LISTEN connection (changes when it reconnects)."""
         connection = self._listen()
         self._thread = threading.Thread(
             target=self._run, args=(connection,), name="stepline-pg-listen", daemon=True
@@ -68,6 +70,7 @@ class Listener:
         except BaseException:
             connection.close()
             raise
+        self.backend_pid = connection.info.backend_pid
         return connection
 
     def _run(self, connection: psycopg.Connection[Any] | None) -> None:

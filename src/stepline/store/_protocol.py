@@ -26,6 +26,13 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Protocol
 
+from stepline.store._map_run_records import (
+    MapRunChildRecord,
+    MapRunChildStatus,
+    MapRunCounts,
+    MapRunRecord,
+    MapRunStatus,
+)
 from stepline.store._records import (
     ActivityRecord,
     AliasRecord,
@@ -446,3 +453,132 @@ class Store(Protocol):
         Raises:
             ValueError: An unknown channel.
         """
+
+    # -- Distributed Map: map runs (begin) ------------------------------------------------
+
+    async def create_map_run(
+        self,
+        record: MapRunRecord,
+        inputs: Sequence[tuple[int, str]],
+        revision: StateMachineRevisionRecord,
+    ) -> tuple[MapRunRecord, bool]:
+        """Store a map run with one PENDING child per ``(item count, input text)``, and the
+        revision its children run (kept if its id exists), unless the ARN is taken.
+
+        Returns:
+            The stored map run and whether it was created now (``False``: the existing one,
+            e.g. a start repeated after a restart).
+        """
+
+    async def get_map_run(self, arn: str) -> MapRunRecord | None:
+        """A map run by ARN, or ``None``."""
+
+    async def list_map_runs(
+        self, execution_arn: str, *, max_results: int = 0, next_token: str | None = None
+    ) -> Page[MapRunRecord]:
+        """The map runs an execution started, newest first.
+
+        Raises:
+            InvalidPageToken: A token not made for this listing, altered, or expired.
+        """
+
+    async def running_map_runs(self) -> list[MapRunRecord]:
+        """Every map run still ``RUNNING`` (a service takes them up when it starts)."""
+
+    async def update_map_run(
+        self,
+        arn: str,
+        *,
+        max_concurrency: int | None = None,
+        tolerated_failure_count: int | None = None,
+        tolerated_failure_percentage: float | None = None,
+    ) -> MapRunRecord:
+        """Change a map run's limits (``None`` keeps one); the updated record.
+
+        Raises:
+            RecordNotFound: No such map run.
+        """
+
+    async def lease_map_run(self, arn: str, *, owner: str, until: float, now: float) -> bool:
+        """Lease a RUNNING map run to ``owner`` until ``until`` (the one process that drives
+        it); renews the owner's own lease. ``until <= now`` gives it up.
+
+        Returns:
+            Whether ``owner`` holds it now (``False``: another owner's lease has not expired,
+            or the map run is not RUNNING or does not exist).
+        """
+
+    async def map_run_parent_waits(self, arn: str) -> bool:
+        """Whether the map run's parent execution still runs and waits for it (its task token
+        is open): ``False`` once the parent stopped, ended or moved on (the map-run state was
+        cancelled with its branch), or for an unknown map run."""
+
+    async def map_run_counts(self, arn: str) -> MapRunCounts:
+        """Children and items per status, recomputed from the children."""
+
+    async def map_run_children(
+        self, arn: str, *, status: MapRunChildStatus | None = None, limit: int = 0
+    ) -> list[MapRunChildRecord]:
+        """Children in position order; of one status and at most ``limit`` (0: all) if given."""
+
+    async def start_map_run_children(
+        self,
+        arn: str,
+        children: Sequence[tuple[int, str]],
+        *,
+        executions: Sequence[tuple[ExecutionRecord, HistoryEventRecord]] = (),
+        now: float,
+    ) -> list[int]:
+        """Mark PENDING children ``(position, execution ARN)`` RUNNING and, in the same
+        transaction, store the Standard child ``executions`` (runnable now, with their
+        ``ExecutionStarted`` event; one that exists already is left as it is).
+
+        Returns:
+            The positions started now (a child that was not PENDING is not started again).
+        """
+
+    async def record_map_run_results(
+        self, arn: str, results: Sequence[tuple[int, str, str | None, str | None, str | None]]
+    ) -> int:
+        """Store ``(position, status, output, error, cause)`` of RUNNING children; how many
+        were recorded now (a child's outcome is recorded once)."""
+
+    async def ended_map_run_children(
+        self, arn: str, *, limit: int = 1000
+    ) -> list[tuple[int, str, str | None, str | None, str | None]]:
+        """RUNNING children whose execution (Standard) has ended, with its outcome as
+        ``(position, status, output, error, cause)``, in position order."""
+
+    async def finish_map_run(
+        self,
+        arn: str,
+        *,
+        status: MapRunStatus,
+        stop_date: float,
+        error: str | None = None,
+        cause: str | None = None,
+        output: str | None = None,
+    ) -> TaskTokenRecord | None:
+        """End a RUNNING map run (children not ended become ABORTED) and, in the same
+        transaction, complete the parent's task token with its outcome (``output`` when
+        ``SUCCEEDED``, else ``error``/``cause``; nothing for ``ABORTED``).
+
+        Returns:
+            The completed token record, or ``None`` (the map run had ended already, or the
+            token is closed: the parent stopped or moved on).
+
+        Raises:
+            RecordNotFound: No such map run.
+        """
+
+    async def redrive_map_run(self, arn: str, *, task_token: str, now: float) -> MapRunRecord:
+        """Make a FAILED or ABORTED map run RUNNING again: its unsuccessful children become
+        PENDING, ``redrive_count`` goes up, ``redrive_date`` is ``now``, and its outcome will
+        complete ``task_token``.
+
+        Raises:
+            RecordNotFound: No such map run.
+            StoreConflict: It is RUNNING or SUCCEEDED.
+        """
+
+    # -- Distributed Map: map runs (end) --------------------------------------------------

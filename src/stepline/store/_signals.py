@@ -82,18 +82,20 @@ class _Subscription:
         self.loop = loop
         self.scheduled = False
 
-    def fire(self) -> None:
-        if self.scheduled:
-            return
-        self.scheduled = True
-        # A closed loop raises RuntimeError: its subscriber is gone with it.
-        with contextlib.suppress(RuntimeError):
-            self.loop.call_soon_threadsafe(self._run)
-
-    def _run(self) -> None:
+    def run(self) -> None:
         # Cleared before the call: a signal arriving during it schedules another run.
         self.scheduled = False
         self.callback()
+
+
+def _run_all(subscriptions: list[_Subscription]) -> None:
+    for subscription in subscriptions:
+        try:
+            subscription.run()
+        except Exception as error:  # one failing subscriber must not silence the others
+            subscription.loop.call_exception_handler(
+                {"message": "A store signal subscriber failed.", "exception": error}
+            )
 
 
 class LocalSignals:
@@ -137,9 +139,19 @@ class LocalSignals:
 
     def fire(self, channels: Iterable[str]) -> None:
         """Schedule the callbacks of ``channels`` on their loops (callable from any thread)."""
+        # One loop callback runs every subscriber a signal reaches on that loop, so they all
+        # hear it before any of them resumes other work (one callback per subscriber would
+        # let the loop run between them when the signal comes from another thread).
+        due: dict[asyncio.AbstractEventLoop, list[_Subscription]] = {}
         for channel in channels:
             for subscription in self._subscribers.get(channel, ()):
-                subscription.fire()
+                if not subscription.scheduled:
+                    subscription.scheduled = True
+                    due.setdefault(subscription.loop, []).append(subscription)
+        for loop, subscriptions in due.items():
+            # A closed loop raises RuntimeError: its subscribers are gone with it.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_run_all, subscriptions)
 
 
 class PendingSignals:

@@ -28,6 +28,16 @@ _COLUMNS: Final = {
         "e.redrive_count, e.redrive_date, e.redrive_status, e.redrive_status_reason, "
         "e.map_run_arn, e.parent_execution_arn, r.last_event_id"
     ),
+    "MAP_RUN": (
+        "m.arn, m.execution_arn, m.state_machine_arn, m.label, m.state_name, "
+        "m.execution_type, m.revision_id, m.status, m.start_date, m.max_concurrency, "
+        "m.tolerated_failure_count, m.tolerated_failure_percentage, m.task_token, m.stop_date, "
+        "m.error, m.cause, m.redrive_count, m.redrive_date"
+    ),
+    "MAP_CHILD": (
+        "c.map_run_arn, c.position, c.item_count, c.input, c.status, c.execution_arn, "
+        "c.output, c.error, c.cause"
+    ),
     "TOKEN": (
         "t.token, e.arn, t.effect_id, t.status, t.scheduled_at, t.activity_arn, t.input, "
         "t.timeout_at, t.heartbeat_seconds, t.heartbeat_due, t.worker_name, t.started_at, "
@@ -193,7 +203,51 @@ CREATE TABLE execution_redrives (
     redrive_date REAL NOT NULL,
     PRIMARY KEY (seq, client_token)
 );
--- migration: 4 nested workflow waits
+-- migration: 4 map runs
+-- ---- Distributed Map (map runs): begin ----
+-- One row per map run a Distributed Map state started; its outcome completes the parent's
+-- task_token. Counts are not stored: they are recomputed from map_run_children.
+CREATE TABLE map_runs (
+    seq INTEGER PRIMARY KEY,
+    arn TEXT NOT NULL UNIQUE,
+    execution_arn TEXT NOT NULL,
+    state_machine_arn TEXT NOT NULL,
+    label TEXT NOT NULL,
+    state_name TEXT NOT NULL,
+    execution_type TEXT NOT NULL,
+    revision_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    start_date REAL NOT NULL,
+    max_concurrency INTEGER NOT NULL,
+    tolerated_failure_count INTEGER NOT NULL,
+    tolerated_failure_percentage REAL NOT NULL,
+    task_token TEXT NOT NULL,
+    stop_date REAL,
+    error TEXT,
+    cause TEXT,
+    redrive_count INTEGER NOT NULL DEFAULT 0,
+    redrive_date REAL,
+    lease_owner TEXT,
+    lease_expires_at REAL
+);
+CREATE INDEX map_runs_by_execution ON map_runs (execution_arn, seq);
+CREATE INDEX map_runs_running ON map_runs (status) WHERE status = 'RUNNING';
+-- One row per child (an item, or a batch of items) of a map run.
+CREATE TABLE map_run_children (
+    map_run_arn TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    item_count INTEGER NOT NULL,
+    input TEXT NOT NULL,
+    status TEXT NOT NULL,
+    execution_arn TEXT,
+    output TEXT,
+    error TEXT,
+    cause TEXT,
+    PRIMARY KEY (map_run_arn, position)
+);
+CREATE INDEX map_run_children_by_status ON map_run_children (map_run_arn, status, position);
+-- ---- Distributed Map (map runs): end ----
+-- migration: 5 nested workflow waits
 -- A .sync/.sync:2 startExecution task waits on a token like a callback; child_execution_arn
 -- links that token to the child execution it started (set in the child's insert), so that
 -- the child's terminal commit completes the parent's task in the same transaction.
@@ -476,6 +530,71 @@ UPDATE task_tokens SET started_reported = 1,
 WHERE token = ?
 -- name: lock_task_execution
 SELECT seq FROM task_tokens WHERE token = ?
+-- name: insert_map_run
+INSERT INTO map_runs (arn, execution_arn, state_machine_arn, label, state_name, execution_type,
+    revision_id, status, start_date, max_concurrency, tolerated_failure_count,
+    tolerated_failure_percentage, task_token, stop_date, error, cause, redrive_count,
+    redrive_date)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (arn) DO NOTHING
+-- name: insert_map_run_child
+INSERT INTO map_run_children (map_run_arn, position, item_count, input, status)
+VALUES (?, ?, ?, ?, 'PENDING')
+ON CONFLICT (map_run_arn, position) DO NOTHING
+-- name: get_map_run
+SELECT {MAP_RUN} FROM map_runs m WHERE m.arn = ?
+-- name: list_map_runs
+SELECT {MAP_RUN}, m.seq FROM map_runs m WHERE m.execution_arn = ? AND m.seq < ?
+ORDER BY m.seq DESC LIMIT ?
+-- name: running_map_runs
+SELECT {MAP_RUN} FROM map_runs m WHERE m.status = 'RUNNING' ORDER BY m.seq
+-- name: update_map_run_limits
+UPDATE map_runs SET max_concurrency = COALESCE(?, max_concurrency),
+    tolerated_failure_count = COALESCE(?, tolerated_failure_count),
+    tolerated_failure_percentage = COALESCE(?, tolerated_failure_percentage)
+WHERE arn = ?
+-- name: map_run_counts
+SELECT status, COUNT(*), SUM(item_count) FROM map_run_children WHERE map_run_arn = ?
+GROUP BY status
+-- name: map_run_children
+SELECT {MAP_CHILD} FROM map_run_children c WHERE c.map_run_arn = ? ORDER BY c.position
+-- name: map_run_children_by_status
+SELECT {MAP_CHILD} FROM map_run_children c WHERE c.map_run_arn = ? AND c.status = ?
+ORDER BY c.position LIMIT ?
+-- name: start_map_run_child
+UPDATE map_run_children SET status = 'RUNNING', execution_arn = ?
+WHERE map_run_arn = ? AND position = ? AND status = 'PENDING'
+-- name: record_map_run_child
+UPDATE map_run_children SET status = ?, output = ?, error = ?, cause = ?
+WHERE map_run_arn = ? AND position = ? AND status = 'RUNNING'
+-- name: ended_map_run_children
+SELECT c.position, e.status, e.output, e.error, e.cause
+FROM map_run_children c JOIN executions e ON e.arn = c.execution_arn
+WHERE c.map_run_arn = ? AND c.status = 'RUNNING' AND e.status <> 'RUNNING'
+ORDER BY c.position LIMIT ?
+-- name: end_map_run
+UPDATE map_runs SET status = ?, stop_date = ?, error = ?, cause = ?
+WHERE arn = ? AND status = 'RUNNING'
+-- name: abort_open_map_run_children
+UPDATE map_run_children SET status = 'ABORTED'
+WHERE map_run_arn = ? AND status IN ('PENDING', 'RUNNING')
+-- name: lease_map_run
+UPDATE map_runs SET lease_owner = ?, lease_expires_at = ?
+WHERE arn = ? AND status = 'RUNNING'
+    AND (lease_owner IS NULL OR lease_owner = ? OR lease_expires_at <= ?)
+-- name: map_run_parent_waits
+SELECT e.status, t.status FROM map_runs m
+LEFT JOIN executions e ON e.arn = m.execution_arn
+LEFT JOIN task_tokens t ON t.token = m.task_token
+WHERE m.arn = ?
+-- name: redrive_map_run
+UPDATE map_runs SET status = 'RUNNING', stop_date = NULL, error = NULL, cause = NULL,
+    redrive_count = redrive_count + 1, redrive_date = ?, task_token = ?
+WHERE arn = ? AND status IN ('FAILED', 'ABORTED')
+-- name: redrive_map_run_children
+UPDATE map_run_children SET status = 'PENDING', execution_arn = NULL, output = NULL,
+    error = NULL, cause = NULL
+WHERE map_run_arn = ? AND status IN ('FAILED', 'TIMED_OUT', 'ABORTED')
 -- name: link_child_execution
 UPDATE task_tokens SET child_execution_arn = ?
 WHERE token = ? AND status = 'STARTED' AND child_execution_arn IS NULL

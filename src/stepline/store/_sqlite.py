@@ -24,11 +24,19 @@ from functools import partial
 from pathlib import Path
 from typing import Final, TypeVar
 
+from stepline.store import _sqlite_maps as maps
 from stepline.store import _sqlite_ops as ops
 from stepline.store import _sqlite_redrive as redrive_ops
 from stepline.store import _sqlite_runs as runs
 from stepline.store import _sqlite_tokens as tokens
 from stepline.store._errors import RecordNotFound, SchemaTooNew
+from stepline.store._map_run_records import (
+    MapRunChildRecord,
+    MapRunChildStatus,
+    MapRunCounts,
+    MapRunRecord,
+    MapRunStatus,
+)
 from stepline.store._paging import PageTokens, page_size
 from stepline.store._records import (
     ActivityRecord,
@@ -584,6 +592,133 @@ class SqliteStore:
 
     async def signal(self, channel: str) -> None:
         self._signals.signal(channel)
+
+    # -- Distributed Map: map runs (begin) ------------------------------------------------
+
+    async def create_map_run(
+        self,
+        record: MapRunRecord,
+        inputs: Sequence[tuple[int, str]],
+        revision: StateMachineRevisionRecord,
+    ) -> tuple[MapRunRecord, bool]:
+        return await self._write(
+            partial(maps.create_map_run, record=record, inputs=tuple(inputs), revision=revision)
+        )
+
+    async def get_map_run(self, arn: str) -> MapRunRecord | None:
+        return await self._point(partial(maps.get_map_run, arn=arn))
+
+    async def list_map_runs(
+        self, execution_arn: str, *, max_results: int = 0, next_token: str | None = None
+    ) -> Page[MapRunRecord]:
+        size = page_size(max_results)
+        listing = [execution_arn]
+        below = _NO_UPPER_SEQ
+        if next_token:
+            below = int(self._tokens.read(next_token, "maprun", listing)[0])
+        rows = await self._read(
+            partial(maps.list_map_runs, execution_arn=execution_arn, below=below, limit=size + 1)
+        )
+        token = (
+            self._tokens.make("maprun", listing, [rows[size - 1][1]]) if len(rows) > size else None
+        )
+        return Page(tuple(record for record, _ in rows[:size]), token)
+
+    async def running_map_runs(self) -> list[MapRunRecord]:
+        return await self._read(maps.running_map_runs)
+
+    async def update_map_run(
+        self,
+        arn: str,
+        *,
+        max_concurrency: int | None = None,
+        tolerated_failure_count: int | None = None,
+        tolerated_failure_percentage: float | None = None,
+    ) -> MapRunRecord:
+        return await self._write(
+            partial(
+                maps.update_map_run,
+                arn=arn,
+                max_concurrency=max_concurrency,
+                tolerated_failure_count=tolerated_failure_count,
+                tolerated_failure_percentage=tolerated_failure_percentage,
+            )
+        )
+
+    async def lease_map_run(self, arn: str, *, owner: str, until: float, now: float) -> bool:
+        return await self._write(
+            partial(maps.lease_map_run, arn=arn, owner=owner, until=until, now=now)
+        )
+
+    async def map_run_parent_waits(self, arn: str) -> bool:
+        return await self._point(partial(maps.map_run_parent_waits, arn=arn))
+
+    async def map_run_counts(self, arn: str) -> MapRunCounts:
+        return await self._read(partial(maps.map_run_counts, arn=arn))
+
+    async def map_run_children(
+        self, arn: str, *, status: MapRunChildStatus | None = None, limit: int = 0
+    ) -> list[MapRunChildRecord]:
+        return await self._read(partial(maps.map_run_children, arn=arn, status=status, limit=limit))
+
+    async def start_map_run_children(
+        self,
+        arn: str,
+        children: Sequence[tuple[int, str]],
+        *,
+        executions: Sequence[tuple[ExecutionRecord, HistoryEventRecord]] = (),
+        now: float,
+    ) -> list[int]:
+        return await self._write(
+            partial(
+                maps.start_map_run_children,
+                arn=arn,
+                children=tuple(children),
+                executions=tuple(executions),
+                now=now,
+            )
+        )
+
+    async def record_map_run_results(
+        self, arn: str, results: Sequence[tuple[int, str, str | None, str | None, str | None]]
+    ) -> int:
+        return await self._write(
+            partial(maps.record_map_run_results, arn=arn, results=tuple(results))
+        )
+
+    async def ended_map_run_children(
+        self, arn: str, *, limit: int = 1000
+    ) -> list[tuple[int, str, str | None, str | None, str | None]]:
+        return await self._read(partial(maps.ended_map_run_children, arn=arn, limit=limit))
+
+    async def finish_map_run(
+        self,
+        arn: str,
+        *,
+        status: MapRunStatus,
+        stop_date: float,
+        error: str | None = None,
+        cause: str | None = None,
+        output: str | None = None,
+    ) -> TaskTokenRecord | None:
+        return await self._write(
+            partial(
+                maps.finish_map_run,
+                arn=arn,
+                status=status,
+                stop_date=stop_date,
+                error=error,
+                cause=cause,
+                output=output,
+            )
+        )
+
+    async def redrive_map_run(self, arn: str, *, task_token: str, now: float) -> MapRunRecord:
+        return await self._write(
+            partial(maps.redrive_map_run, arn=arn, task_token=task_token, now=now)
+        )
+
+    # -- Distributed Map: map runs (end) --------------------------------------------------
 
 
 def _in_read_transaction(

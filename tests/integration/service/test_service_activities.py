@@ -191,16 +191,23 @@ def test_express_refuses_activities(service: ServiceServer) -> None:
     assert code == "InvalidDefinition"
 
 
-def test_activity_task_survives_a_restart(serve_service: Any, tmp_path: Path) -> None:
-    first = serve_service("sqlite", directory=tmp_path)
-    activity = first.sfn.create_activity(name=unique("durable"))["activityArn"]
-    machine = create_machine(first, activity_machine(activity))
-    arn = first.sfn.start_execution(stateMachineArn=machine, input='{"keep": 1}')["executionArn"]
+def _scheduled_then_stopped(server: ServiceServer, name: str, input_text: str) -> tuple[str, str]:
+    """Start an execution whose activity task gets scheduled, then stop the server; the
+    activity's and the execution's ARNs."""
+    activity = server.sfn.create_activity(name=unique(name))["activityArn"]
+    machine = create_machine(server, activity_machine(activity))
+    arn = server.sfn.start_execution(stateMachineArn=machine, input=input_text)["executionArn"]
     for _ in range(1000):
-        if any(e["type"] == "ActivityScheduled" for e in history(first, arn)):
+        if any(e["type"] == "ActivityScheduled" for e in history(server, arn)):
             break
         time.sleep(0.02)
-    first.stop()
+    server.stop()
+    return activity, arn
+
+
+def test_activity_task_survives_a_restart(serve_service: Any, tmp_path: Path) -> None:
+    first = serve_service("sqlite", directory=tmp_path)
+    activity, arn = _scheduled_then_stopped(first, "durable", '{"keep": 1}')
     second = serve_service("sqlite", directory=tmp_path)
     task = second.sfn.get_activity_task(activityArn=activity, workerName="after-restart")
     assert json.loads(task["input"]) == {"keep": 1}
@@ -208,3 +215,20 @@ def test_activity_task_survives_a_restart(serve_service: Any, tmp_path: Path) ->
     described = wait_until_done(second, arn)
     assert described["status"] == "SUCCEEDED", described
     assert json.loads(described["output"]) == {"kept": True}
+
+
+def test_a_task_taken_and_completed_while_no_worker_ran_still_records_its_start(
+    serve_service: Any, tmp_path: Path
+) -> None:
+    first = serve_service("sqlite", directory=tmp_path)
+    activity, arn = _scheduled_then_stopped(first, "unseen", '{"n": 1}')
+    # API only: the task is taken and completed with no worker to see it taken.
+    api_only = serve_service("sqlite", directory=tmp_path, worker=False)
+    task = api_only.sfn.get_activity_task(activityArn=activity, workerName="quick")
+    api_only.sfn.send_task_success(taskToken=task["taskToken"], output='{"done": true}')
+    api_only.stop()
+    last = serve_service("sqlite", directory=tmp_path)
+    assert wait_until_done(last, arn)["status"] == "SUCCEEDED"
+    types = [e["type"] for e in history(last, arn)]
+    assert types.index("ActivityScheduled") < types.index("ActivityStarted")
+    assert types.index("ActivityStarted") < types.index("ActivitySucceeded")

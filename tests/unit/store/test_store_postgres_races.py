@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
+import psycopg
 from store_kit import PREFIX, T0, started, step
 
 from stepline.store import (
@@ -29,6 +30,8 @@ from stepline.store import (
     TimerRecord,
     open_store,
 )
+from stepline.store._postgres import PostgresStore
+from support.postgres import POSTGRES_URL
 
 T = TypeVar("T")
 ACTIVITY = f"{PREFIX}:activity:race"
@@ -254,3 +257,22 @@ def test_processes_racing_claim_each_execution_once(postgres_backend, tmp_path: 
             await store.close()
 
     assert len(claimed) + asyncio.run(rest()) == 60
+
+
+def test_the_listen_connection_comes_back_after_it_was_cut(postgres_backend):
+    async def body(a: Store, b: Store) -> None:
+        assert isinstance(b, PostgresStore)
+        woken = asyncio.Event()
+        b.subscribe(CHANNEL_EXECUTIONS, woken.set)
+        cut = b.listener.backend_pid
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (cut,))
+        # Back: it fires every channel once (signals may have been lost meanwhile)...
+        await asyncio.wait_for(woken.wait(), WAIT)
+        assert b.listener.backend_pid != cut
+        # ...and hears other stores again.
+        woken.clear()
+        await a.signal(CHANNEL_EXECUTIONS)
+        await asyncio.wait_for(woken.wait(), WAIT)
+
+    _two_stores(postgres_backend, body)
