@@ -11,6 +11,7 @@ Quick start::
 
 from __future__ import annotations
 
+from stepline._execution_logging import ExecutionLogging
 from stepline._statemachine import ExecutionResult, InvalidExecutionInput, StateMachine
 from stepline.asl import Diagnostic, InvalidDefinition, StatesError, validate_definition
 from stepline.engine import HistoryEvent, SystemClock, TaskTokenError, TaskTokens, VirtualClock
@@ -18,6 +19,7 @@ from stepline.tasks import TaskContext, TaskRegistry
 
 __all__ = [
     "Diagnostic",
+    "ExecutionLogging",
     "ExecutionResult",
     "HistoryEvent",
     "InvalidDefinition",

@@ -10,10 +10,12 @@ import asyncio
 import random
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
+from stepline._execution_logging import ExecutionLogging
+from stepline._nested import LocalExecutions
 from stepline.asl import CompiledDefinition, StatesError, compile_definition
 from stepline.asl._json import json_problem
 from stepline.engine import (
@@ -28,6 +30,7 @@ from stepline.engine import (
     drive,
 )
 from stepline.tasks import TaskHandler, TaskRegistry
+from stepline.tasks._nested import START_EXECUTION_RESOURCES
 from stepline.tasks._resources import HTTP_INVOKE
 
 if TYPE_CHECKING:
@@ -63,6 +66,9 @@ class ExecutionResult:
         start_date: When it started (UTC).
         stop_date: When it ended (UTC).
         transitions: How many states were entered.
+        children: The executions this one started with ``states:startExecution`` (nested
+            workflows), in start order.
+        parent_execution_arn: The execution that started this one, if any.
         redrive_count: How many times the execution had been redriven
             (:meth:`StateMachine.redrive`).
     """
@@ -71,9 +77,11 @@ class ExecutionResult:
         "_execution",
         "_history",
         "cause",
+        "children",
         "error",
         "execution_arn",
         "output",
+        "parent_execution_arn",
         "redrive_count",
         "start_date",
         "status",
@@ -81,7 +89,13 @@ class ExecutionResult:
         "transitions",
     )
 
-    def __init__(self, execution: Execution) -> None:
+    def __init__(
+        self,
+        execution: Execution,
+        *,
+        children: tuple[ExecutionResult, ...] = (),
+        parent_execution_arn: str | None = None,
+    ) -> None:
         stop = execution.stop_time
         self._execution = execution
         self._history: list[HistoryEvent] | None = None
@@ -93,7 +107,14 @@ class ExecutionResult:
         self.start_date = datetime.fromtimestamp(execution.start_time, UTC)
         self.stop_date = datetime.fromtimestamp(stop, UTC) if stop is not None else None
         self.transitions = execution.transitions
+        self.children = children
+        self.parent_execution_arn = parent_execution_arn
         self.redrive_count = execution.redrive_count
+
+    @property
+    def execution(self) -> Execution:
+        """The engine's execution (its input, identity and output JSON text)."""
+        return self._execution
 
     @property
     def history(self) -> list[HistoryEvent]:
@@ -143,6 +164,13 @@ class StateMachine:
             activities) of this state machine's runs register it; a new registry when
             omitted. Complete tokens with :meth:`send_task_success` and friends (or on the
             registry itself, which several state machines may share).
+        machines: The state machines this one may start with ``states:startExecution``
+            (nested workflows), as a list or a mapping whose values are the machines; the
+            ``StateMachineArn`` parameter names one by its ARN. A machine may always start
+            itself. More can be added later to :attr:`machines` (ARN → machine).
+        logging: Execution logs as the service writes them for a ``loggingConfiguration``
+            (level, ``includeExecutionData``, and a file, stream or callable as the sink);
+            none when omitted.
 
     Raises:
         InvalidDefinition: With every problem found in the definition.
@@ -163,8 +191,11 @@ class StateMachine:
         roles: Roles | None = None,
         http: HttpTask | None = None,
         tokens: TaskTokens | None = None,
+        machines: Mapping[str, StateMachine] | Iterable[StateMachine] | None = None,
+        logging: ExecutionLogging | None = None,
     ) -> None:
         self.compiled: CompiledDefinition = compile_definition(definition)
+        self.logging = logging
         self.tokens = tokens if tokens is not None else TaskTokens()
         self.name = name
         self.region = region
@@ -179,6 +210,13 @@ class StateMachine:
                 HTTP_INVOKE,
                 http if http is not None else _DeferredHttpTask(self, connections, roles),
             )
+        listed = machines.values() if isinstance(machines, Mapping) else machines or ()
+        self.machines: dict[str, StateMachine] = {machine.arn: machine for machine in listed}
+        """The state machines ``states:startExecution`` may start, by ARN."""
+        self._nested = LocalExecutions(self)
+        for resource in START_EXECUTION_RESOURCES:
+            if resource not in self.tasks:
+                self.tasks.register(resource, self._nested)
 
     @property
     def definition(self) -> Mapping[str, Any]:
@@ -305,10 +343,10 @@ class StateMachine:
         clock = clock or self.clock
         execution = self.start(execution_input, name=name, clock=clock, rng=rng)
         effects = execution.advance()
-        if not execution.done:
+        if execution.done:
             # Only executions that wait on a task or a timer need an event loop at all.
-            asyncio.run(drive(execution, self.tasks, clock, effects, self.tokens))
-        return ExecutionResult(execution)
+            return self._ended(execution)
+        return asyncio.run(self._finish(execution, effects, clock=clock))
 
     async def run_async(
         self,
@@ -321,10 +359,55 @@ class StateMachine:
         """Like :meth:`run`, awaited inside an event loop."""
         clock = clock or self.clock
         execution = self.start(execution_input, name=name, clock=clock, rng=rng)
-        effects = execution.advance()
-        if not execution.done:
-            await drive(execution, self.tasks, clock, effects, self.tokens)
-        return ExecutionResult(execution)
+        return await self._finish(execution, execution.advance(), clock=clock)
+
+    async def _finish(
+        self,
+        execution: Execution,
+        effects: list[Any] | None = None,
+        *,
+        clock: Clock | None = None,
+        parent_execution_arn: str | None = None,
+        cause: str = "The run was cancelled.",
+        logged: int = 0,
+    ) -> ExecutionResult:
+        """Drive a started execution to its end, then wait for the children it started.
+
+        Cancelled, the execution is aborted (``ExecutionAborted`` with ``cause``) — how a
+        ``.sync`` parent that stops waiting stops its child. ``logged``: how many of its first
+        events were logged already (a redriven execution's).
+        """
+        if effects is None:
+            effects = execution.advance()
+        try:
+            if not execution.done:
+                await drive(execution, self.tasks, clock or self.clock, effects, self.tokens)
+        except asyncio.CancelledError:
+            execution.abort(None, cause)
+            self._ended(execution, parent_execution_arn=parent_execution_arn, logged=logged)
+            raise
+        children = await self._nested.settle(execution.identity.execution_arn)
+        return self._ended(execution, children, parent_execution_arn, logged=logged)
+
+    def _ended(
+        self,
+        execution: Execution,
+        children: tuple[ExecutionResult, ...] = (),
+        parent_execution_arn: str | None = None,
+        *,
+        logged: int = 0,
+    ) -> ExecutionResult:
+        """Log the ended execution's events after the first ``logged`` (when configured) and
+        describe how it ended."""
+        if self.logging is not None:
+            self.logging.write(
+                execution.identity.execution_arn,
+                execution.events[logged:],
+                redrive_count=execution.redrive_count,
+            )
+        return ExecutionResult(
+            execution, children=children, parent_execution_arn=parent_execution_arn
+        )
 
     # -- redrive ----------------------------------------------------------------------------
 
@@ -349,20 +432,20 @@ class StateMachine:
         """
         _refuse_running_loop("redrive")
         clock = clock or self.clock
+        logged = len(result.history)  # the ended run's events, logged when it ended
         execution, effects = self._redriven(result)
-        if not execution.done:
-            asyncio.run(drive(execution, self.tasks, clock, effects, self.tokens))
-        return ExecutionResult(execution)
+        if execution.done:
+            return self._ended(execution, logged=logged)
+        return asyncio.run(self._finish(execution, effects, clock=clock, logged=logged))
 
     async def redrive_async(
         self, result: ExecutionResult, *, clock: Clock | None = None
     ) -> ExecutionResult:
         """Like :meth:`redrive`, awaited inside an event loop."""
         clock = clock or self.clock
+        logged = len(result.history)
         execution, effects = self._redriven(result)
-        if not execution.done:
-            await drive(execution, self.tasks, clock, effects, self.tokens)
-        return ExecutionResult(execution)
+        return await self._finish(execution, effects, clock=clock, logged=logged)
 
     def _redriven(
         self, result: ExecutionResult

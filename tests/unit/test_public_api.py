@@ -9,6 +9,7 @@ import pytest
 PUBLIC = {
     "stepline": {
         "Diagnostic",
+        "ExecutionLogging",
         "ExecutionResult",
         "HistoryEvent",
         "InvalidDefinition",

@@ -91,6 +91,7 @@ def _dispatch(argv: list[str]) -> int:
             tasks=args.task or [],
             connections=args.connections or [],
             http_allow=args.http_allow or [],
+            machines=args.machine or [],
         )
         return run_execution(options, sys.stdout, sys.stderr)
     if args.command == "validate":
@@ -178,6 +179,16 @@ def _parser() -> argparse.ArgumentParser:
         "included): comma-separated host names, *.domains, IP addresses or CIDR networks, each "
         "optionally with :PORT, e.g. 127.0.0.0/8 or api.internal:8443; replaces "
         "STEPLINE_HTTP_ALLOW for this run (repeatable)",
+    )
+
+    run.add_argument(
+        "--machine",
+        action="append",
+        metavar="NAME=FILE",
+        help="a state machine the run may start with arn:aws:states:::states:startExecution "
+        "(request-response, .sync, .sync:2, .waitForTaskToken), named NAME (its ARN is "
+        "arn:aws:states:REGION:ACCOUNT:stateMachine:NAME) with the definition in FILE; it runs "
+        "in this process with the same --task functions and connections (repeatable)",
     )
 
     validate = commands.add_parser(

@@ -33,6 +33,7 @@ from stepline.cli._connections import (
 )
 from stepline.cli._errors import EXIT_FAILED, EXIT_OK, CliError
 from stepline.cli._load import STDIN, Document, load_definition, load_input
+from stepline.cli._machines import parse_machine_specs
 from stepline.cli._render import render_outcome, render_trace, style_for
 from stepline.cli._tasks import load_tasks, task_resources
 from stepline.cli._trace import TASK_FAILURES, build_trace
@@ -66,6 +67,8 @@ class RunOptions:
         tasks: ``RESOURCE=module:function`` specs.
         connections: Connections files (``--connections``), in order.
         http_allow: ``--http-allow`` lists; when given they replace ``STEPLINE_HTTP_ALLOW``.
+        machines: ``NAME=FILE`` specs of the state machines the run may start
+            (``states:startExecution``).
     """
 
     definition: str
@@ -76,6 +79,7 @@ class RunOptions:
     tasks: Sequence[str]
     connections: Sequence[str] = ()
     http_allow: Sequence[str] = ()
+    machines: Sequence[str] = ()
 
 
 def run_execution(options: RunOptions, out: TextIO, err: TextIO) -> int:
@@ -92,12 +96,29 @@ def run_execution(options: RunOptions, out: TextIO, err: TextIO) -> int:
     document = load_definition(options.definition)
     execution_input = load_input(options.input)
     _check_definition(document, err)
+    children = []
+    for child_name, path in parse_machine_specs(options.machines):
+        child_document = load_definition(path)
+        _check_definition(child_document, err)
+        children.append((child_name, child_document))
+    documents = [document, *(child for _, child in children)]
     allow = _allow_rules(options.http_allow)
     entries, scope = read_connection_files(options.connections, os.environ)
     handlers = load_tasks(options.tasks)
-    _warn_unused_tasks(document, handlers, err)
-    http = _http_task(document, handlers, entries, scope, allow)
-    machine = _machine(document, handlers, options.fast_waits, http=http, scope=scope)
+    _warn_unused_tasks(documents, handlers, err)
+    http = _http_task(documents, handlers, entries, scope, allow)
+    clock = VirtualClock() if options.fast_waits else None
+    machine = _machine(document, handlers, clock, http=http, scope=scope)
+    if children:
+        everyone = [machine]
+        for child_name, child_document in children:
+            child = _machine(
+                child_document, handlers, clock, http=http, scope=scope, name=child_name
+            )
+            child.tokens = machine.tokens  # a child's task may complete its parent's token
+            everyone.append(child)
+        for each in everyone:
+            each.machines.update((other.arn, other) for other in everyone)
     try:
         with _stdout_to_stderr() if options.json else contextlib.nullcontext():
             result = machine.run(execution_input, name=options.name)
@@ -109,6 +130,7 @@ def run_execution(options: RunOptions, out: TextIO, err: TextIO) -> int:
         _print_json(result, out)
     else:
         _print_trace(result, out)
+        _print_children(result, out)
     _hint_missing_handlers(document, result, handlers, err)
     _hint_http(result, err)
     return EXIT_OK if result.succeeded else EXIT_FAILED
@@ -150,7 +172,7 @@ def _allow_rules(lists: Sequence[str]) -> tuple[AllowRule, ...] | None:
 
 
 def _http_task(
-    document: Document,
+    documents: Sequence[Document],
     handlers: Mapping[str, TaskHandler],
     entries: Sequence[ConnectionEntry],
     scope: ConnectionScope,
@@ -166,7 +188,9 @@ def _http_task(
         region=scope.region or _DEFAULT_REGION,
         account=scope.account or _DEFAULT_ACCOUNT,
     )
-    if HTTP_INVOKE in handlers or HTTP_INVOKE not in task_resources(document.value):
+    if HTTP_INVOKE in handlers or not any(
+        HTTP_INVOKE in task_resources(document.value) for document in documents
+    ):
         return None
     from stepline.egress import EgressSettings
     from stepline.policy import PolicyEnforcer, Roles
@@ -190,18 +214,19 @@ def _http_task(
 def _machine(
     document: Document,
     handlers: Mapping[str, TaskHandler],
-    fast_waits: bool,
+    clock: VirtualClock | None,
     *,
     http: HttpTask | None = None,
     scope: ConnectionScope | None = None,
+    name: str | None = None,
 ) -> StateMachine:
     scope = scope or ConnectionScope()
     try:
         return StateMachine(
             document.value,
-            name=_machine_name(document.source),
+            name=name or _machine_name(document.source),
             tasks=handlers,
-            clock=VirtualClock() if fast_waits else None,
+            clock=clock,
             region=scope.region or _DEFAULT_REGION,
             account=scope.account or _DEFAULT_ACCOUNT,
             http=http,
@@ -222,15 +247,18 @@ def _machine_name(source: str) -> str:
 
 
 def _warn_unused_tasks(
-    document: Document, handlers: Mapping[str, TaskHandler], err: TextIO
+    documents: Sequence[Document], handlers: Mapping[str, TaskHandler], err: TextIO
 ) -> None:
-    resources = task_resources(document.value)
+    resources: list[str] = []
+    for document in documents:
+        resources.extend(r for r in task_resources(document.value) if r not in resources)
+    sources = ", ".join(document.source for document in documents)
     for resource in handlers:
         if resource not in resources:
             known = ", ".join(repr(r) for r in resources) or "none"
             print(
                 f"stepline: warning: --task {resource!r} is not the Resource of any Task state "
-                f"in {document.source}, so it will not be called; the Task resources there "
+                f"in {sources}, so it will not be called; the Task resources there "
                 f"are: {known}.",
                 file=err,
             )
@@ -297,6 +325,21 @@ def _print_trace(result: ExecutionResult, out: TextIO) -> None:
     )
     out.write("\n".join(lines) + "\n")
     out.flush()
+
+
+def _print_children(result: ExecutionResult, out: TextIO) -> None:
+    """One line per nested execution the run started (and theirs, indented)."""
+    lines: list[str] = []
+
+    def add(parent: ExecutionResult, depth: int) -> None:
+        for child in parent.children:
+            lines.append(f"{'  ' * depth}child execution {child.execution_arn}: {child.status}")
+            add(child, depth + 1)
+
+    add(result, 0)
+    if lines:
+        out.write("\n".join(lines) + "\n")
+        out.flush()
 
 
 def _hint_missing_handlers(

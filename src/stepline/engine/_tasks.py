@@ -15,6 +15,9 @@ Two kinds of task wait for the outside world, identified by a task token the eng
 - Activities (``arn:…:states:…:activity:<name>``): recorded with AWS's ``Activity*`` events;
   :meth:`TaskMixin.task_started` records the worker that took the task (``ActivityStarted``).
 
+A driver may ask for tokens on more resources (:attr:`TaskMixin.token_resources`): the
+service waits for its ``.sync`` nested workflows that way, durably, without holding a lease.
+
 Every attempt (a retry included) gets a new token.
 """
 
@@ -99,6 +102,10 @@ class TaskMixin(ExecutionMixin):
     """The Task-state part of :class:`~stepline.engine._execution.Execution`."""
 
     region: str = "us-east-1"
+    token_resources: frozenset[str] = frozenset()
+    """Resources whose tasks also get a token, kept out of the context object: a driver that
+    waits for them durably sets it (the service, for ``.sync`` nested workflows) and completes
+    them like callbacks."""
 
     def _run_task(self, frame: Frame, state: TaskState) -> int:
         resume = frame.resume
@@ -148,7 +155,7 @@ class TaskMixin(ExecutionMixin):
             token = new_task_token()
             context["Task"] = {"Token": token}
             return token
-        if _ACTIVITY_ARN.match(resource):
+        if _ACTIVITY_ARN.match(resource) or resource in self.token_resources:
             return new_task_token()
         return None
 

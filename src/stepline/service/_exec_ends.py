@@ -1,17 +1,21 @@
 """Executions ending: waiting for one to end, hearing of it in this process, and stopping one.
 
-A ``.sync`` nested workflow waits for its child execution to end (:mod:`stepline.service._nested`).
 The parts of this process that end a Standard execution (the worker's terminal commit,
-StopExecution) call :func:`execution_ended`, which wakes such waiters at once; waiters also
-re-read the store now and then, so a child ended by another process is seen too.
+StopExecution) call :func:`execution_ended`, which wakes :func:`wait_until_ended` waiters at
+once; waiters also re-read the store now and then, so an execution ended by another process is
+seen too. (A ``.sync`` nested workflow does not wait here: its child's end completes its task
+in the store, see :mod:`stepline.service._nested_outcome`.)
 
-:func:`stop_execution` is StopExecution's core, shared by the operation and by a parent that
-stops its ``.sync`` children.
+:func:`stop_execution` is StopExecution's core, shared by the operation and by
+:func:`stop_orphaned_children`: a parent that ended, or whose ``.sync`` task stopped waiting
+(cancelled, timed out), stops the children it no longer waits for — found through the store,
+so whichever process runs them — and each stopped child does the same for its own children.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import weakref
 from typing import Final
@@ -22,9 +26,11 @@ from stepline.service._context import ServiceContext
 from stepline.service._exec_hub import hub_of
 from stepline.service._map_run_driver import wake_map_runs
 from stepline.service._sm_common import remove_if_idle
-from stepline.store import ExecutionRecord, PendingEvent
+from stepline.store import ExecutionRecord, PendingEvent, StoreError
 
-__all__ = ["execution_ended", "stop_execution", "wait_until_ended"]
+__all__ = ["execution_ended", "stop_execution", "stop_orphaned_children", "wait_until_ended"]
+
+_log = logging.getLogger("stepline.service.executions")
 
 _FIRST_POLL_SECONDS: Final = 0.05
 _MAX_POLL_SECONDS: Final = 2.0
@@ -99,11 +105,33 @@ async def stop_execution(
     )
     if stopped:
         wake_map_runs(context)  # the execution's map runs end with it
-        hub_of(context).cancel_run(arn)
+        hub = hub_of(context)
+        hub.cancel_run(arn)
         execution_ended(context, arn)
+        if record.parent_execution_arn is not None:
+            hub.wake()  # a .sync parent waiting for it is due now
         await context.execution_logs.log_aborted(context.store, record, now, error, cause)
         await remove_if_idle(context, record.state_machine_arn)
+        await stop_orphaned_children(context, arn)
     return record, stopped
+
+
+async def stop_orphaned_children(context: ServiceContext, parent_arn: str) -> None:
+    """Stop the running ``.sync`` children that ``parent_arn`` no longer waits for.
+
+    Request-response and ``.waitForTaskToken`` children are not linked to a waiting task, so
+    they run on, as on AWS. A failure (the store closing at shutdown) is logged, not raised:
+    the parent's own step is committed already.
+    """
+    try:
+        children = await context.store.orphaned_children(parent_arn)
+        for child in children:
+            cause = (
+                f"Stopped with its parent execution '{parent_arn}', which no longer waits for it."
+            )
+            await stop_execution(context, child, error=None, cause=cause)
+    except StoreError as exc:
+        _log.warning("could not stop the children of %s: %s", parent_arn, exc)
 
 
 async def _has_running_map_run(context: ServiceContext, execution_arn: str) -> bool:

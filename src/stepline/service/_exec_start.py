@@ -159,10 +159,13 @@ async def start_standard(
     *,
     trace_header: str | None = None,
     parent_execution_arn: str | None = None,
+    parent_task_token: str | None = None,
 ) -> ExecutionRecord:
     """Store a Standard execution with its ``ExecutionStarted`` event and wake the worker.
 
-    ``parent_execution_arn`` links a nested workflow's child to the execution that started it.
+    ``parent_execution_arn`` links a nested workflow's child to the execution that started it;
+    ``parent_task_token`` (a ``.sync`` task's) links the child to the task that waits for it,
+    in the same transaction (see :meth:`~stepline.store.Store.create_execution`).
 
     Returns:
         The stored execution, or the running one of the same name and input (AWS's
@@ -170,6 +173,7 @@ async def start_standard(
 
     Raises:
         ServiceError: ``ExecutionAlreadyExists``.
+        TaskClosed: ``parent_task_token`` no longer waits (nothing was stored).
     """
     machine = target.state_machine
     now = time.time()
@@ -209,6 +213,7 @@ async def start_standard(
             runnable_at=now,
             reuse_closed_before=now - NAME_REUSE_SECONDS,
             lease=lease,
+            parent_task_token=parent_task_token,
         )
     except StoreConflict as conflict:
         if worker is not None and lease is not None:

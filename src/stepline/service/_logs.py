@@ -6,7 +6,7 @@ For each execution the worker or the Express runner asks it for an :class:`Execu
 or the operator turned execution logs off — so an execution that does not log pays one dict
 look-up when it is loaded and one ``is None`` test per step. Events handed to an
 :class:`ExecutionLog` are those the store has committed (Standard) or the engine recorded
-(Express); the level filter, the record shape (:mod:`stepline.service._logs_format`) and the
+(Express); the level filter, the record shape (:mod:`stepline._log_records`) and the
 writing (:mod:`stepline.service._logs_sink`) happen on the writer's thread.
 
 Log records carry exactly what the history carries, which the HTTP Task keeps free of
@@ -26,8 +26,8 @@ from collections.abc import Awaitable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+from stepline._log_records import LogSettings, log_lines, settings_from_text
 from stepline.service._exec_events import event_record, execution_started_details
-from stepline.service._logs_format import LogSettings, log_lines, settings_from_text
 from stepline.service._logs_sink import LogSink, LogWriter, parse_sink
 from stepline.store import ExecutionRecord, HistoryEventRecord, StateMachineRevisionRecord
 

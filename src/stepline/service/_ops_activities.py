@@ -192,11 +192,8 @@ class _ActivityOps:
         taken = await self.store.take_activity_task(arn, worker_name=worker_name, now=now)
         if taken is None:
             return None
-        if taken.heartbeat_seconds is not None:
-            # The heartbeat clock of an activity task starts when a worker takes it.
-            with contextlib.suppress(RecordNotFound, TaskClosed):
-                taken = await self.store.heartbeat_task(taken.token, now=now)
-        # The execution records ActivityStarted: at once if its run is here, else when claimed.
+        # The take started the task's heartbeat clock in its own transaction. The execution
+        # records ActivityStarted: at once if its run is here, else when claimed.
         self.hub.token_changed(taken)
         self.hub.wake()
         return taken

@@ -40,12 +40,13 @@ from stepline.engine import Execution, ExecutionIdentity, TaskEffect, TimerEffec
 from stepline.engine._snapshot import decode_snapshot, encode_snapshot
 from stepline.engine._tasks import base_resource, is_activity
 from stepline.service._context import ServiceContext
-from stepline.service._exec_ends import execution_ended
+from stepline.service._exec_ends import execution_ended, stop_orphaned_children
 from stepline.service._exec_events import event_records
 from stepline.service._exec_hub import hub_of
 from stepline.service._logs import ExecutionLog
+from stepline.service._nested_outcome import child_outcomes
 from stepline.service._sm_common import remove_if_idle
-from stepline.service._worker_tasks import Outcome, run_task
+from stepline.service._worker_tasks import Outcome, Settled, run_task
 from stepline.service._worker_tokens import new_token_record, read_claimed_tokens
 from stepline.store import (
     ClaimedExecution,
@@ -59,6 +60,7 @@ from stepline.store import (
     TaskTokenRecord,
     TimerRecord,
 )
+from stepline.tasks._nested import SYNC_RESOURCES
 
 __all__ = ["ClaimedRun", "HistoryLimitReached"]
 
@@ -139,6 +141,8 @@ class ClaimedRun:
         """Token outcomes that arrived while their submission call was still in flight."""
         """Token records this process's operations stored while the run holds the lease."""
         self.token_wake: asyncio.Future[None] | None = None
+        self.child_waits: set[str] = set()
+        """Tokens of ``.sync`` nested workflow tasks (closing one may orphan its child)."""
         self.log: ExecutionLog | None = None
         """Where committed events are logged (``None``: its logging level is ``OFF``)."""
 
@@ -196,6 +200,8 @@ class ClaimedRun:
             _log.error("execution %s cannot be loaded: %s", record.arn, exc)
             await self._fail_unloadable(f"The execution cannot be resumed: {exc}")
             return None
+        # `.sync` nested workflows wait for their child on a token, durably (no lease held).
+        execution.token_resources = SYNC_RESOURCES
         guard.execution = execution
         # Distributed Map states start map runs of child executions (the service runs them).
         execution.distributed_map_runs = True
@@ -237,7 +243,10 @@ class ClaimedRun:
             execution = await self._load()
             if execution is None:
                 return
-            outcomes = self._resume(execution)
+            tokens = self.claim.tokens
+            if tokens:
+                tokens = await child_outcomes(self.context, tokens, execution)
+            outcomes = self._resume(execution, tokens)
             while True:
                 if not await self._step(execution, outcomes):
                     return
@@ -263,8 +272,9 @@ class ClaimedRun:
             for future in self.running.values():
                 future.cancel()
 
-    def _resume(self, execution: Execution) -> list[Outcome]:
-        """Take up the restored effects and the claim's tokens; the outcomes to feed first."""
+    def _resume(self, execution: Execution, tokens: tuple[TaskTokenRecord, ...]) -> list[Outcome]:
+        """Take up the restored effects and the claim's tokens (ended children's outcomes
+        filled in); the outcomes to feed first."""
         waiting: set[int] = set()
         for effect in execution.outstanding():
             if isinstance(effect, TimerEffect):
@@ -273,7 +283,9 @@ class ClaimedRun:
                 self._start(effect)
             else:
                 waiting.add(effect.id)
-        claimed = read_claimed_tokens(execution, self.claim.tokens, waiting, self.clock())
+                if effect.resource in SYNC_RESOURCES:
+                    self.child_waits.add(effect.task_token)
+        claimed = read_claimed_tokens(execution, tokens, waiting, self.clock())
         self.open_tokens.update(claimed.open)
         self.tokens_reported.extend(claimed.reported)
         self.tokens_close.extend(claimed.close)
@@ -323,6 +335,8 @@ class ClaimedRun:
             # Stored with this step's commit; a callback's resource is called after it.
             self.tokens_add.append(new_token_record(effect, self.arn, self.clock()))
             self.open_tokens[effect.id] = effect.task_token
+            if effect.resource in SYNC_RESOURCES:
+                self.child_waits.add(effect.task_token)
             if not is_activity(effect.resource):
                 self.to_submit.append(effect)
             return
@@ -344,15 +358,21 @@ class ClaimedRun:
             if effect_id in self.submitting:
                 self.submitting.discard(effect_id)
                 early = self.early_outcomes.pop(effect_id, None)
-                if error is None:
+                if isinstance(result, Settled):
+                    # The base call settled the task itself (an Express `.sync` child).
+                    execution.task_submitted(effect_id, result.submitted)
+                    result, error, cause = result.result, result.error, result.cause
+                elif error is None:
                     execution.task_submitted(effect_id, result)
                     if early is not None:
                         pending.insert(0, early)
                     continue
-                # The base resource failed: so does the task; its token is used up.
+                # The base resource failed (so does the task) or settled it: the token is
+                # used up.
                 token = self.open_tokens.pop(effect_id, None)
                 if token is not None:
                     self.tokens_close.append(token)
+                    self.child_waits.discard(token)
             elif effect_id in self.open_tokens:
                 self.open_tokens.pop(effect_id)
             execution.complete_task(
@@ -456,6 +476,11 @@ class ClaimedRun:
         await store.commit_step(step)
         if any(record.activity_arn is not None for record in tokens_add):
             hub_of(self.context).activity_scheduled()
+        if self.child_waits and (done or not self.child_waits.isdisjoint(tokens_close)):
+            # A .sync task stopped waiting (cancelled, timed out, or the execution ended):
+            # its child, wherever it runs, is stopped.
+            await stop_orphaned_children(self.context, self.arn)
+            self.child_waits.difference_update(tokens_close)
         for effect in to_submit:
             self._submit(effect)
         if self.log is not None:
@@ -469,6 +494,10 @@ class ClaimedRun:
         if done:
             self.ended = True
             execution_ended(self.context, self.arn)
+            if self.claim.execution.parent_execution_arn is not None:
+                # The commit completed a .sync parent's task (if one waits) and made the parent
+                # due: claim it now rather than at the next poll.
+                hub_of(self.context).wake()
             await remove_if_idle(self.context, self.claim.execution.state_machine_arn)
             return False
         if (
@@ -512,6 +541,8 @@ class ClaimedRun:
         execution_ended(self.context, self.arn)
         for future in self.running.values():
             future.cancel()
+        if self.child_waits:
+            await stop_orphaned_children(self.context, self.arn)
         await remove_if_idle(self.context, self.claim.execution.state_machine_arn)
 
     async def _wait(self, execution: Execution) -> list[Outcome]:

@@ -11,15 +11,35 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from stepline.asl._errors import HEARTBEAT_TIMEOUT, TIMEOUT, StatesError
 from stepline.engine import TaskEffect, TaskInvoker
 
-__all__ = ["Outcome", "run_task"]
+__all__ = ["Outcome", "Settled", "run_task"]
 
 # (effect id, result, error, cause, retry_after)
 Outcome = tuple[int, Any, str | None, str | None, float | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """Returned by the base call of a task that waits for its token when that call settled the
+    whole task itself (a ``.sync`` nested workflow whose Express child ran to its end there):
+    the worker records the submission, then the outcome, and uses the token up.
+
+    Attributes:
+        submitted: The base call's answer (``TaskSubmitted``'s output).
+        result: The task's result when it succeeded.
+        error: The task's error when it failed.
+        cause: The cause that goes with ``error``.
+    """
+
+    submitted: Any
+    result: Any = None
+    error: str | None = None
+    cause: str | None = None
 
 
 class _Heartbeat:

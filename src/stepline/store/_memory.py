@@ -363,6 +363,7 @@ class MemoryStore(MemoryTokensMixin, MemoryRedriveMixin, MemoryMapRunsMixin, Mem
         snapshot: bytes | None = None,
         reuse_closed_before: float | None = None,
         lease: Lease | None = None,
+        parent_task_token: str | None = None,
     ) -> ExecutionRecord:
         self._open()
         existing = self._runs.get(record.arn)
@@ -377,6 +378,8 @@ class MemoryStore(MemoryTokensMixin, MemoryRedriveMixin, MemoryMapRunsMixin, Mem
             if not reusable:
                 raise StoreConflict(f"Execution {record.arn!r} already exists.", old)
         check_continuation(record.arn, 0, events)
+        if parent_task_token is not None:
+            self._check_child_link(parent_task_token)
         if existing is not None:
             del self._runs[record.arn]
             for token in self._tokens_of(record.arn):
@@ -396,6 +399,8 @@ class MemoryStore(MemoryTokensMixin, MemoryRedriveMixin, MemoryMapRunsMixin, Mem
             run.lease_expires_at = run.wake_at = lease.expires_at
         elif due_now(run.wake_at):
             self._signals.fire((CHANNEL_EXECUTIONS,))
+        if parent_task_token is not None:
+            self._link_child(parent_task_token, record.arn)
         return stored
 
     async def get_execution(self, arn: str) -> ExecutionRecord | None:
@@ -508,6 +513,7 @@ class MemoryStore(MemoryTokensMixin, MemoryRedriveMixin, MemoryMapRunsMixin, Mem
         )
         self._end(run)
         self._close_execution_tokens(execution_arn)
+        self._finish_child_wait(execution_arn, "ABORTED", stop_date)
         self._signals.fire((CHANNEL_EXECUTIONS,))
         return run.record, True
 
@@ -575,6 +581,8 @@ class MemoryStore(MemoryTokensMixin, MemoryRedriveMixin, MemoryMapRunsMixin, Mem
                 last_event_id=last_event_id,
             )
             self._end(run)
+            assert step.stop_date is not None
+            self._finish_child_wait(step.execution_arn, step.status, step.stop_date)
             return
         for timer_id in step.timers_remove:
             run.timers.pop(timer_id, None)

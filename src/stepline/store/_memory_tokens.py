@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from stepline.store._errors import TaskClosed
 from stepline.store._paging import PageTokens, page_size
 from stepline.store._records import ActivityRecord, Page, StepCommit, TaskTokenRecord
-from stepline.store._rules import check_task_open, wake_time
+from stepline.store._rules import check_task_open, started_activity, wake_time
 from stepline.store._signals import (
     CHANNEL_ACTIVITIES,
     CHANNEL_EXECUTIONS,
@@ -100,6 +101,43 @@ class MemoryTokensMixin:
             if due_now(at):
                 self._signals.fire((CHANNEL_EXECUTIONS,))
 
+    # -- nested workflows: a .sync parent's wait for its child --------------------------------
+
+    def _check_child_link(self, token: str) -> None:
+        """Raise ``TaskClosed`` unless ``token`` is a started, unlinked task (before writing)."""
+        record = self._task_tokens.get(token)
+        if record is None or record.status != "STARTED" or record.child_execution_arn is not None:
+            raise TaskClosed("the parent's task no longer waits for a child execution")
+
+    def _link_child(self, token: str, child_arn: str) -> None:
+        record = self._task_tokens[token]
+        self._task_tokens[token] = replace(record, child_execution_arn=child_arn)
+
+    def _finish_child_wait(self, child_arn: str, status: str, now: float) -> None:
+        """The child ended: complete its parent's waiting task and wake the parent."""
+        for record in self._task_tokens.values():
+            if record.child_execution_arn == child_arn and record.status == "STARTED":
+                self._task_tokens[record.token] = replace(
+                    record,
+                    status="SUCCEEDED" if status == "SUCCEEDED" else "FAILED",
+                    completed_at=now,
+                )
+                self._wake_run(record.execution_arn, now)
+                return
+
+    async def orphaned_children(self, parent_execution_arn: str) -> tuple[str, ...]:
+        self._open()
+        found = []
+        for record in self._tokens_of(parent_execution_arn):
+            child = record.child_execution_arn
+            if (
+                record.status == "CLOSED"
+                and child is not None
+                and self._status_of(child) == "RUNNING"
+            ):
+                found.append(child)
+        return tuple(sorted(found))
+
     # -- activities ----------------------------------------------------------------------------
 
     async def create_activity(self, record: ActivityRecord) -> tuple[ActivityRecord, bool]:
@@ -150,7 +188,7 @@ class MemoryTokensMixin:
         if not candidates:
             return None
         oldest = min(candidates, key=lambda t: (t.scheduled_at, self._token_seq[t.token]))
-        taken = replace(oldest, status="STARTED", worker_name=worker_name, started_at=now)
+        taken = started_activity(oldest, worker_name, now)
         self._task_tokens[taken.token] = taken
         self._wake_run(taken.execution_arn, taken.wake_at)
         return taken

@@ -53,8 +53,8 @@ RETURNING seq
 -- name: insert_task_token
 INSERT INTO task_tokens (token, seq, effect_id, status, scheduled_at, activity_arn, input,
     timeout_at, heartbeat_seconds, heartbeat_due, worker_name, started_at, started_reported,
-    completed_at, output, error, cause, wake_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    completed_at, output, error, cause, wake_at, child_execution_arn)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (token) DO NOTHING
 -- name: list_executions_by_version
 SELECT {EXECUTION}, e.seq FROM executions e JOIN execution_runtime r ON r.seq = e.seq

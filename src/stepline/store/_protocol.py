@@ -200,6 +200,7 @@ class Store(Protocol):
         snapshot: bytes | None = None,
         reuse_closed_before: float | None = None,
         lease: Lease | None = None,
+        parent_task_token: str | None = None,
     ) -> ExecutionRecord:
         """Store a new execution with its first events (ids 1…n), runnable at ``runnable_at``.
 
@@ -213,6 +214,12 @@ class Store(Protocol):
             lease: Lease the new execution to its caller at once, as ``claim_runnable``
                 would (``runnable_at`` is then ignored: it wakes at the lease's expiry). For a
                 worker that drives the execution it has just started.
+            parent_task_token: The ``STARTED`` task token of the parent's ``.sync`` task that
+                waits for this child (a nested workflow): linked to the child in the same
+                transaction (``TaskTokenRecord.child_execution_arn``). When the child ends
+                (``commit_step`` with a final status, or ``stop_execution``), that same
+                transaction completes the token — ``SUCCEEDED`` if the child succeeded, else
+                ``FAILED``, with ``completed_at`` the stop date — and wakes the parent.
 
         Returns:
             The stored record (``last_event_id`` set).
@@ -221,6 +228,9 @@ class Store(Protocol):
             StoreConflict: The name is taken; ``existing`` is the stored execution (AWS's
                 idempotent StartExecution rule needs its status and input).
             HistoryConflict: ``events`` do not start at 1 or have gaps.
+            TaskClosed: ``parent_task_token`` is not a ``STARTED`` token without a child
+                (the parent's task was cancelled or timed out, or the parent ended); nothing
+                was written.
         """
 
     async def get_execution(self, arn: str) -> ExecutionRecord | None:
@@ -262,6 +272,13 @@ class Store(Protocol):
 
     async def has_running_executions(self, state_machine_arn: str) -> bool:
         """Whether any execution of the state machine (any version) is ``RUNNING``."""
+
+    # -- nested workflows (issue #6) ------------------------------------------------------
+
+    async def orphaned_children(self, parent_execution_arn: str) -> tuple[str, ...]:
+        """The ``RUNNING`` children of ``parent_execution_arn`` linked to a ``.sync`` task of
+        it that no longer waits (its token is ``CLOSED``: the task was cancelled or timed
+        out, or the parent ended), in ARN order — the children to stop."""
 
     async def stop_execution(
         self,
@@ -384,8 +401,9 @@ class Store(Protocol):
     ) -> TaskTokenRecord | None:
         """Hand the oldest ``SCHEDULED`` task of a running execution for the activity to one
         caller: it becomes ``STARTED`` with the worker's name (a conditional update, so each
-        task goes to exactly one caller) and its execution is woken to record
-        ``ActivityStarted``. ``None`` when there is none."""
+        task goes to exactly one caller), its heartbeat clock starts (``heartbeat_due`` is
+        ``now + heartbeat_seconds`` when it has ``HeartbeatSeconds``), and its execution is
+        woken to record ``ActivityStarted``. ``None`` when there is none."""
 
     async def complete_task(
         self,

@@ -317,6 +317,10 @@ class TaskTokenRecord:
         output: The output JSON text of a success.
         error: The error of a failure.
         cause: The cause of a failure.
+        child_execution_arn: For a ``.sync``/``.sync:2`` ``startExecution`` task, the child
+            execution it waits for (linked when the child is stored; its end completes the
+            task: ``SUCCEEDED`` or ``FAILED`` with no output, error or cause — the worker
+            describes the child). SendTask* never act on such a token.
     """
 
     token: str = field(repr=False)
@@ -336,6 +340,7 @@ class TaskTokenRecord:
     output: str | None = field(default=None, repr=False)
     error: str | None = field(default=None, repr=False)
     cause: str | None = field(default=None, repr=False)
+    child_execution_arn: str | None = None
 
     @property
     def wake_at(self) -> float | None:

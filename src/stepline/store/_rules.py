@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from stepline.store._errors import HistoryConflict, LeaseLost, RecordNotFound, TaskClosed
 from stepline.store._records import (
@@ -20,6 +21,7 @@ __all__ = [
     "lease_lost",
     "numbered",
     "one_subject",
+    "started_activity",
     "wake_time",
 ]
 
@@ -109,10 +111,12 @@ def check_task_open(
     """The token's task, if SendTask* may still act on it.
 
     Raises:
-        RecordNotFound: No such token, or an activity task that no worker has taken.
+        RecordNotFound: No such token, an activity task that no worker has taken, or the
+            wait of a ``.sync`` nested workflow.
         TaskClosed: Completed or closed, past a deadline, or its execution ended.
     """
-    if record is None or record.status == "SCHEDULED":
+    if record is None or record.status == "SCHEDULED" or record.child_execution_arn is not None:
+        # A nested workflow's wait ends with its child, never through SendTask*.
         raise RecordNotFound("task token", "(not shown)")
     if record.status != "STARTED":
         raise TaskClosed("it was completed already")
@@ -123,3 +127,21 @@ def check_task_open(
     if record.heartbeat_due is not None and now >= record.heartbeat_due:
         raise TaskClosed("its HeartbeatSeconds passed without a heartbeat")
     return record
+
+
+def started_activity(
+    record: TaskTokenRecord, worker_name: str | None, now: float
+) -> TaskTokenRecord:
+    """A scheduled activity task as a worker takes it: ``STARTED``, its heartbeat clock running.
+
+    ``HeartbeatSeconds`` counts from the take, in the take's own transaction, so no later write
+    is needed before the worker's first heartbeat is due.
+    """
+    beat = record.heartbeat_seconds
+    return replace(
+        record,
+        status="STARTED",
+        worker_name=worker_name,
+        started_at=now,
+        heartbeat_due=now + beat if beat is not None else None,
+    )

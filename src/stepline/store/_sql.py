@@ -41,7 +41,8 @@ _COLUMNS: Final = {
     "TOKEN": (
         "t.token, e.arn, t.effect_id, t.status, t.scheduled_at, t.activity_arn, t.input, "
         "t.timeout_at, t.heartbeat_seconds, t.heartbeat_due, t.worker_name, t.started_at, "
-        "t.started_reported, t.completed_at, t.output, t.error, t.cause"
+        "t.started_reported, t.completed_at, t.output, t.error, t.cause, "
+        "t.child_execution_arn"
     ),
 }
 
@@ -289,6 +290,13 @@ CREATE TABLE pacing_slot_keys (
     acquisitions INTEGER NOT NULL
 );
 -- <<< scale-out
+-- migration: 6 nested workflow waits
+-- A .sync/.sync:2 startExecution task waits on a token like a callback; child_execution_arn
+-- links that token to the child execution it started (set in the child's insert), so that
+-- the child's terminal commit completes the parent's task in the same transaction.
+ALTER TABLE task_tokens ADD COLUMN child_execution_arn TEXT;
+CREATE INDEX task_tokens_by_child ON task_tokens (child_execution_arn)
+    WHERE child_execution_arn IS NOT NULL;
 """
 
 _QUERIES_SQL: Final = """
@@ -497,8 +505,8 @@ DELETE FROM activities WHERE arn = ?
 -- name: insert_task_token
 INSERT INTO task_tokens (token, seq, effect_id, status, scheduled_at, activity_arn, input,
     timeout_at, heartbeat_seconds, heartbeat_due, worker_name, started_at, started_reported,
-    completed_at, output, error, cause, wake_at, position)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+    completed_at, output, error, cause, wake_at, child_execution_arn, position)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
     (SELECT COALESCE(MAX(position), 0) + 1 FROM task_tokens))
 ON CONFLICT (token) DO NOTHING
 -- name: get_task_token
@@ -554,7 +562,15 @@ WHERE seq = ? AND lease_token IS NULL AND (wake_at IS NULL OR wake_at > ?)
 -- name: notify
 SELECT pg_notify(?, '')
 -- name: mark_task_token_reported
-UPDATE task_tokens SET started_reported = 1 WHERE token = ?
+UPDATE task_tokens SET started_reported = 1,
+    wake_at = CASE
+        WHEN status IN ('SUCCEEDED', 'FAILED') THEN completed_at
+        WHEN status <> 'STARTED' THEN NULL
+        WHEN timeout_at IS NULL THEN heartbeat_due
+        WHEN heartbeat_due IS NULL OR timeout_at <= heartbeat_due THEN timeout_at
+        ELSE heartbeat_due
+    END
+WHERE token = ?
 -- name: lock_task_execution
 SELECT seq FROM task_tokens WHERE token = ?
 -- name: insert_map_run
@@ -664,16 +680,33 @@ DELETE FROM pacing_slots WHERE slot_id = ?
 -- name: renew_pacing_slots
 UPDATE pacing_slots SET expires_at = ? WHERE owner = ?
 -- <<< scale-out
+-- name: link_child_execution
+UPDATE task_tokens SET child_execution_arn = ?
+WHERE token = ? AND status = 'STARTED' AND child_execution_arn IS NULL
+-- name: child_wait_of
+SELECT token, seq FROM task_tokens WHERE child_execution_arn = ? AND status = 'STARTED'
+-- name: finish_child_wait
+UPDATE task_tokens SET status = ?, completed_at = ?, wake_at = ?
+WHERE token = ? AND status = 'STARTED'
+-- name: orphaned_children
+SELECT c.arn FROM executions p
+JOIN task_tokens t ON t.seq = p.seq
+JOIN executions c ON c.arn = t.child_execution_arn
+WHERE p.arn = ? AND t.status = 'CLOSED' AND c.status = 'RUNNING'
+ORDER BY c.arn
 """
 
 # Issue #7 (the queries after wake_unleased_runtime): ``notify`` signals a wake-up channel at
 # commit (PostgreSQL's NOTIFY; a function of that name on SQLite's writer, see
-# ``_signals.py``). ``mark_task_token_reported`` sets one field only, so that it never writes
-# back stale values of a row that another transaction changed (SendTaskSuccess racing the step
-# that records ActivityStarted). ``lock_task_execution``: PostgreSQL locks the execution's
-# runtime row there, before any token row, so that every transaction touching an execution's
-# tokens locks in one order (runtime, then tokens) and then reads the latest committed rows;
-# SQLite's single writer needs no lock, so its version only reads.
+# ``_signals.py``). ``mark_task_token_reported`` sets the flag and the wake time it implies
+# (TaskTokenRecord.wake_at) from the row's own columns, so that it never writes back stale
+# values of a row that another transaction changed (SendTaskSuccess racing the step that
+# records ActivityStarted); without the new wake time, a released execution would be due again
+# at once (its token still asking for ActivityStarted) and be claimed over and over.
+# ``lock_task_execution``: PostgreSQL locks the execution's runtime row there, before any token
+# row, so that every transaction touching an execution's tokens locks in one order (runtime,
+# then tokens) and then reads the latest committed rows; SQLite's single writer needs no lock,
+# so its version only reads.
 
 _MARKER = re.compile(r"^-- (name|migration): (.+)$", re.MULTILINE)
 

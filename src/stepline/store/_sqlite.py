@@ -360,6 +360,7 @@ class SqliteStore:
         snapshot: bytes | None = None,
         reuse_closed_before: float | None = None,
         lease: Lease | None = None,
+        parent_task_token: str | None = None,
     ) -> ExecutionRecord:
         return await self._write(
             partial(
@@ -370,6 +371,7 @@ class SqliteStore:
                 snapshot=snapshot,
                 reuse_closed_before=reuse_closed_before,
                 lease=lease,
+                parent_task_token=parent_task_token,
             )
         )
 
@@ -440,6 +442,13 @@ class SqliteStore:
 
     async def has_running_executions(self, state_machine_arn: str) -> bool:
         return await self._point(partial(runs.has_running_executions, arn=state_machine_arn))
+
+    # -- nested workflows (issue #6) ------------------------------------------------------
+
+    async def orphaned_children(self, parent_execution_arn: str) -> tuple[str, ...]:
+        return tuple(
+            await self._point(partial(tokens.orphaned_children, parent_arn=parent_execution_arn))
+        )
 
     async def stop_execution(
         self,

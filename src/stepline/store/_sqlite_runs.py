@@ -130,8 +130,10 @@ def create_execution(
     snapshot: bytes | None,
     reuse_closed_before: float | None,
     lease: Lease | None = None,
+    parent_task_token: str | None = None,
 ) -> ExecutionRecord:
-    """Insert an execution, its runtime row and first events."""
+    """Insert an execution, its runtime row and first events (linked to the ``.sync`` task
+    of its parent that waits for it, when ``parent_task_token`` is given)."""
     existing = get_execution(connection, record.arn)
     if existing is not None:
         reusable = (
@@ -161,6 +163,8 @@ def create_execution(
         if due_now(wake):
             notify(connection, CHANNEL_EXECUTIONS)
     _insert_events(connection, seq, events)
+    if parent_task_token is not None:
+        tokens.link_child(connection, parent_task_token, record.arn)
     return stored
 
 
@@ -211,6 +215,7 @@ def stop_execution(
         connection.execute(Q["delete_timers"], (seq,))
         connection.execute(Q["end_runtime"], (last, None, seq))
         tokens.close_all(connection, seq)
+        tokens.finish_child_wait(connection, arn, "ABORTED", stop_date)
         # Its holder, in whichever process, learns that the lease is gone.
         notify(connection, CHANNEL_EXECUTIONS)
     record = get_execution(connection, arn)
@@ -280,6 +285,8 @@ def commit_step(connection: SqlConnection, step: StepCommit) -> None:
         )
         connection.execute(Q["delete_timers"], (seq,))
         connection.execute(Q["end_runtime"], (last, step.snapshot, seq))
+        assert step.stop_date is not None
+        tokens.finish_child_wait(connection, step.execution_arn, step.status, step.stop_date)
         return
     if step.timers_remove:
         connection.executemany(_DELETE_TIMER, [(seq, timer_id) for timer_id in step.timers_remove])

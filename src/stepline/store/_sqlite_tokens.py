@@ -14,7 +14,7 @@ from typing import Any
 
 from stepline.store._errors import TaskClosed
 from stepline.store._records import ActivityRecord, StepCommit, TaskTokenRecord
-from stepline.store._rules import check_task_open
+from stepline.store._rules import check_task_open, started_activity
 from stepline.store._signals import (
     CHANNEL_ACTIVITIES,
     CHANNEL_EXECUTIONS,
@@ -27,7 +27,7 @@ from stepline.store._sql_connection import SqlConnection
 
 Row = tuple[Any, ...]
 
-_TOKEN_FIELDS = 17
+_TOKEN_FIELDS = 18
 
 
 def token_from(row: Row) -> TaskTokenRecord:
@@ -126,6 +126,7 @@ def _values(seq: int, t: TaskTokenRecord) -> tuple[Any, ...]:
         t.error,
         t.cause,
         t.wake_at,
+        t.child_execution_arn,
     )
 
 
@@ -172,7 +173,7 @@ def take_activity_task(
     row = connection.execute(Q["oldest_scheduled_task"], (activity_arn,)).fetchone()
     if row is None:
         return None
-    taken = replace(token_from(row), status="STARTED", worker_name=worker_name, started_at=now)
+    taken = started_activity(token_from(row), worker_name, now)
     _update(connection, taken, "SCHEDULED")
     _wake_execution(connection, taken)
     return taken
@@ -225,6 +226,47 @@ def heartbeat_task(connection: SqlConnection, token: str, now: float) -> TaskTok
     return beat
 
 
+# -- nested workflows: a .sync parent's wait for its child ----------------------------------
+
+
+def link_child(connection: SqlConnection, token: str, child_arn: str) -> None:
+    """Link the parent's waiting token to the child being inserted.
+
+    Raises:
+        TaskClosed: The parent no longer waits on that token (its task was cancelled, timed
+            out, or its execution ended): the child must not start.
+    """
+    # The parent's runtime row before its token (PostgreSQL's lock order; a read on SQLite).
+    connection.execute(Q["lock_task_execution"], (token,))
+    cursor = connection.execute(Q["link_child_execution"], (child_arn, token))
+    if cursor.rowcount != 1:
+        raise TaskClosed("the parent's task no longer waits for a child execution")
+
+
+def finish_child_wait(connection: SqlConnection, child_arn: str, status: str, now: float) -> None:
+    """The child ended: complete its parent's waiting task and wake the parent.
+
+    Runs in the child's ending transaction, which holds the child's runtime row: locks go from
+    a child to its parent, never back, so they cannot deadlock.
+    """
+    row = connection.execute(Q["child_wait_of"], (child_arn,)).fetchone()
+    if row is None:
+        return
+    token, seq = row
+    connection.execute(Q["lock_task_execution"], (token,))
+    outcome = "SUCCEEDED" if status == "SUCCEEDED" else "FAILED"
+    if connection.execute(Q["finish_child_wait"], (outcome, now, now, token)).rowcount != 1:
+        return  # the parent stopped waiting meanwhile
+    connection.execute(Q["wake_unleased_runtime"], (now, seq, now))
+    # Also when the parent is leased: its holder may be waiting for this outcome.
+    notify(connection, CHANNEL_EXECUTIONS)
+
+
+def orphaned_children(connection: SqlConnection, parent_arn: str) -> list[str]:
+    """Running children whose parent's ``.sync`` task no longer waits for them."""
+    return [row[0] for row in connection.execute(Q["orphaned_children"], (parent_arn,))]
+
+
 def purge(connection: SqlConnection, seq: int) -> None:
     """Delete an execution's tokens (its name is reused)."""
     connection.execute(Q["purge_task_tokens"], (seq,))
@@ -237,10 +279,13 @@ __all__: Sequence[str] = (
     "create_activity",
     "delete_activity",
     "earliest_wake",
+    "finish_child_wait",
     "get_activity",
     "heartbeat_task",
+    "link_child",
     "list_activities",
     "open_tokens",
+    "orphaned_children",
     "purge",
     "take_activity_task",
     "token_from",

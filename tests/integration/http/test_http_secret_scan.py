@@ -1,8 +1,10 @@
 """The secret scan: run every scenario that uses credentials, keep everything stepline produced,
 and find no credential in any of it.
 
-Scanned: every history event, output, error and cause; the ``repr``/``str`` of every result and
-of every exception a direct call raised; connection descriptions and resolved connections;
+Scanned: every history event, output, error and cause; every execution log record (the
+library's ``ExecutionLogging`` at ``ALL`` with execution data); the ``repr``/``str`` of every
+result and of every exception a direct call raised; connection descriptions and resolved
+connections;
 everything logged at DEBUG by any logger; the process's stdout and stderr; and the output of the
 ``stepline`` command run on the seed workflows. The secrets are every credential the fake APIs
 accept (and their Basic-header forms), a wrong client secret, and every OAuth access token they
@@ -38,7 +40,7 @@ from _live_http_kit import (
     seed_text,
 )
 
-from stepline import ExecutionResult, StateMachine, VirtualClock
+from stepline import ExecutionLogging, ExecutionResult, StateMachine, VirtualClock
 from stepline.asl import StatesError
 from stepline.connections import Connections, ConnectionsError
 from stepline.egress import EgressSettings, TlsOptions
@@ -96,7 +98,13 @@ class Evidence:
         return None
 
 
+# Every execution log record of the scenarios (ALL, with execution data): scanned too.
+_EXECUTION_LOG: list[str] = []
+_LOGGING = ExecutionLogging("ALL", include_execution_data=True, sink=_EXECUTION_LOG.append)
+
+
 def _machine(definition: Any, http: HttpTask, **options: Any) -> StateMachine:
+    options.setdefault("logging", _LOGGING)
     return StateMachine(definition, http=http, clock=VirtualClock(), **options)
 
 
@@ -333,6 +341,8 @@ def test_no_secret_appears_anywhere(
 
     captured = capfd.readouterr()
     evidence.add(captured.out, captured.err, caplog.text)
+    assert len(_EXECUTION_LOG) > 100
+    evidence.add(*_EXECUTION_LOG)
     for record in caplog.records:
         evidence.add(record.getMessage(), repr(record.args), str(record.exc_info))
     assert len(evidence.results) >= 20

@@ -17,6 +17,7 @@ from typing import Any
 from _service_kit import ServiceServer, unique
 from test_service_executions import create_machine, history, wait_until_done
 
+RUN_ON_POSTGRES = True
 _BOUND_SECONDS = 20.0
 
 NESTED = "arn:aws:states:::states:startExecution"

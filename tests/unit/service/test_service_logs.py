@@ -12,14 +12,14 @@ from typing import Any
 import orjson
 import pytest
 
-from stepline.service._logs import ExecutionLogs
-from stepline.service._logs_format import (
+from stepline._log_records import (
     TRUNCATE_BYTES,
     event_rank,
     log_group_name,
     log_lines,
     settings_from_text,
 )
+from stepline.service._logs import ExecutionLogs
 from stepline.service._logs_sink import (
     DirSink,
     FileSink,

@@ -1,8 +1,10 @@
 """Execution log records as AWS writes them to CloudWatch Logs: which events, in which shape.
 
-A state machine's ``loggingConfiguration`` (stored on its revision as canonical JSON text by
-:func:`stepline.service._sm_config.logging_text`) becomes a :class:`LogSettings`:
-the lowest event rank it logs, whether execution data is included, and the log group's name.
+Shared by the service (:mod:`stepline.service._logs`) and the library
+(:mod:`stepline._execution_logging`), so both write the same lines. A state machine's
+``loggingConfiguration`` (stored on its revision as canonical JSON text by
+:func:`stepline.service._sm_config.logging_text`) becomes a :class:`LogSettings`: the lowest
+event rank it logs, whether execution data is included, and the log group's name.
 
 The level filter is AWS's table (Step Functions developer guide, "Log levels"):
 
@@ -30,15 +32,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 
 import orjson
 
-from stepline.store import HistoryEventRecord
-
 __all__ = [
+    "LEVELS",
     "TRUNCATE_BYTES",
     "LogSettings",
+    "LoggedEvent",
     "event_rank",
     "log_group_name",
     "log_lines",
@@ -57,6 +59,8 @@ _LEVEL_MINIMUM: Final[Mapping[str, int]] = {
     "ERROR": _RANK_ERROR,
     "FATAL": _RANK_FATAL,
 }
+LEVELS: Final = ("ALL", "ERROR", "FATAL", "OFF")
+"""AWS's ``loggingConfiguration`` levels."""
 _FATAL_TYPES: Final = frozenset({"ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"})
 _ERROR_SUFFIXES: Final = ("Failed", "Aborted", "TimedOut")
 # What includeExecutionData=false leaves out of the details (with their ...Details members).
@@ -73,6 +77,22 @@ _TRUNCATED_MEMBERS: Final = (("input", "inputDetails"), ("output", "outputDetail
 # Details text at most this long cannot hold a string whose escaped form exceeds the limit
 # (one character is at most 4 bytes of UTF-8), so it needs no parsing.
 _SAFE_DETAILS_CHARS: Final = TRUNCATE_BYTES // 4
+
+
+class LoggedEvent(Protocol):
+    """A history event as the formatter reads it (the store's ``HistoryEventRecord``)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def previous_event_id(self) -> int: ...
+    @property
+    def timestamp(self) -> float: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def details(self) -> str | None:
+        """The details member's content as JSON text."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +162,7 @@ def log_lines(
     settings: LogSettings,
     execution_arn: str,
     redrive_count: int,
-    events: Iterable[HistoryEventRecord],
+    events: Iterable[LoggedEvent],
 ) -> list[bytes]:
     """The log records (JSON lines, each ending in a newline) of the events the level logs."""
     minimum = settings.minimum_rank
