@@ -319,3 +319,85 @@ def test_activity_and_callback_tokens_work_through_any_api_process(
         time.sleep(0.5)  # let the poll reach the server
         assert api_b.stop() == 0
         assert "taskToken" not in waiting.result(timeout=30)
+
+
+def test_a_map_run_goes_on_when_the_worker_driving_it_is_killed(cluster: Cluster) -> None:
+    """A Distributed Map started by one ``stepline worker`` (which drives its map run) goes on
+    in another worker after the first gets SIGKILL: every STANDARD child runs once, the parent
+    succeeds with every item's result in order."""
+    with ThreadPoolExecutor(3) as pool:
+        api_future = pool.submit(cluster.start_api)
+        worker_futures = [pool.submit(cluster.start_worker) for _ in range(2)]
+        api = api_future.result()
+        for future in worker_futures:
+            future.result()
+    sfn = api.client("stepfunctions")
+    items = list(range(40))
+    definition = {
+        "StartAt": "Fan",
+        "States": {
+            "Fan": {
+                "Type": "Map",
+                "ItemsPath": "$.items",
+                "MaxConcurrency": 10,
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "Nap",
+                    "States": {
+                        "Nap": {"Type": "Wait", "Seconds": 1, "Next": "Echo"},
+                        "Echo": {"Type": "Pass", "End": True},
+                    },
+                },
+                "End": True,
+            }
+        },
+    }
+    machine = sfn.create_state_machine(
+        name="fan", definition=json.dumps(definition), roleArn=ROLE_ARN
+    )["stateMachineArn"]
+    arn = sfn.start_execution(stateMachineArn=machine, input=json.dumps({"items": items}))[
+        "executionArn"
+    ]
+    deadline = time.monotonic() + 30
+    runs: list[dict[str, Any]] = []
+    while not runs and time.monotonic() < deadline:
+        runs = sfn.list_map_runs(executionArn=arn)["mapRuns"]
+        time.sleep(0.1)
+    assert runs, cluster.logs()
+    map_run = runs[0]["mapRunArn"]
+    # Kill both workers once some children are done (whichever drives the map run dies),
+    # then start a fresh one: it must take the map run over.
+    while time.monotonic() < deadline:
+        counts = sfn.describe_map_run(mapRunArn=map_run)["executionCounts"]
+        if counts["succeeded"] >= 5:
+            break
+        time.sleep(0.1)
+    for worker in cluster.workers:
+        worker.kill()
+    cluster.start_worker()
+
+    deadline = time.monotonic() + _FINISH_TIMEOUT
+    status = "RUNNING"
+    while status == "RUNNING" and time.monotonic() < deadline:
+        status = sfn.describe_execution(executionArn=arn)["status"]
+        time.sleep(0.25)
+    assert status == "SUCCEEDED", cluster.logs()
+    assert json.loads(sfn.describe_execution(executionArn=arn)["output"]) == items
+    described = sfn.describe_map_run(mapRunArn=map_run)
+    assert described["status"] == "SUCCEEDED"
+    assert described["executionCounts"]["succeeded"] == len(items)
+    assert described["executionCounts"]["total"] == len(items)
+    children = [
+        item
+        for page in sfn.get_paginator("list_executions").paginate(mapRunArn=map_run)
+        for item in page["executions"]
+    ]
+    assert len(children) == len(items)  # none started twice
+    assert {child["status"] for child in children} == {"SUCCEEDED"}
+    for child in children:
+        entered = [
+            event
+            for event in full_history(sfn, child["executionArn"])
+            if event["type"] == "WaitStateEntered"
+        ]
+        assert len(entered) == 1, child["executionArn"]
