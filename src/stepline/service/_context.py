@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from stepline.asl import CompiledDefinition, compile_definition
 from stepline.engine import DEFAULT_MAX_PAYLOAD_BYTES
+from stepline.store import redacted_url
 
 if TYPE_CHECKING:
     from stepline.connections import Connections
@@ -143,18 +144,8 @@ class ServiceContext:
     def describe(self) -> dict[str, Any]:
         """A summary for logs (no secrets)."""
         return {
-            "database": _safe_url(self.config.database_url),
+            "database": redacted_url(self.config.database_url),
             "region": self.config.region,
             "account": self.config.account,
             "execution_logs": self.execution_logs.describe(),
         }
-
-
-def _safe_url(url: str) -> str:
-    """A database URL without its password."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
-        return url
-    credentials, _, location = rest.rpartition("@")
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{location}"

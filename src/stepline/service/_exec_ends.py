@@ -1,10 +1,9 @@
-"""Executions ending: waiting for one to end, hearing of it in this process, and stopping one.
+"""Executions ending: hearing of it in this process, and stopping one.
 
 The parts of this process that end a Standard execution (the worker's terminal commit,
-StopExecution) call :func:`execution_ended`, which wakes :func:`wait_until_ended` waiters at
-once; waiters also re-read the store now and then, so an execution ended by another process is
-seen too. (A ``.sync`` nested workflow does not wait here: its child's end completes its task
-in the store, see :mod:`stepline.service._nested_outcome`.)
+StopExecution) call :func:`execution_ended`, which wakes the map runs of this process when the
+execution is a Distributed Map child. (A ``.sync`` nested workflow does not wait here: its
+child's end completes its task in the store, see :mod:`stepline.service._nested_outcome`.)
 
 :func:`stop_execution` is StopExecution's core, shared by the operation and by
 :func:`stop_orphaned_children`: a parent that ended, or whose ``.sync`` task stopped waiting
@@ -14,11 +13,8 @@ so whichever process runs them — and each stopped child does the same for its 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-import weakref
-from typing import Final
 
 import orjson
 
@@ -28,56 +24,16 @@ from stepline.service._map_run_driver import wake_map_runs
 from stepline.service._sm_common import remove_if_idle
 from stepline.store import ExecutionRecord, PendingEvent, StoreError
 
-__all__ = ["execution_ended", "stop_execution", "stop_orphaned_children", "wait_until_ended"]
+__all__ = ["execution_ended", "stop_execution", "stop_orphaned_children"]
 
 _log = logging.getLogger("stepline.service.executions")
 
-_FIRST_POLL_SECONDS: Final = 0.05
-_MAX_POLL_SECONDS: Final = 2.0
-
-_WAITERS: Final[weakref.WeakKeyDictionary[ServiceContext, dict[str, set[asyncio.Event]]]] = (
-    weakref.WeakKeyDictionary()
-)
-
 
 def execution_ended(context: ServiceContext, execution_arn: str) -> None:
-    """Tell this process's waiters that ``execution_arn`` has ended (it is committed)."""
+    """Tell this process that ``execution_arn`` has ended (it is committed)."""
     if "/" in execution_arn.rsplit(":", 2)[-2]:
         # A Distributed Map child (…:execution:<machine>/<label>:<name>): its map run looks.
         wake_map_runs(context)
-    waiters = _WAITERS.get(context)
-    if not waiters:
-        return
-    for event in waiters.get(execution_arn, ()):
-        event.set()
-
-
-async def wait_until_ended(context: ServiceContext, execution_arn: str) -> ExecutionRecord | None:
-    """Wait until the execution is no longer ``RUNNING``; its record (``None``: it is gone).
-
-    Woken at once by :func:`execution_ended` in this process; otherwise the store is read
-    again with a growing pause (up to two seconds), for an execution another process ends.
-    """
-    waiters = _WAITERS.setdefault(context, {})
-    event = asyncio.Event()
-    waiters.setdefault(execution_arn, set()).add(event)
-    pause = _FIRST_POLL_SECONDS
-    try:
-        while True:
-            event.clear()
-            record = await context.store.get_execution(execution_arn)
-            if record is None or record.status != "RUNNING":
-                return record
-            try:
-                await asyncio.wait_for(event.wait(), pause)
-            except TimeoutError:
-                pause = min(pause * 2, _MAX_POLL_SECONDS)
-    finally:
-        mine = waiters.get(execution_arn)
-        if mine is not None:
-            mine.discard(event)
-            if not mine:
-                del waiters[execution_arn]
 
 
 async def stop_execution(

@@ -44,9 +44,8 @@ def _redrive(record: ExecutionRecord, out: dict[str, Any]) -> None:
         out["redriveStatusReason"] = reason
 
 
-def describe_execution(record: ExecutionRecord, *, included_data: str | None) -> dict[str, Any]:
-    """``DescribeExecution``'s output for ``record``."""
-    include = included_data != METADATA_ONLY
+def _identity(record: ExecutionRecord) -> dict[str, Any]:
+    """The fields DescribeExecution and an ExecutionListItem share first."""
     out: dict[str, Any] = {
         "executionArn": record.arn,
         "stateMachineArn": record.state_machine_arn,
@@ -56,6 +55,13 @@ def describe_execution(record: ExecutionRecord, *, included_data: str | None) ->
     }
     if record.stop_date is not None:
         out["stopDate"] = timestamp(record.stop_date)
+    return out
+
+
+def describe_execution(record: ExecutionRecord, *, included_data: str | None) -> dict[str, Any]:
+    """``DescribeExecution``'s output for ``record``."""
+    include = included_data != METADATA_ONLY
+    out = _identity(record)
     if include:
         out["input"] = record.input
     out["inputDetails"] = {"included": include}
@@ -81,15 +87,7 @@ def describe_execution(record: ExecutionRecord, *, included_data: str | None) ->
 
 def list_item(record: ExecutionRecord) -> dict[str, Any]:
     """An ``ExecutionListItem``."""
-    item: dict[str, Any] = {
-        "executionArn": record.arn,
-        "stateMachineArn": record.state_machine_arn,
-        "name": record.name,
-        "status": record.status,
-        "startDate": timestamp(record.start_date),
-    }
-    if record.stop_date is not None:
-        item["stopDate"] = timestamp(record.stop_date)
+    item = _identity(record)
     if record.map_run_arn is not None:
         item["mapRunArn"] = record.map_run_arn
     if record.state_machine_version_arn is not None:

@@ -4,7 +4,7 @@
   executions, history, and the worker side: claims with leases, step commits, timers, stop).
 - :class:`MemoryStore` — in process memory (tests, Express, ``stepline run``).
 - :class:`SqliteStore` — one file, WAL, a single writer thread with group commit.
-- :func:`open_store` — a store from a database URL.
+- :func:`open_store` — a store from a database URL; :func:`redacted_url` — one fit for logs.
 - Wake-up signals across processes: ``subscribe``/``signal`` on the channels
   :data:`CHANNEL_EXECUTIONS` and :data:`CHANNEL_ACTIVITIES`.
 
@@ -35,7 +35,7 @@ from stepline.store._map_run_records import (
     MapRunStatusCounts,
 )
 from stepline.store._memory import MemoryStore
-from stepline.store._open import open_store
+from stepline.store._open import open_store, redacted_url
 from stepline.store._paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from stepline.store._protocol import Store
 from stepline.store._records import (
@@ -114,4 +114,5 @@ __all__ = [
     "TaskTokenStatus",
     "TimerRecord",
     "open_store",
+    "redacted_url",
 ]

@@ -16,12 +16,13 @@ Accepted:
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import urlsplit, urlunsplit
 
 from stepline.store._memory import MemoryStore
 from stepline.store._protocol import Store
 from stepline.store._sqlite import SqliteStore
 
-__all__ = ["open_store"]
+__all__ = ["open_store", "redacted_url"]
 
 _SQLITE = "sqlite:///"
 
@@ -60,3 +61,17 @@ async def open_store(url: str) -> Store:
             "postgresql://user@host/database, memory://, or a file path."
         )
     return await asyncio.to_thread(SqliteStore, url)
+
+
+def redacted_url(url: str) -> str:
+    """``url`` fit for a message or a log: the password masked, the query dropped (libpq
+    takes ``password=`` there too), e.g. ``postgresql://app:***@db/stepline``."""
+    if "@" not in url and "?" not in url and "#" not in url:
+        return url  # nothing to hide (and urlunsplit would respell sqlite:////abs.db)
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        credentials, _, host = netloc.rpartition("@")
+        user = credentials.split(":", 1)[0]
+        netloc = f"{user}:***@{host}" if ":" in credentials else f"{user}@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))

@@ -22,11 +22,12 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import SplitResult, parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
 
+from stepline.store._open import redacted_url
 from stepline.store._postgres_sql import translate
 
 __all__ = ["DEFAULT_POOL_SIZE", "PgConnection", "PgCursor", "PgSettings", "parse_url"]
@@ -68,7 +69,7 @@ def parse_url(url: str) -> PgSettings:
     kept = []
     schema: str | None = None
     pool_size = DEFAULT_POOL_SIZE
-    display = _redacted(parts)
+    display = redacted_url(url)
     for key, value in params:
         if key == "schema":
             if not _SCHEMA.match(value):
@@ -91,15 +92,6 @@ def parse_url(url: str) -> PgSettings:
     query = urlencode(kept, quote_via=quote)
     conninfo = urlunsplit((scheme, parts.netloc, parts.path, query, parts.fragment))
     return PgSettings(conninfo, schema, pool_size, display)
-
-
-def _redacted(parts: SplitResult) -> str:
-    netloc = parts.netloc
-    if "@" in netloc:
-        credentials, _, host = netloc.rpartition("@")
-        user = credentials.split(":", 1)[0]
-        netloc = f"{user}:***@{host}" if ":" in credentials else f"{user}@{host}"
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def connect(settings: PgSettings) -> psycopg.Connection[Any]:
