@@ -70,7 +70,60 @@ def chain_definition(length: int = 10) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------ server
 
 
-class ServeProcess:
+class AnnouncedProcess:
+    """A subprocess whose announcement line (a phrase in its stdout) is awaited.
+
+    Args:
+        command: The command line.
+        env: Its environment.
+        phrase: What the announcement line contains.
+        timeout: How long to wait for it.
+    """
+
+    def __init__(
+        self, command: list[str], env: dict[str, str], phrase: str, timeout: float = _START_TIMEOUT
+    ) -> None:
+        self.process = subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.errors: list[str] = []
+        threading.Thread(target=self._pump, args=(self.process.stdout, True), daemon=True).start()
+        threading.Thread(target=self._pump, args=(self.process.stderr, False), daemon=True).start()
+        self.announcement = self._wait(phrase, timeout)
+        self.announced_at = time.time()
+
+    def _pump(self, stream: Any, to_queue: bool) -> None:
+        for line in stream:
+            (self.lines.put if to_queue else self.errors.append)(line)
+        if to_queue:
+            self.lines.put(None)
+
+    def _wait(self, phrase: str, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if line is None:
+                break
+            if phrase in line:
+                return line
+        self.stop()
+        raise SystemExit(f"stepline did not start: {''.join(self.errors)[-2000:]}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+
+class ServeProcess(AnnouncedProcess):
     """``stepline serve`` in a subprocess (or, with ``loop``, uvicorn on that event loop)."""
 
     def __init__(self, data_dir: Path, database: str, loop: str) -> None:
@@ -81,48 +134,13 @@ class ServeProcess:
             command += ["--database", database]
         else:
             command = [sys.executable, "-c", _UVICORN_SCRIPT, database, loop]
-        self.process = subprocess.Popen(
-            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        self.errors: list[str] = []
-        threading.Thread(target=self._pump, args=(self.process.stdout, True), daemon=True).start()
-        threading.Thread(target=self._pump, args=(self.process.stderr, False), daemon=True).start()
-        self.port = self._wait_for_port()
+        super().__init__(command, env, "serving AWS Step Functions on")
+        match = _ANNOUNCEMENT.search(self.announcement)
+        if match is None:
+            self.stop()
+            raise SystemExit(f"stepline serve announced no port: {self.announcement!r}")
+        self.port = int(match.group(1))
         self.url = f"http://127.0.0.1:{self.port}/"
-
-    def _pump(self, stream: Any, to_queue: bool) -> None:
-        for line in stream:
-            if to_queue:
-                self.lines.put(line)
-            else:
-                self.errors.append(line)
-        if to_queue:
-            self.lines.put(None)
-
-    def _wait_for_port(self) -> int:
-        deadline = time.monotonic() + _START_TIMEOUT
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            if line is None:
-                break
-            match = _ANNOUNCEMENT.search(line)
-            if match:
-                return int(match.group(1))
-        self.stop()
-        raise SystemExit(f"stepline serve did not start: {''.join(self.errors)[-2000:]}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
 
 
 # uvicorn on a chosen event loop (uvloop), serving the same app as `stepline serve`.

@@ -33,9 +33,7 @@ import argparse
 import asyncio
 import json
 import os
-import queue
 import re
-import subprocess
 import sys
 import tempfile
 import threading
@@ -47,7 +45,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bench_service import Client, bounded
+from bench_service import AnnouncedProcess, Client, bounded
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/bench"
 WORKER_COUNTS = (1, 2, 4)
@@ -57,52 +55,11 @@ _START_TIMEOUT = 60.0
 _REPLY_DELAY = 0.02
 
 
-class Process:
-    """A ``stepline`` subprocess whose announcement line is awaited."""
+class Process(AnnouncedProcess):
+    """A ``stepline`` subprocess (``serve`` or ``worker``) whose announcement is awaited."""
 
     def __init__(self, args: list[str], env: dict[str, str], phrase: str) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "stepline", *args],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        self.errors: list[str] = []
-        threading.Thread(target=self._pump, args=(self.process.stdout, True), daemon=True).start()
-        threading.Thread(target=self._pump, args=(self.process.stderr, False), daemon=True).start()
-        self.announcement = self._wait(phrase)
-        self.announced_at = time.time()
-
-    def _pump(self, stream: Any, to_queue: bool) -> None:
-        for line in stream:
-            (self.lines.put if to_queue else self.errors.append)(line)
-        if to_queue:
-            self.lines.put(None)
-
-    def _wait(self, phrase: str) -> str:
-        deadline = time.monotonic() + _START_TIMEOUT
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            if line is None:
-                break
-            if phrase in line:
-                return line
-        self.stop()
-        raise SystemExit(f"stepline did not start: {''.join(self.errors)[-2000:]}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        super().__init__([sys.executable, "-m", "stepline", *args], env, phrase, _START_TIMEOUT)
 
 
 class SlowServer:
