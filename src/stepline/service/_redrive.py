@@ -35,7 +35,6 @@ import orjson
 from stepline.api import Handler, RequestContext, ServiceError
 from stepline.service._arns import invalid_arn, parse_execution_arn
 from stepline.service._context import ServiceContext
-from stepline.service._exec_hub import hub_of
 from stepline.service._exec_shapes import timestamp
 from stepline.store import (
     ExecutionRecord,
@@ -210,6 +209,7 @@ class _RedriveOps:
                 status, reason = await current_redrive_status(self.context, updated, now)
             raise _not_redrivable(arn, status, reason, updated.map_run_arn)
         if date == now and updated.redrive_count == count:
-            hub_of(self.context).wake()  # the worker claims and redrives it at once
+            # The store signalled the execution runnable: a worker (here or elsewhere) claims
+            # and redrives it at once.
             await log_redrive(self.context, updated, event)
         return {"redriveDate": timestamp(date)}

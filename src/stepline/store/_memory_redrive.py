@@ -14,6 +14,7 @@ from stepline.store._errors import RecordNotFound
 from stepline.store._records import ExecutionRecord, PendingEvent
 from stepline.store._redrive import REDRIVABLE_STATUSES, earlier_redrive
 from stepline.store._rules import numbered
+from stepline.store._signals import CHANNEL_EXECUTIONS, LocalSignals
 
 __all__ = ["MemoryRedriveMixin"]
 
@@ -23,6 +24,7 @@ class MemoryRedriveMixin:
 
     if TYPE_CHECKING:
         _runs: dict[str, Any]
+        _signals: LocalSignals
 
         def _open(self) -> None: ...
 
@@ -67,4 +69,5 @@ class MemoryRedriveMixin:
         run.lease_expires_at = None
         if client_token is not None:
             run.redrives.append((client_token, redrive_date))
+        self._signals.fire((CHANNEL_EXECUTIONS,))
         return run.record, redrive_date

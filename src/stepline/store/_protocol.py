@@ -321,8 +321,8 @@ class Store(Protocol):
         the other changes nothing): sets it ``RUNNING`` with no stop date, output, error or
         cause, one more redrive and ``redrive_date``, appends ``events`` (ids after the last
         one; ``ExecutionRedriven``), and makes it runnable at ``redrive_date`` without a lease
-        (its stored snapshot stays: the worker redrives the engine from it). The client
-        token, if given, is kept with the redrive date.
+        (its stored snapshot stays: the worker redrives the engine from it), signalling
+        ``CHANNEL_EXECUTIONS``. The client token, if given, is kept with the redrive date.
 
         Returns:
             The execution and the date of the redrive this call made, or of the earlier one

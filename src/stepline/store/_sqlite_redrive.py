@@ -12,6 +12,7 @@ from stepline.store._errors import RecordNotFound
 from stepline.store._records import ExecutionRecord, PendingEvent
 from stepline.store._redrive import REDRIVE_TOKEN_SECONDS, REDRIVE_TOKENS_KEPT
 from stepline.store._rules import numbered
+from stepline.store._signals import CHANNEL_EXECUTIONS, notify
 from stepline.store._sql import QUERIES as Q
 from stepline.store._sql_connection import SqlConnection
 from stepline.store._sqlite_runs import _insert_events as insert_events
@@ -53,6 +54,7 @@ def redrive_execution(
         connection.execute(Q["redrive_runtime"], (last, redrive_date, seq))
         if client_token is not None:
             connection.execute(Q["record_redrive"], (seq, client_token, redrive_date))
+        notify(connection, CHANNEL_EXECUTIONS)  # runnable now: a worker anywhere takes it
     record = get_execution(connection, arn)
     assert record is not None
     return record, redrive_date if changed else None

@@ -159,3 +159,21 @@ def test_a_rolled_back_write_signals_nothing(backend):
         await recorder.nothing_then_barrier()
 
     backend.run(body)
+
+
+def test_store_signals_a_redriven_execution(backend):
+    async def body(store: Store) -> None:
+        record = await started(store, "S", "redriven")
+        (claim,) = await store.claim_runnable("w", limit=1, lease_seconds=30, now=T0)
+        await store.commit_step(
+            step(record.arn, claim.lease_token, 2, status="FAILED", stop_date=T0 + 1, error="E")
+        )
+        recorder = Recorder(store)
+        await recorder.nothing_then_barrier()
+        redriven = PendingEvent(T0 + 2, "ExecutionRedriven", '{"redriveCount": 1}')
+        await store.redrive_execution(
+            record.arn, redrive_count=0, redrive_date=T0 + 2, events=[redriven]
+        )
+        assert await recorder.next() == CHANNEL_EXECUTIONS
+
+    backend.run(body)
